@@ -1,0 +1,48 @@
+# mexp: the two entry points are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+CORES ?= $(shell nproc)
+CONTRIB := opencv-contrib-python-headless
+
+.PHONY: demo test install install-face-alignment check-cv2 lint clean
+
+install: $(VENV)/.installed
+
+# The venv is rebuilt only when the dependency files change. After every install the cv2 that
+# imports must be the contrib build (TV-L1 in cv2.optflow): check-cv2 repairs it if another
+# OpenCV wheel (opencv-python, pulled by face-alignment) overwrote the shared cv2/ folder.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(MAKE) --no-print-directory check-cv2
+	touch $@
+
+check-cv2:
+	@if ! $(PY) -c 'import cv2; cv2.optflow.DualTVL1OpticalFlow_create' 2>/dev/null; then \
+	  echo "cv2 is not the contrib build: removing other OpenCV wheels and reinstalling $(CONTRIB)"; \
+	  $(PY) -m pip uninstall -q -y opencv-python opencv-python-headless opencv-contrib-python $(CONTRIB); \
+	  $(PY) -m pip install -q -c constraints.txt --force-reinstall --no-deps $(CONTRIB); \
+	fi
+	@$(PY) -c 'import cv2; cv2.optflow.DualTVL1OpticalFlow_create; print("cv2", cv2.__version__, "(contrib, TV-L1 available)")'
+
+# Optional FAN landmark backend. face-alignment declares opencv-python; we install it without
+# dependencies, add the ones it really needs, and keep the contrib cv2.
+install-face-alignment: install
+	$(PY) -m pip install -q -c constraints.txt --no-deps "face-alignment>=1.4"
+	$(PY) -m pip install -q -c constraints.txt numba tqdm requests
+	$(MAKE) --no-print-directory check-cv2
+
+demo: install
+	$(VENV)/bin/snakemake --cores $(CORES) results/demo_loso_metrics.csv results/demo_spotting_metrics.csv
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/snakemake --lint
+
+clean:
+	rm -rf results logs benchmarks/*/ .snakemake

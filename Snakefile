@@ -1,0 +1,38 @@
+# mexp: micro-expression spotting and recognition, from frames to metric tables.
+#
+# Path convention (every per-video stage mirrors its wildcards):
+#   results/datasets/{dataset}/                 the generated demo dataset (format: demo)
+#   results/samples/{dataset}.csv               the validated sample table
+#   results/landmarks/{dataset}/{video}.json    68-point landmarks per frame
+#   results/faces/{dataset}/{video}.h5          aligned, cropped faces
+#   results/tim/{dataset}/{video}.h5            temporally normalised clips (recognition)
+#   results/magnified/{dataset}/{video}.h5      magnified clips (when magnification.enabled)
+#   results/flow/{dataset}/{video}.h5           optical flow + strain (recognition)
+#   results/train/{dataset}/{fold}/             per-fold predictions and checkpoint
+#   results/spotting_features/{dataset}/{video}.h5, results/spotting/{dataset}/   (long videos)
+#   results/{dataset}_loso_metrics.csv, results/{dataset}_spotting_metrics.csv    metric tables
+#   results/qc/{dataset}_faces.{csv,png}        face-stage quality control
+#   logs/{rule}/{dataset}/{video}.log, benchmarks/{rule}/{dataset}/{video}.tsv
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/datasets.smk"
+include: "workflow/rules/face.smk"
+include: "workflow/rules/motion.smk"
+include: "workflow/rules/recognition.smk"
+include: "workflow/rules/spotting.smk"
+
+
+rule all:
+    input:
+        get_all_targets(),
+    default_target: True

@@ -1,0 +1,63 @@
+"""CASME II coding sheets (2014 and 2019) -- also the layout of the demo's short clips.
+
+Sheet columns: ``Subject`` (``1`` or ``01``), ``Filename`` (``EP02_01f``), ``OnsetFrame``,
+``ApexFrame``, ``OffsetFrame``, ``Action Units``, ``Estimated Emotion`` and, in the 2019 sheet,
+``Objective Classes``. Frames live in ``<root>/sub01/EP02_01f/img46.jpg``: the sheet's frame
+numbers are the numbers in the file names. Known quirk: the apex of sub04 EP12_01f is ``/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
+from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
+
+COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
+
+
+def load_casme2(
+    annotations: str | Path,
+    *,
+    dataset: str = "casme2",
+    root: str | Path | None = None,
+    fps: float = 200.0,
+    on_bad_row: str = "error",
+    report: LoadReport | None = None,
+) -> pd.DataFrame:
+    """Load a CASME II coding sheet into the sample table (see :mod:`mexp_lib.datasets.table`)."""
+    report = report if report is not None else LoadReport()
+    df = read_sheet(annotations)
+    src = str(annotations)
+    require_columns(df, COLUMNS, src)
+    rows = []
+    for i, r in df.iterrows():
+        row_id = int(i) + 2  # spreadsheet row (1-based, after the header)
+        subj_raw = clean_str(r["Subject"])
+        if not subj_raw:
+            continue
+        subject = f"sub{int(float(subj_raw)):02d}" if subj_raw.replace(".", "").isdigit() else subj_raw
+        filename = clean_str(r["Filename"])
+        frames = {k: parse_frame(r[c]) for k, c in (("onset", "OnsetFrame"), ("apex", "ApexFrame"), ("offset", "OffsetFrame"))}
+        bad = [f"{c}={r[c]!r} is not a frame number" for k, c in (("onset", "OnsetFrame"), ("apex", "ApexFrame"), ("offset", "OffsetFrame")) if frames[k] is None]
+        if bad:
+            bad_row(src, row_id, "; ".join(bad), on_bad_row, report)
+            continue
+        video = f"{subject}_{filename}"
+        frames_path = Path(root) / subject / filename if root is not None else Path(subject) / filename
+        if root is not None and not frames_path.exists():
+            bad_row(src, row_id, f"frames folder {frames_path} not found", on_bad_row, report)
+            continue
+        rows.append(
+            {
+                "_row": row_id, "dataset": dataset, "subject": subject, "video": video, "sample": video,
+                "frames": str(frames_path), "numbering": "filename", "fps": float(fps),
+                "onset": frames["onset"], "apex": frames["apex"], "offset": frames["offset"], "type": "micro",
+                "emotion": clean_str(r["Estimated Emotion"]).lower(),
+                "objective_class": clean_str(r["Objective Classes"]) if "Objective Classes" in df.columns else "",
+                "aus": clean_str(r["Action Units"]), "task": "recognition",
+            }
+        )
+    return finish_table(rows, src, on_bad_row, report)

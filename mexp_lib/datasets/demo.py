@@ -1,0 +1,390 @@
+"""The embedded ``demo`` dataset: a real face photograph, animated.
+
+The base face is the astronaut photograph (Eileen Collins, NASA, public domain) that ships with
+scikit-image. Subjects are made from it by geometric (similarity + smooth warp) and photometric
+(gain, gamma, tint) variation. Expressions are localised, AU-like displacement fields anchored on
+the face's 68 landmarks (found with the same dlib backend the workflow uses):
+
+=========== ============================ ==================
+emotion     action units                 composite3 class
+=========== ============================ ==================
+happiness   AU6 cheek raiser, AU12       positive
+disgust     AU4 brow lowerer, AU9, AU10  negative
+surprise    AU1+AU2 brow raise, AU26     surprise
+=========== ============================ ==================
+
+Micro-expressions move 0.5-3 px and last at most 0.5 s (raised-cosine onset -> apex -> offset);
+macro-expressions (long videos only) are larger and longer. Distractors: blinks (AU45), slow head
+translation/rotation, sensor noise and illumination drift.
+
+On disk the demo imitates real datasets so that the real loaders read it:
+
+* short clips, CASME II style: ``<root>/CASME2_RAW_selected/sub01/EP01_01/img<N>.png`` and the
+  coding sheet ``<root>/CASME2-coding-demo.xlsx`` (frame numbers are file numbers);
+* long videos, CAS(ME)^2 style: ``<root>/rawpic/s15/15_0101demo/img<N>.png`` and the headerless
+  ``code_final`` workbook ``<root>/CASME_sq-code_final-demo.xlsx`` with its naming-rule sheets.
+
+:func:`plan_demo` decides everything from the config (seed, sizes) without touching the disk, so
+the workflow knows the demo's samples before it exists; :func:`generate_demo` renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from mexp_lib.datasets.table import SAMPLE_COLUMNS
+from mexp_lib.io.atomic import atomic_path
+from mexp_lib.log import progress
+
+logger = logging.getLogger(__name__)
+
+CLIP_SHEET = "CASME2-coding-demo.xlsx"
+LONG_SHEET = "CASME_sq-code_final-demo.xlsx"
+CLIP_DIR = "CASME2_RAW_selected"
+LONG_DIR = "rawpic"
+EMOTIONS = ("happiness", "disgust", "surprise")
+OBJECTIVE = {"happiness": "positive", "disgust": "negative", "surprise": "surprise"}
+EMOTION_AUS = {"happiness": "6+12", "disgust": "4+9+10", "surprise": "1+2+26"}
+VIDEO_CODES = [("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"), ("0502", "happy1")]
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 7,
+    "subjects": 10,
+    "clips_per_class": 2,
+    "frame_size": 192,
+    "clip_fps": 60.0,
+    "long_videos_per_subject": 1,
+    "long_fps": 30.0,
+    "long_seconds": 30.0,
+    "micro_per_long": 3,
+    "macro_per_long": 2,
+    "micro_amplitude": [0.8, 3.0],
+    "macro_amplitude": [3.5, 7.0],
+    "noise_sigma": 1.5,
+}
+
+# AU -> [(landmark index, (dx, dy))]; directions in image coordinates (y down).
+AU_POINTS: dict[str, list[tuple[int, tuple[float, float]]]] = {
+    "1": [(21, (0, -1)), (22, (0, -1)), (20, (0, -0.7)), (23, (0, -0.7))],
+    "2": [(17, (0, -0.8)), (18, (0, -1)), (25, (0, -1)), (26, (0, -0.8))],
+    "4": [(19, (0.3, 0.8)), (20, (0.5, 1)), (21, (0.6, 1)), (22, (-0.6, 1)), (23, (-0.5, 1)), (24, (-0.3, 0.8))],
+    "6": [(40, (0, -0.6)), (41, (0, -0.6)), (46, (0, -0.6)), (47, (0, -0.6)), (1, (0.2, -0.8)), (15, (-0.2, -0.8))],
+    "9": [(31, (0, -1)), (35, (0, -1)), (29, (0, -0.6))],
+    "10": [(50, (0, -1)), (51, (0, -1)), (52, (0, -1))],
+    "12": [(48, (-0.7, -0.7)), (54, (0.7, -0.7)), (49, (-0.3, -0.4)), (53, (0.3, -0.4))],
+    "26": [(57, (0, 1)), (8, (0, 1)), (56, (0, 0.9)), (58, (0, 0.9)), (7, (0, 0.8)), (9, (0, 0.8))],
+    "45": [(37, (0, 1)), (38, (0, 1)), (43, (0, 1)), (44, (0, 1))],
+}
+AU_WEIGHTS = {
+    "happiness": {"6": 0.5, "12": 1.0},
+    "disgust": {"4": 0.7, "9": 1.0, "10": 0.6},
+    "surprise": {"1": 1.0, "2": 0.8, "26": 0.6},
+}
+
+
+@dataclass
+class Event:
+    """One expression or blink: frame positions (0-based) and peak displacement in pixels."""
+
+    kind: str  # emotion name or "blink"
+    type: str  # micro | macro | blink
+    onset: int
+    apex: int
+    offset: int
+    amplitude: float
+
+
+@dataclass
+class VideoPlan:
+    subject: int  # 0-based identity index
+    video: str  # video id in the sample table
+    folder: str  # frames folder relative to root
+    n_frames: int
+    first_number: int  # file number of the first frame
+    fps: float
+    events: list[Event] = field(default_factory=list)
+    seed: int = 0
+
+
+def settings(gen: dict[str, Any] | None) -> dict[str, Any]:
+    """Generator settings: ``DEFAULTS`` updated with the config's ``generator`` block."""
+    out = dict(DEFAULTS)
+    out.update(gen or {})
+    return out
+
+
+def _profile(n: int, ev: Event) -> np.ndarray:
+    """Raised-cosine activation (0 -> 1 at apex -> 0) over frames 0..n-1."""
+    t = np.arange(n, dtype=np.float64)
+    s = np.zeros(n)
+    rise = max(ev.apex - ev.onset, 1)
+    fall = max(ev.offset - ev.apex, 1)
+    up = (t >= ev.onset) & (t <= ev.apex)
+    s[up] = 0.5 - 0.5 * np.cos(np.pi * (t[up] - ev.onset) / rise)
+    down = (t > ev.apex) & (t <= ev.offset)
+    s[down] = 0.5 + 0.5 * np.cos(np.pi * (t[down] - ev.apex) / fall)
+    return s
+
+
+def _place(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> list[int] | None:
+    """Random start positions (in the order of ``lengths``) for non-overlapping intervals of
+    ``lengths`` frames, at least ``gap`` frames apart and from the ends."""
+    for _ in range(200):
+        starts = [int(rng.integers(gap, max(gap + 1, n - L - gap))) for L in lengths]
+        spans = sorted(zip(starts, lengths))
+        apart = all(s1 >= s0 + l0 + gap for (s0, l0), (s1, _) in zip(spans, spans[1:]))
+        if apart and all(s + L + gap <= n for s, L in spans):
+            return starts
+    return None
+
+
+def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
+    """Every clip and long video of the demo, decided from the config alone."""
+    g = settings(gen_cfg)
+    seed = int(g["seed"])
+    plans: list[VideoPlan] = []
+    lo, hi = g["micro_amplitude"]
+    for s in range(int(g["subjects"])):
+        rng = np.random.default_rng([seed, 1, s])
+        fps = float(g["clip_fps"])
+        for c, emotion in enumerate(EMOTIONS):
+            for r in range(int(g["clips_per_class"])):
+                rise = int(round(fps * rng.uniform(0.08, 0.2)))
+                fall = int(round(fps * rng.uniform(0.1, 0.25)))
+                pre, post = int(rng.integers(3, 8)), int(rng.integers(3, 8))
+                onset = pre
+                ev = Event(emotion, "micro", onset, onset + rise, onset + rise + fall, float(rng.uniform(lo, hi)))
+                events = [ev]
+                n = pre + rise + fall + 1 + post
+                if rng.random() < 0.3:  # a blink inside some clips
+                    b0 = int(rng.integers(0, n - 6))
+                    events.append(Event("blink", "blink", b0, b0 + 3, b0 + 6, 1.0))
+                plans.append(
+                    VideoPlan(s, f"sub{s + 1:02d}_EP{c + 1:02d}_{r + 1:02d}", f"{CLIP_DIR}/sub{s + 1:02d}/EP{c + 1:02d}_{r + 1:02d}",
+                              n, int(rng.integers(1, 200)), fps, events, int(rng.integers(2**31)))
+                )
+        lfps = float(g["long_fps"])
+        n = int(round(g["long_seconds"] * lfps))
+        for v in range(int(g["long_videos_per_subject"])):
+            rng = np.random.default_rng([seed, 2, s, v])
+            kinds = ["micro"] * int(g["micro_per_long"]) + ["macro"] * int(g["macro_per_long"])
+            durs = [int(round(lfps * (rng.uniform(0.25, 0.5) if k == "micro" else rng.uniform(0.8, 1.8)))) for k in kinds]
+            starts = _place(rng, n, durs, gap=int(lfps * 0.8))
+            if starts is None:
+                raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
+            events = []
+            for st, k, d in zip(starts, kinds, durs):
+                emotion = EMOTIONS[int(rng.integers(len(EMOTIONS)))]
+                apex = st + int(round(d * rng.uniform(0.35, 0.55)))
+                amp = rng.uniform(*(g["micro_amplitude"] if k == "micro" else g["macro_amplitude"]))
+                events.append(Event(emotion, k, st, apex, st + d - 1, float(amp)))
+            busy = np.zeros(n, bool)
+            for e in events:
+                busy[max(0, e.onset - 3): e.offset + 4] = True
+            t = int(rng.integers(int(lfps), int(3 * lfps)))
+            while t < n - 10:  # blinks every 1.5-4 s, away from expressions
+                d = int(round(lfps * rng.uniform(0.2, 0.35)))
+                if not busy[t: t + d + 1].any():
+                    events.append(Event("blink", "blink", t, t + d // 2, t + d, 1.0))
+                t += int(lfps * rng.uniform(1.5, 4.0))
+            code, _ = VIDEO_CODES[v % len(VIDEO_CODES)]
+            sid = 15 + s
+            plans.append(VideoPlan(s, f"s{sid}_{code}", f"{LONG_DIR}/s{sid}/{sid}_{code}demo", n, 1, lfps, events, int(rng.integers(2**31))))
+    return plans
+
+
+def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None) -> pd.DataFrame:
+    """The sample table the demo will have once generated (what the loaders read back)."""
+    rows = []
+    for p in plan_demo(gen_cfg):
+        long = p.folder.startswith(LONG_DIR)
+        for e in p.events:
+            if e.type == "blink":
+                continue
+            subject = p.video.split("_")[0]
+            rows.append({
+                "dataset": dataset, "subject": subject, "video": p.video,
+                "sample": f"{p.video}_{_clip_index(p, e)}" if long else p.video,
+                "frames": str(Path(root) / p.folder), "numbering": "filename", "fps": p.fps,
+                "onset": p.first_number + e.onset, "apex": p.first_number + e.apex, "offset": p.first_number + e.offset,
+                "type": e.type, "emotion": e.kind, "objective_class": OBJECTIVE[e.kind] if long else "",
+                "aus": EMOTION_AUS[e.kind], "task": "spotting" if long else "recognition",
+            })
+    df = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
+    df["_order"] = df["task"].map({"recognition": 0, "spotting": 1})
+    return df.sort_values(["_order", "video", "onset"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def _clip_index(p: VideoPlan, e: Event) -> int:
+    """CAS(ME)^2 numbers expressions per video in onset order."""
+    onsets = sorted(x.onset for x in p.events if x.type != "blink")
+    return onsets.index(e.onset) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def base_face(frame_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut photograph cropped around the face: (frame BGR float32, 68 landmarks)."""
+    from skimage import data
+
+    from mexp_lib.face.landmarks import DlibLandmarker
+
+    rgb = data.astronaut()
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    det = DlibLandmarker(upsample=1).detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    if det is None:
+        raise RuntimeError("demo generator: dlib found no face in skimage's astronaut image")
+    pts = det.points.astype(np.float64)
+    span = pts[:, 0].max() - pts[:, 0].min()
+    side = 2.1 * span
+    cx, cy = pts[:, 0].mean(), pts[:, 1].mean() - 0.08 * side
+    scale = frame_size / side
+    m = np.array([[scale, 0, frame_size / 2 - scale * cx], [0, scale, frame_size / 2 - scale * cy]])
+    img = cv2.warpAffine(bgr, m, (frame_size, frame_size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT_101)
+    return img.astype(np.float32), pts @ m[:, :2].T + m[:, 2]
+
+
+def _gauss_field(shape: tuple[int, int], anchors: list[tuple[np.ndarray, tuple[float, float]]], sigma: float) -> np.ndarray:
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    f = np.zeros((h, w, 2), np.float32)
+    for c, (dx, dy) in anchors:
+        g = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * sigma**2))
+        f[..., 0] += dx * g
+        f[..., 1] += dy * g
+    return f
+
+
+def expression_field(shape: tuple[int, int], lm: np.ndarray, emotion: str) -> np.ndarray:
+    """Unit-peak displacement field (H, W, 2) of an emotion's action units on a face."""
+    iod = float(np.linalg.norm(lm[45] - lm[36]))
+    anchors = [(lm[i], (w * dx, w * dy)) for au, w in AU_WEIGHTS[emotion].items() for i, (dx, dy) in AU_POINTS[au]]
+    f = _gauss_field(shape, anchors, 0.15 * iod)
+    return f / np.linalg.norm(f, axis=-1).max()
+
+
+def blink_field(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
+    """Field that closes the upper eyelids; peak = the eye opening."""
+    opening = float(np.mean([np.linalg.norm(lm[37] - lm[41]), np.linalg.norm(lm[44] - lm[46])]))
+    iod = float(np.linalg.norm(lm[45] - lm[36]))
+    f = _gauss_field(shape, [(lm[i], d) for i, d in AU_POINTS["45"]], 0.07 * iod)
+    return f / np.linalg.norm(f, axis=-1).max() * opening * 1.2
+
+
+def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A new subject: random similarity, smooth warp and photometric change of the base face."""
+    h, w = base.shape[:2]
+    ang = np.deg2rad(rng.uniform(-4, 4))
+    sc = rng.uniform(0.92, 1.08)
+    t = rng.uniform(-4, 4, 2)
+    c = np.array([w / 2, h / 2])
+    r = sc * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    fwd = np.hstack([r, (c + t - r @ c)[:, None]])
+    inv = cv2.invertAffineTransform(fwd)
+    warp = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 2)).astype(np.float32), (0, 0), 18)
+    warp *= rng.uniform(1.5, 3.0) / max(np.abs(warp).max(), 1e-6)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    mx = inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2] - warp[..., 0]
+    my = inv[1, 0] * xx + inv[1, 1] * yy + inv[1, 2] - warp[..., 1]
+    img = cv2.remap(base, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    img = np.clip(img / 255.0, 0, 1) ** rng.uniform(0.8, 1.25)
+    img = img * rng.uniform(0.85, 1.15) * rng.uniform(0.94, 1.06, 3) * 255 + rng.uniform(-12, 12)
+    new_lm = lm @ fwd[:, :2].T + fwd[:, 2]
+    ix = np.clip(new_lm.round().astype(int), 0, [w - 1, h - 1])
+    new_lm = new_lm + warp[ix[:, 1], ix[:, 0]]
+    return img.astype(np.float32), new_lm
+
+
+def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float):  # type: ignore[no-untyped-def]
+    """Yield the frames (uint8 BGR) of one planned video."""
+    rng = np.random.default_rng(plan.seed)
+    h, w = identity.shape[:2]
+    n = plan.n_frames
+    fields = []
+    for e in plan.events:
+        f = blink_field((h, w), lm) if e.type == "blink" else expression_field((h, w), lm, e.kind) * e.amplitude
+        fields.append((_profile(n, e), f))
+    # slow head motion: sum of low-frequency sinusoids (pixels, degrees)
+    secs = np.arange(n) / plan.fps
+    long = n > 5 * plan.fps
+    amp_t, amp_r = (1.5, 0.6) if long else (0.3, 0.1)
+    motion = np.zeros((n, 3))
+    for j in range(3):
+        period = rng.uniform(4, 15) if long else rng.uniform(1, 3)
+        motion[:, j] = (amp_r if j == 2 else amp_t) * np.sin(2 * np.pi * secs / period + rng.uniform(0, 2 * np.pi))
+    gain = 1 + 0.03 * np.sin(2 * np.pi * secs / rng.uniform(8, 20) + rng.uniform(0, 2 * np.pi))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    c = lm[27]
+    for i in range(n):
+        d = np.zeros((h, w, 2), np.float32)
+        for prof, f in fields:
+            if prof[i] > 0:
+                d += np.float32(prof[i]) * f
+        a = np.deg2rad(motion[i, 2])
+        ca, sa = np.cos(a), np.sin(a)
+        # inverse head motion: rotate about the nose bridge by -a, then undo the translation
+        x0, y0 = xx - c[0] - motion[i, 0], yy - c[1] - motion[i, 1]
+        mx = ca * x0 + sa * y0 + c[0] - d[..., 0]
+        my = -sa * x0 + ca * y0 + c[1] - d[..., 1]
+        img = cv2.remap(identity, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        img = img * np.float32(gain[i]) + np.float32(noise_sigma) * rng.standard_normal(img.shape, dtype=np.float32)
+        yield np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def generate_demo(root: str | Path, gen_cfg: dict[str, Any] | None) -> None:
+    """Render the demo into ``root`` (via a temporary folder renamed at the end)."""
+    g = settings(gen_cfg)
+    plans = plan_demo(g)
+    base, base_lm = base_face(int(g["frame_size"]))
+    identities = [make_identity(base, base_lm, np.random.default_rng([int(g["seed"]), 0, s])) for s in range(int(g["subjects"]))]
+    with atomic_path(root, directory=True) as tmp:
+        total = sum(p.n_frames for p in plans)
+        frames = (
+            (p, i, img)
+            for p in plans
+            for i, img in enumerate(render_video(*identities[p.subject], p, float(g["noise_sigma"])))
+        )
+        for p, i, img in progress(frames, total, "demo: rendering frames"):
+            d = tmp / p.folder
+            if i == 0:
+                d.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(d / f"img{p.first_number + i}.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        write_sheets(tmp, g)
+    logger.info("demo: %d videos, %d frames written to %s", len(plans), total, root)
+
+
+def write_sheets(root: Path, gen_cfg: dict[str, Any]) -> None:
+    """Write the CASME II-style and CAS(ME)^2-style annotation workbooks of the demo."""
+    samples = demo_samples("demo", root, gen_cfg)
+    clips = samples[samples.task == "recognition"]
+    sheet = pd.DataFrame({
+        "Subject": [int(s[3:]) for s in clips.subject],
+        "Filename": [v.split("_", 1)[1] for v in clips.video],
+        "OnsetFrame": clips.onset.values, "ApexFrame": clips.apex.values, "OffsetFrame": clips.offset.values,
+        "Action Units": clips.aus.values, "Estimated Emotion": clips.emotion.values,
+    })
+    sheet.to_excel(root / CLIP_SHEET, index=False, sheet_name="Sheet1")
+    long = samples[samples.task == "spotting"]
+    sids = sorted({int(s[1:]) for s in long.subject})
+    names = dict(VIDEO_CODES)
+    main = pd.DataFrame({
+        0: [sids.index(int(s[1:])) + 1 for s in long.subject],
+        1: [f"{names[v.split('_')[1]]}_{smp.rsplit('_', 1)[1]}" for v, smp in zip(long.video, long["sample"])],
+        2: long.onset.values, 3: long.apex.values, 4: long.offset.values, 5: long.aus.values,
+        6: long.objective_class.values, 7: [f"{t}-expression" for t in long.type], 8: long.emotion.values,
+    })
+    rule1 = pd.DataFrame({0: [int(s[1:]) for s in long.subject], 1: list(long.subject), 2: main[0].values})
+    rule2 = pd.DataFrame({0: [c for c, _ in VIDEO_CODES], 1: [n for _, n in VIDEO_CODES]})
+    with pd.ExcelWriter(root / LONG_SHEET, engine="openpyxl") as xw:
+        main.to_excel(xw, sheet_name="CASFEcode_final", header=False, index=False)
+        rule1.to_excel(xw, sheet_name="naming rule1", header=False, index=False)
+        rule2.to_excel(xw, sheet_name="naming rule2", header=False, index=False)

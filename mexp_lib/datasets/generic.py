@@ -1,0 +1,82 @@
+"""The ``generic`` format: a CSV and a folder of videos, for any dataset mexp has no loader for.
+
+``annotations`` is a CSV with columns ``subject,video,onset,apex,offset,type,emotion`` (``apex``
+and ``emotion`` may be empty; ``type`` is ``micro`` or ``macro``); frame numbers are 1-based and
+inclusive. Each video is ``<root>/<video>/`` holding its frames as image files in name order, or a
+video file ``<root>/<video>.<ext>``. ``task`` (from config) says whether the videos are short
+clips with one expression each (``recognition``) or long videos (``spotting``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
+from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
+from mexp_lib.io.frames import VIDEO_EXTENSIONS
+
+COLUMNS = ["subject", "video", "onset", "apex", "offset", "type", "emotion"]
+
+
+def _video_path(root: Path, video: str) -> Path | None:
+    if (root / video).is_dir():
+        return root / video
+    for ext in VIDEO_EXTENSIONS:
+        for cand in (root / f"{video}{ext}", root / f"{video}{ext.upper()}"):
+            if cand.is_file():
+                return cand
+    return None
+
+
+def load_generic(
+    annotations: str | Path,
+    *,
+    dataset: str,
+    root: str | Path,
+    fps: float,
+    task: str = "recognition",
+    on_bad_row: str = "error",
+    report: LoadReport | None = None,
+) -> pd.DataFrame:
+    """Load a ``generic`` CSV into the sample table."""
+    report = report if report is not None else LoadReport()
+    src = str(annotations)
+    df = read_sheet(annotations, dtype=str, keep_default_na=False)
+    df.columns = [c.strip().lower() for c in df.columns]
+    require_columns(df, COLUMNS, src)
+    rows = []
+    count: dict[str, int] = {}
+    for i, r in df.iterrows():
+        row_id = int(i) + 2
+        video = clean_str(r["video"])
+        onset, offset = parse_frame(r["onset"]), parse_frame(r["offset"])
+        apex = parse_frame(r["apex"]) if clean_str(r["apex"]) else -1
+        if onset is None or offset is None or apex is None:
+            bad_row(src, row_id, f"onset/apex/offset {r['onset']!r}/{r['apex']!r}/{r['offset']!r} are not frame numbers", on_bad_row, report)
+            continue
+        etype = clean_str(r["type"]).lower()
+        if etype not in ("micro", "macro"):
+            bad_row(src, row_id, f"type {r['type']!r} must be 'micro' or 'macro'", on_bad_row, report)
+            continue
+        path = _video_path(Path(root), video)
+        if path is None:
+            bad_row(src, row_id, f"no frames folder or video file for {video!r} under {root}", on_bad_row, report)
+            continue
+        count[video] = count.get(video, 0) + 1
+        rows.append(
+            {
+                "_row": row_id, "dataset": dataset, "subject": clean_str(r["subject"]), "video": video,
+                "sample": video if task == "recognition" else f"{video}_{count[video]}",
+                "frames": str(path), "numbering": "position", "fps": float(fps),
+                "onset": onset, "apex": apex, "offset": offset, "type": etype,
+                "emotion": clean_str(r["emotion"]).lower(), "objective_class": "", "aus": "", "task": task,
+            }
+        )
+    out = finish_table(rows, src, on_bad_row, report)
+    if task == "recognition" and out["video"].duplicated().any():
+        v = out.loc[out["video"].duplicated(), "video"].iloc[0]
+        bad = f"{src}: video {v!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting"
+        raise ValueError(bad)
+    return out

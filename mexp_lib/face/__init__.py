@@ -1,0 +1,1 @@
+"""Face stage: 68-point landmarks per frame, then similarity alignment and cropping."""

@@ -1,0 +1,116 @@
+"""Reading a video's frames: a folder of images in name order, or a video file.
+
+Annotation sheets number frames in one of two ways, named ``numbering``:
+
+* ``"position"`` -- 1-based position in name order (the ``generic`` format);
+* ``"filename"`` -- the last integer in the file name (CASME II ``img46.jpg``, CAS(ME)^2
+  ``img1.jpg``, SAMM ``006_1_0001.jpg``): the sheets of those datasets refer to these numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mexp_lib.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv")
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+def _natural_key(name: str) -> tuple[object, ...]:
+    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name))
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """The frames of one video. ``numbers[i]`` is the annotation frame number of frame ``i``."""
+
+    path: Path
+    files: tuple[Path, ...]  # empty for a video file
+    numbers: np.ndarray  # (T,) int64
+    is_video_file: bool = False
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def read(self, i: int, *, grey: bool = False) -> np.ndarray:
+        """Frame ``i`` (0-based position) as uint8, (H, W) grey or (H, W, 3) BGR."""
+        if self.is_video_file:
+            frames = self.read_range(i, i + 1, grey=grey)
+            return frames[0]
+        f = self.files[i]
+        img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataError(f"{f}: frame {i} cannot be read as an image (corrupt or not an image file)")
+        return img
+
+    def read_range(self, start: int, stop: int, *, grey: bool = False) -> np.ndarray:
+        """Frames ``start..stop-1`` stacked: (n, H, W) or (n, H, W, 3) uint8."""
+        if not self.is_video_file:
+            frames = [self.read(i, grey=grey) for i in range(start, stop)]
+        else:
+            cap = cv2.VideoCapture(str(self.path))
+            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            frames = []
+            for i in range(start, stop):
+                ok, img = cap.read()
+                if not ok:
+                    raise DataError(f"{self.path}: frame {i} cannot be decoded")
+                frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if grey else img)
+            cap.release()
+        shapes = {f.shape for f in frames}
+        if len(shapes) > 1:
+            raise DataError(f"{self.path}: frames {start}..{stop - 1} differ in size: {sorted(shapes)}")
+        return np.stack(frames)
+
+    def index_of(self, number: int) -> int:
+        """0-based position of the frame whose annotation number is ``number``."""
+        hit = np.flatnonzero(self.numbers == int(number))
+        if hit.size == 0:
+            raise DataError(
+                f"{self.path}: no frame numbered {number} (frames are numbered "
+                f"{int(self.numbers[0])}..{int(self.numbers[-1])})"
+            )
+        return int(hit[0])
+
+
+def open_frames(path: str | Path, *, numbering: str = "position") -> FrameSource:
+    """Open a folder of frames (image files in natural name order) or a video file.
+
+    Raises :class:`DataError` naming the path when it is missing, empty, or its file names carry
+    no frame number under ``numbering="filename"``.
+    """
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+        cap = cv2.VideoCapture(str(p))
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        cap.release()
+        if n <= 0:
+            raise DataError(f"{p}: video file has no decodable frames")
+        return FrameSource(p, (), np.arange(1, n + 1, dtype=np.int64), is_video_file=True)
+    if not p.is_dir():
+        raise DataError(f"{p}: no such frames folder or video file")
+    files = sorted((f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS), key=lambda f: _natural_key(f.name))
+    if not files:
+        raise DataError(f"{p}: folder holds no image frames ({', '.join(IMAGE_EXTENSIONS)})")
+    if numbering == "position":
+        numbers = np.arange(1, len(files) + 1, dtype=np.int64)
+    elif numbering == "filename":
+        nums = []
+        for f in files:
+            m = _NUMBER.search(f.stem)
+            if m is None:
+                raise DataError(f"{f}: file name carries no frame number (numbering: filename)")
+            nums.append(int(m.group(1)))
+        numbers = np.asarray(nums, dtype=np.int64)
+        if len(np.unique(numbers)) != len(numbers):
+            raise DataError(f"{p}: two frames carry the same number in their file names")
+    else:
+        raise ValueError(f"unknown frame numbering {numbering!r} (position|filename)")
+    return FrameSource(p, tuple(files), numbers)

@@ -1,0 +1,1 @@
+"""Motion stage: temporal interpolation (TIM), magnification, optical flow and strain."""

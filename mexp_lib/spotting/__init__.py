@@ -1,0 +1,191 @@
+"""Spotting micro- and macro-expressions in long videos.
+
+Features (:func:`spotting_features`, per video, streamed two frames at a time so memory does not
+grow with the video): for each expression type, with a half-window ``k`` derived from the frame
+rate (``k = round(fps * k_seconds[type])``), the optical flow ``F_i = flow(i -> i+k)`` of the
+aligned face; head motion is removed by subtracting the mean flow of a nose box; the eyes
+(landmark polygons, dilated) are masked out, since blinks are the commonest false positive; the
+face is divided into a grid of cells and the mean flow vector of each cell is kept.
+
+Score: the displacement of frame i relative to the mean of frames i-k and i+k (the feature
+difference of Moilanen et al. 2014, on flow), ``D_i = (F_{i-k} - F_i) / 2`` per cell; the score is
+the mean of the ``top_cells`` largest cell magnitudes. It peaks at the apex of an expression whose
+onset and offset lie about k frames away.
+
+Spotting (:func:`spot_video`): moving-average smoothing, threshold
+``max(mean + p (max - mean), floor * median)``, peaks at least k apart, interval = peak +/- k,
+overlapping intervals merged. Macro intervals are spotted first; micro peaks inside a macro
+interval are dropped. ``p`` and ``floor`` are chosen per held-out subject on the *other*
+subjects' videos (:func:`select_thresholds`), never on the test subject.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import cv2
+import numpy as np
+import pandas as pd
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
+
+from mexp_lib.metrics import spotting_scores
+from mexp_lib.motion.flow import FlowParams, make_flow
+from mexp_lib.log import progress
+
+logger = logging.getLogger(__name__)
+TYPES = ("macro", "micro")
+
+
+def half_window(fps: float, k_seconds: float) -> int:
+    """k in frames for a frame rate and a half-window in seconds (at least 1)."""
+    return max(1, int(round(fps * k_seconds)))
+
+
+def face_masks(landmarks: np.ndarray, size: int, *, eye_dilate: float = 0.25) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """(eye mask (H, W) bool, nose box x0, y0, x1, y1) from one frame's aligned landmarks."""
+    iod = float(np.linalg.norm(landmarks[45] - landmarks[36]))
+    mask = np.zeros((size, size), np.uint8)
+    for idx in (range(36, 42), range(42, 48)):
+        hull = cv2.convexHull(landmarks[list(idx)].astype(np.float32)).astype(np.int32)
+        cv2.fillConvexPoly(mask, hull, 1)
+    r = max(1, int(round(eye_dilate * iod)))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    nose = landmarks[27:31]
+    x0, x1 = int(nose[:, 0].min() - 0.1 * iod), int(nose[:, 0].max() + 0.1 * iod)
+    y0, y1 = int(nose[:, 1].min()), int(nose[:, 1].max())
+    return mask.astype(bool), (max(x0, 0), max(y0, 0), min(x1, size), min(y1, size))
+
+
+def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, mask: np.ndarray, nose: tuple[int, int, int, int], grid: int, what: str) -> np.ndarray:
+    """Mean flow vector per grid cell for each frame pair -> (P, grid*grid, 2) float32."""
+    size = mask.shape[0]
+    edges = np.linspace(0, size, grid + 1).round().astype(int)
+    keep = (~mask).astype(np.float32)
+    cell_w = np.array([keep[edges[a]:edges[a + 1], edges[b]:edges[b + 1]].sum() for a in range(grid) for b in range(grid)], np.float32)
+    x0, y0, x1, y1 = nose
+    out = np.zeros((n_pairs, grid * grid, 2), np.float32)
+    for j, (a, b) in enumerate(progress(frames, n_pairs, what, every_s=10.0)):
+        f = calc(a, b)
+        f = f - f[y0:y1, x0:x1].reshape(-1, 2).mean(0)
+        f = f * keep[..., None]
+        sums = np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2)
+        out[j] = sums / np.maximum(cell_w, 1.0)[:, None]
+    return out
+
+
+def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str = "") -> dict[str, np.ndarray]:
+    """Per-frame scores of one video for each type: {"micro": (T,), "macro": (T,), "k_micro": k...}.
+
+    ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8 and ``landmarks``),
+    read two frames at a time.
+    """
+    frames_ds = faces["frames"]
+    n, size = frames_ds.shape[0], frames_ds.shape[1]
+    lm = np.median(faces["landmarks"][()], axis=0)
+    mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
+    method = cfg.get("flow_method", "dis")
+    calc = make_flow(FlowParams(method, dict(cfg.get(method, {}) or {})))
+    grid, top = int(cfg.get("grid", 6)), int(cfg.get("top_cells", 3))
+    out: dict[str, np.ndarray] = {}
+    for t in TYPES:
+        k = half_window(fps, float(cfg["k_seconds"][t]))
+        score = np.zeros(n, np.float32)
+        if n > 2 * k:
+            pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
+            m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})")
+            d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
+            mag = np.linalg.norm(d, axis=-1)
+            score[k: n - k] = np.sort(mag, axis=1)[:, -top:].mean(1)
+        else:
+            logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
+        out[t] = score
+        out[f"k_{t}"] = np.array(k)
+    return out
+
+
+@dataclass
+class Thresholds:
+    p: float
+    floor: float
+
+
+def spot_video(score: np.ndarray, k: int, th: Thresholds, *, smooth: int = 3) -> list[tuple[int, int]]:
+    """Intervals (0-based inclusive positions) spotted in one score curve."""
+    if not np.any(score > 0):
+        return []
+    s = uniform_filter1d(score.astype(np.float64), size=max(1, smooth), mode="nearest")
+    valid = s[s > 0]
+    thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), th.floor * float(np.median(valid)))
+    peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
+    spans = sorted((max(0, int(pk) - k), min(len(s) - 1, int(pk) + k)) for pk in peaks)
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3) -> pd.DataFrame:
+    """Spot every video: macro first, then micro outside macro intervals.
+
+    ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro`` and ``numbers``
+    (frame numbers); returns ``video, onset, offset, type`` in frame numbers.
+    """
+    rows = []
+    for v, sc in scores.items():
+        nums = sc["numbers"]
+        macro = spot_video(sc["macro"], int(sc["k_macro"]), th["macro"], smooth=smooth)
+        for a, b in macro:
+            rows.append((v, int(nums[a]), int(nums[b]), "macro"))
+        for a, b in spot_video(sc["micro"], int(sc["k_micro"]), th["micro"], smooth=smooth):
+            c = (a + b) // 2
+            if any(ma <= c <= mb for ma, mb in macro):
+                continue
+            rows.append((v, int(nums[a]), int(nums[b]), "micro"))
+    return pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
+
+
+def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
+    """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
+    videos; macro first, then micro given the chosen macro thresholds."""
+    smooth = int(cfg.get("smooth", 3))
+    chosen = {t: Thresholds(0.5, 0.0) for t in TYPES}
+    best_f1: dict[str, float] = {}
+    for t in TYPES:
+        best = (-1.0, chosen[t])
+        for p in cfg["p_grid"]:
+            for fl in cfg["floor_grid"]:
+                trial = {**chosen, t: Thresholds(float(p), float(fl))}
+                pred = spot_all(scores, trial, smooth=smooth)
+                f1 = float(spotting_scores(gt, pred).set_index("type").loc[t, "f1"])
+                if f1 > best[0] + 1e-12:
+                    best = (f1, trial[t])
+        chosen[t] = best[1]
+        best_f1[t] = best[0]
+    return chosen, best_f1
+
+
+def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-subject-out spotting: thresholds for each subject are selected on the others.
+
+    Returns (predicted intervals, selection table with one row per fold and type).
+    """
+    preds, sel = [], []
+    subs = sorted(set(subjects.values()))
+    for s in subs:
+        train = {v: sc for v, sc in scores.items() if subjects[v] != s}
+        test = {v: sc for v, sc in scores.items() if subjects[v] == s}
+        if train:
+            th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
+        else:  # a single subject: nothing to select on, use the configured defaults
+            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
+            f1 = {t: float("nan") for t in TYPES}
+        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3))))
+        for t in TYPES:
+            sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
+    return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)

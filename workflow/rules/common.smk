@@ -1,0 +1,109 @@
+# Sample tables, wildcard constraints and input functions (get_*) shared by the stage rules.
+from pathlib import Path
+
+from mexp_lib.datasets import planned_samples
+from mexp_lib.datasets.classes import apply_class_set, class_names, resolve_class_set
+from mexp_lib.errors import ConfigError
+
+for _name, _d in config["datasets"].items():
+    if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
+        raise ConfigError(f"datasets.{_name}.root: a demo dataset is generated into results/datasets/{_name}; remove root or set it to that")
+    if _d["format"] == "demo":
+        _d["root"] = f"results/datasets/{_name}"
+
+SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
+CLASS_MAP = resolve_class_set(config["recognition"]["class_set"])
+CLASSES = class_names(CLASS_MAP)
+DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
+
+
+wildcard_constraints:
+    dataset="|".join(SAMPLES) or "NONE",
+    video="[^/]+",
+    fold="[^/]+",
+
+
+def task_samples(dataset, task):
+    s = SAMPLES[dataset]
+    return s[s.task == task]
+
+
+def recognition_samples(dataset):
+    """Recognition samples whose emotion is in the configured class set."""
+    return apply_class_set(task_samples(dataset, "recognition"), CLASS_MAP)[0]
+
+
+def video_row(wc):
+    s = SAMPLES[wc.dataset]
+    return s[s.video == wc.video].iloc[0]
+
+
+def sample_row(wc):
+    """The single expression of a short clip."""
+    s = SAMPLES[wc.dataset]
+    rows = s[s.video == wc.video]
+    return rows.iloc[0]
+
+
+def get_frames(wc):
+    """The frames of a video: the generated demo folder, or the video's own folder/file."""
+    if wc.dataset in DEMO_DATASETS:
+        return f"results/datasets/{wc.dataset}"
+    return video_row(wc).frames
+
+
+def get_annotations(wc):
+    d = config["datasets"][wc.dataset]
+    return f"results/datasets/{wc.dataset}" if d["format"] == "demo" else d["annotations"]
+
+
+def get_strategy(wc):
+    return "clip" if video_row(wc).task == "recognition" else "long"
+
+
+FACE_DETECT_KEYS = ("backend", "detector", "upsample", "detect_every", "smooth", "shape_model", "cnn_model", "on_missing_face")
+FACE_ALIGN_KEYS = ("size", "margin", "grey")
+
+
+def face_params(keys):
+    return {k: config["face"].get(k) for k in keys}
+
+
+def get_flow_source(wc):
+    stage = "magnified" if config["magnification"]["enabled"] else "tim"
+    return f"results/{stage}/{wc.dataset}/{wc.video}.h5"
+
+
+def get_folds(dataset):
+    return sorted(recognition_samples(dataset).subject.unique())
+
+
+def get_fold_flows(wc):
+    return [f"results/flow/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset).video]
+
+
+def get_fold_predictions(wc):
+    return [f"results/train/{wc.dataset}/{f}/predictions.csv" for f in get_folds(wc.dataset)]
+
+
+def get_spotting_features(wc):
+    return [f"results/spotting_features/{wc.dataset}/{v}.h5" for v in task_samples(wc.dataset, "spotting").video.unique()]
+
+
+def get_face_stores(wc):
+    return [f"results/faces/{wc.dataset}/{v}.h5" for v in SAMPLES[wc.dataset].video.unique()]
+
+
+def get_landmark_files(wc):
+    return [f"results/landmarks/{wc.dataset}/{v}.json" for v in SAMPLES[wc.dataset].video.unique()]
+
+
+def get_all_targets():
+    targets = []
+    for name in SAMPLES:
+        if len(recognition_samples(name)):
+            targets.append(f"results/{name}_loso_metrics.csv")
+        if len(task_samples(name, "spotting")):
+            targets.append(f"results/{name}_spotting_metrics.csv")
+        targets.append(f"results/qc/{name}_faces.csv")
+    return targets

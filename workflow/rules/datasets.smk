@@ -1,0 +1,30 @@
+# Stage 0: the data. The demo is rendered from config; every dataset becomes a validated sample table.
+
+
+rule generate_demo:
+    output:
+        root=directory("results/datasets/{dataset}"),
+    log:
+        "logs/generate_demo/{dataset}.log",
+    benchmark:
+        "benchmarks/generate_demo/{dataset}.tsv"
+    params:
+        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
+    wildcard_constraints:
+        dataset="|".join(DEMO_DATASETS) or "NONE",
+    script:
+        "../scripts/generate_demo.py"
+
+
+rule build_sample_table:
+    input:
+        annotations=get_annotations,
+    output:
+        samples="results/samples/{dataset}.csv",
+        skipped="results/samples/{dataset}.skipped.csv",
+    log:
+        "logs/build_sample_table/{dataset}.log",
+    params:
+        dataset=lambda wc: config["datasets"][wc.dataset],
+    script:
+        "../scripts/build_sample_table.py"

@@ -1,0 +1,50 @@
+# Stage 1: landmarks per frame, then aligned and cropped faces; QC of both.
+
+
+rule detect_landmarks:
+    input:
+        frames=get_frames,
+    output:
+        landmarks="results/landmarks/{dataset}/{video}.json",
+    log:
+        "logs/detect_landmarks/{dataset}/{video}.log",
+    benchmark:
+        "benchmarks/detect_landmarks/{dataset}/{video}.tsv"
+    params:
+        frames=lambda wc: video_row(wc).frames,
+        numbering=lambda wc: video_row(wc).numbering,
+        strategy=get_strategy,
+        face=face_params(FACE_DETECT_KEYS),
+    script:
+        "../scripts/detect_landmarks.py"
+
+
+rule align_faces:
+    input:
+        frames=get_frames,
+        landmarks=rules.detect_landmarks.output.landmarks,
+    output:
+        faces="results/faces/{dataset}/{video}.h5",
+    log:
+        "logs/align_faces/{dataset}/{video}.log",
+    benchmark:
+        "benchmarks/align_faces/{dataset}/{video}.tsv"
+    params:
+        frames=lambda wc: video_row(wc).frames,
+        numbering=lambda wc: video_row(wc).numbering,
+        face=face_params(FACE_ALIGN_KEYS),
+    script:
+        "../scripts/align_faces.py"
+
+
+rule qc_faces:
+    input:
+        landmarks=get_landmark_files,
+        faces=get_face_stores,
+    output:
+        table="results/qc/{dataset}_faces.csv",
+        grid=report("results/qc/{dataset}_faces.png", caption="../report/qc_faces.rst", category="Face QC"),
+    log:
+        "logs/qc_faces/{dataset}.log",
+    script:
+        "../scripts/qc_faces.py"

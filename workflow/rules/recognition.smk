@@ -1,0 +1,40 @@
+# Stage 3 (short clips): one training job per leave-one-subject-out fold, then pooled metrics.
+
+
+rule train_fold:
+    input:
+        samples=rules.build_sample_table.output.samples,
+        flows=get_fold_flows,
+    output:
+        predictions="results/train/{dataset}/{fold}/predictions.csv",
+        checkpoint="results/train/{dataset}/{fold}/model.pt",
+    log:
+        "logs/train_fold/{dataset}/{fold}.log",
+    benchmark:
+        "benchmarks/train_fold/{dataset}/{fold}.tsv"
+    params:
+        training=config["training"],
+        class_set=config["recognition"]["class_set"],
+    threads: 1
+    resources:
+        gpu=1,
+    script:
+        "../scripts/train_fold.py"
+
+
+rule evaluate_recognition:
+    input:
+        predictions=get_fold_predictions,
+    output:
+        metrics=report("results/{dataset}_loso_metrics.csv", caption="../report/loso_metrics.rst", category="Recognition"),
+        provenance="results/{dataset}_loso_metrics.provenance.json",
+        predictions="results/recognition/{dataset}/predictions.csv",
+        confusion=report("results/recognition/{dataset}/confusion.png", caption="../report/confusion.rst", category="Recognition"),
+    log:
+        "logs/evaluate_recognition/{dataset}.log",
+    params:
+        classes=CLASSES,
+        expected=lambda wc: len(recognition_samples(wc.dataset)),
+        config=lambda wc: {k: config[k] for k in ("face", "interpolation", "magnification", "flow", "training", "recognition")} | {"dataset": config["datasets"][wc.dataset]},
+    script:
+        "../scripts/evaluate_recognition.py"

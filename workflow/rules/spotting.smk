@@ -1,0 +1,49 @@
+# Stage 3 (long videos): per-video flow features -> leak-free spotting -> metrics.
+
+
+rule compute_spotting_features:
+    input:
+        faces=rules.align_faces.output.faces,
+    output:
+        features="results/spotting_features/{dataset}/{video}.h5",
+    log:
+        "logs/compute_spotting_features/{dataset}/{video}.log",
+    benchmark:
+        "benchmarks/compute_spotting_features/{dataset}/{video}.tsv"
+    params:
+        fps=lambda wc: float(video_row(wc).fps),
+        spotting={k: v for k, v in config["spotting"].items() if k not in ("p_grid", "floor_grid", "default_p", "smooth")},
+    script:
+        "../scripts/compute_spotting_features.py"
+
+
+rule spot_intervals:
+    input:
+        samples=rules.build_sample_table.output.samples,
+        features=get_spotting_features,
+    output:
+        intervals="results/spotting/{dataset}/intervals.csv",
+        selection="results/spotting/{dataset}/selection.csv",
+        timelines=directory("results/spotting/{dataset}/timelines"),
+    log:
+        "logs/spot_intervals/{dataset}.log",
+    params:
+        spotting=config["spotting"],
+    script:
+        "../scripts/spot_intervals.py"
+
+
+rule evaluate_spotting:
+    input:
+        samples=rules.build_sample_table.output.samples,
+        intervals=rules.spot_intervals.output.intervals,
+    output:
+        metrics=report("results/{dataset}_spotting_metrics.csv", caption="../report/spotting_metrics.rst", category="Spotting"),
+        provenance="results/{dataset}_spotting_metrics.provenance.json",
+    log:
+        "logs/evaluate_spotting/{dataset}.log",
+    params:
+        iou=config["evaluation"]["iou"],
+        config=lambda wc: {k: config[k] for k in ("face", "spotting", "evaluation")} | {"dataset": config["datasets"][wc.dataset]},
+    script:
+        "../scripts/evaluate_spotting.py"

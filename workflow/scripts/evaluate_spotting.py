@@ -1,0 +1,13 @@
+"""Spotting metric table (adapter for mexp_lib.evaluate.evaluate_spotting)."""
+import pandas as pd
+
+from mexp_lib.evaluate import evaluate_spotting
+from mexp_lib.log import logger, setup_logging
+
+setup_logging(snakemake.log[0])
+samples = pd.read_csv(snakemake.input.samples, dtype={"subject": str}, keep_default_na=False)
+gt = samples[samples.task == "spotting"][["video", "onset", "offset", "type"]]
+pred = pd.read_csv(snakemake.input.intervals)
+table = evaluate_spotting(gt, pred, cfg=dict(snakemake.params.config), out_csv=snakemake.output.metrics,
+                          out_provenance=snakemake.output.provenance, iou=snakemake.params.iou)
+logger.info("\n%s", table.to_string())
