@@ -13,6 +13,11 @@
 #   results/{dataset}_loso_metrics.csv, results/{dataset}_spotting_metrics.csv    metric tables
 #   results/qc/{dataset}_faces.{csv,png}        face-stage quality control
 #   logs/{rule}/{dataset}/{video}.log, benchmarks/{rule}/{dataset}/{video}.tsv
+#
+# `snakemake --lint` leaves one kind of warning, on purpose: "Specify a conda environment or
+# container for each rule". Every script imports mexp_lib, so the workflow runs in the one
+# environment that installs it (`make install`, or environment.yml for conda users); per-rule
+# environments would each need mexp_lib and its pinned torch/OpenCV again.
 from snakemake.utils import min_version, validate
 
 min_version("9.0")

@@ -8,14 +8,14 @@ import time
 from typing import Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
-logger = logging.getLogger("mexp")
+logger = logging.getLogger("mexp_lib")
 
 
 def setup_logging(logfile: str | None = None, level: int = logging.INFO) -> None:
     """Send mexp's log records to ``logfile`` (a Snakemake ``log:`` path) or to stderr."""
     handler: logging.Handler = logging.FileHandler(logfile, mode="w") if logfile else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("mexp")
+    root = logging.getLogger("mexp_lib")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False

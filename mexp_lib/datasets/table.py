@@ -68,8 +68,10 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
             bad_row(source, row_id, f"onset {on} > offset {off}", on_bad_row, report)
             continue
         if ap != -1 and not on <= ap <= off:
-            bad_row(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]", on_bad_row, report)
-            continue
+            # The interval is still valid ground truth (CAS(ME)^2 has 4 such rows, one with apex
+            # 0): under "skip" the row is kept with its apex marked unknown (-1), and recorded.
+            bad_row(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]; apex set to unknown (-1)", on_bad_row, report)
+            r["apex"] = -1
         key = (r["video"], (on, off))
         if key in seen:
             bad_row(source, row_id, f"duplicate sample: video {r['video']} frames {on}-{off} appear twice", on_bad_row, report)

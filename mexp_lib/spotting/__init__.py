@@ -12,11 +12,14 @@ difference of Moilanen et al. 2014, on flow), ``D_i = (F_{i-k} - F_i) / 2`` per 
 the mean of the ``top_cells`` largest cell magnitudes. It peaks at the apex of an expression whose
 onset and offset lie about k frames away.
 
-Spotting (:func:`spot_video`): moving-average smoothing, threshold
+Spotting (:func:`spot_all`): moving-average smoothing, threshold
 ``max(mean + p (max - mean), floor * median)``, peaks at least k apart, interval = peak +/- k,
-overlapping intervals merged. Macro intervals are spotted first; micro peaks inside a macro
-interval are dropped. ``p`` and ``floor`` are chosen per held-out subject on the *other*
-subjects' videos (:func:`select_thresholds`), never on the test subject.
+overlapping intervals merged. The type of a peak is decided by scale: a micro-expression is
+over within the short window, so its micro score is close to its macro score, while a slow
+macro-expression moves little within k_micro frames. A micro-score peak is kept as ``micro`` when
+``micro / macro >= type_ratio`` around it, a macro-score peak as ``macro`` when the ratio is
+below. ``p`` and ``floor`` are chosen per held-out subject on the *other* subjects' videos
+(:func:`select_thresholds`), never on the test subject.
 """
 
 from __future__ import annotations
@@ -59,17 +62,47 @@ def face_masks(landmarks: np.ndarray, size: int, *, eye_dilate: float = 0.25) ->
     return mask.astype(bool), (max(x0, 0), max(y0, 0), min(x1, size), min(y1, size))
 
 
-def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, mask: np.ndarray, nose: tuple[int, int, int, int], grid: int, what: str) -> np.ndarray:
-    """Mean flow vector per grid cell for each frame pair -> (P, grid*grid, 2) float32."""
+class AffineMotion:
+    """Robust affine fit of a flow field on the unmasked pixels (sampled every 4th pixel)."""
+
+    def __init__(self, mask: np.ndarray, step: int = 4) -> None:
+        size = mask.shape[0]
+        yy, xx = np.mgrid[0:size:step, 0:size:step]
+        self.step = step
+        self.sel = ~mask[::step, ::step]
+        self.design = np.stack([np.ones(self.sel.sum()), xx[self.sel], yy[self.sel]], 1)
+        gy, gx = np.mgrid[0:size, 0:size]
+        self.grid = np.stack([np.ones_like(gx), gx, gy], -1).astype(np.float32)
+
+    def __call__(self, flow: np.ndarray) -> np.ndarray:
+        """The affine motion field (H, W, 2) that best explains ``flow``."""
+        f = flow[:: self.step, :: self.step][self.sel].astype(np.float64)
+        keep = np.ones(len(f), bool)
+        for _ in range(3):
+            coef, *_ = np.linalg.lstsq(self.design[keep], f[keep], rcond=None)
+            r = np.linalg.norm(f - self.design @ coef, axis=1)
+            keep = r <= np.percentile(r, 80)
+        return self.grid @ coef.astype(np.float32)
+
+
+def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, mask: np.ndarray, nose: tuple[int, int, int, int], grid: int, what: str, head_motion: str = "affine") -> np.ndarray:
+    """Mean flow vector per grid cell for each frame pair, head motion removed ->
+    (P, grid*grid, 2) float32."""
     size = mask.shape[0]
     edges = np.linspace(0, size, grid + 1).round().astype(int)
     keep = (~mask).astype(np.float32)
     cell_w = np.array([keep[edges[a]:edges[a + 1], edges[b]:edges[b + 1]].sum() for a in range(grid) for b in range(grid)], np.float32)
     x0, y0, x1, y1 = nose
+    affine = AffineMotion(mask) if head_motion == "affine" else None
+    if head_motion not in ("affine", "nose", "none"):
+        raise ValueError(f"spotting.head_motion must be affine, nose or none, not {head_motion!r}")
     out = np.zeros((n_pairs, grid * grid, 2), np.float32)
     for j, (a, b) in enumerate(progress(frames, n_pairs, what, every_s=10.0)):
         f = calc(a, b)
-        f = f - f[y0:y1, x0:x1].reshape(-1, 2).mean(0)
+        if affine is not None:
+            f = f - affine(f)
+        elif head_motion == "nose":
+            f = f - f[y0:y1, x0:x1].reshape(-1, 2).mean(0)
         f = f * keep[..., None]
         sums = np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2)
         out[j] = sums / np.maximum(cell_w, 1.0)[:, None]
@@ -95,7 +128,7 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
         score = np.zeros(n, np.float32)
         if n > 2 * k:
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
-            m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})")
+            m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})", head_motion=cfg.get("head_motion", "affine"))
             d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
             mag = np.linalg.norm(d, axis=-1)
             score[k: n - k] = np.sort(mag, axis=1)[:, -top:].mean(1)
@@ -112,17 +145,24 @@ class Thresholds:
     floor: float
 
 
-def spot_video(score: np.ndarray, k: int, th: Thresholds, *, smooth: int = 3) -> list[tuple[int, int]]:
-    """Intervals (0-based inclusive positions) spotted in one score curve."""
-    if not np.any(score > 0):
-        return []
-    s = uniform_filter1d(score.astype(np.float64), size=max(1, smooth), mode="nearest")
+def _smooth(score: np.ndarray, smooth: int) -> np.ndarray:
+    return uniform_filter1d(score.astype(np.float64), size=max(1, smooth), mode="nearest")
+
+
+def find_candidates(s: np.ndarray, k: int, th: Thresholds) -> np.ndarray:
+    """Peaks of a smoothed score above ``max(mean + p (max - mean), floor * median)``, >= k apart."""
     valid = s[s > 0]
+    if valid.size == 0:
+        return np.zeros(0, int)
     thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), th.floor * float(np.median(valid)))
     peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
-    spans = sorted((max(0, int(pk) - k), min(len(s) - 1, int(pk) + k)) for pk in peaks)
+    return peaks
+
+
+def to_intervals(peaks: Iterable[int], k: int, n: int) -> list[tuple[int, int]]:
+    """peak +/- k clipped to the video, overlapping intervals merged (0-based, inclusive)."""
     merged: list[tuple[int, int]] = []
-    for a, b in spans:
+    for a, b in sorted((max(0, int(pk) - k), min(n - 1, int(pk) + k)) for pk in peaks):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
         else:
@@ -130,30 +170,36 @@ def spot_video(score: np.ndarray, k: int, th: Thresholds, *, smooth: int = 3) ->
     return merged
 
 
-def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3) -> pd.DataFrame:
-    """Spot every video: macro first, then micro outside macro intervals.
+def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5) -> dict[str, list[tuple[int, int]]]:
+    """Micro and macro intervals (0-based positions) of one video's scores (see module doc)."""
+    s = {t: _smooth(sc[t], smooth) for t in TYPES}
+    km, kM = int(sc["k_micro"]), int(sc["k_macro"])
+    n = len(s["micro"])
 
-    ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro`` and ``numbers``
-    (frame numbers); returns ``video, onset, offset, type`` in frame numbers.
-    """
+    def ratio(i: int) -> float:
+        macro = s["macro"][max(0, i - km): i + km + 1].max()
+        return float(s["micro"][max(0, i - km): i + km + 1].max() / macro) if macro > 0 else float("inf")
+
+    micro = [p for p in find_candidates(s["micro"], km, th["micro"]) if ratio(p) >= type_ratio]
+    macro = [p for p in find_candidates(s["macro"], kM, th["macro"]) if ratio(p) < type_ratio]
+    return {"micro": to_intervals(micro, km, n), "macro": to_intervals(macro, kM, n)}
+
+
+def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5) -> pd.DataFrame:
+    """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
+    and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers."""
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
-        macro = spot_video(sc["macro"], int(sc["k_macro"]), th["macro"], smooth=smooth)
-        for a, b in macro:
-            rows.append((v, int(nums[a]), int(nums[b]), "macro"))
-        for a, b in spot_video(sc["micro"], int(sc["k_micro"]), th["micro"], smooth=smooth):
-            c = (a + b) // 2
-            if any(ma <= c <= mb for ma, mb in macro):
-                continue
-            rows.append((v, int(nums[a]), int(nums[b]), "micro"))
+        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio).items():
+            rows += [(v, int(nums[a]), int(nums[b]), t) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
 
 
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
-    videos; macro first, then micro given the chosen macro thresholds."""
-    smooth = int(cfg.get("smooth", 3))
+    videos; each type's choice does not depend on the other's."""
+    smooth, ratio = int(cfg.get("smooth", 3)), float(cfg.get("type_ratio", 0.5))
     chosen = {t: Thresholds(0.5, 0.0) for t in TYPES}
     best_f1: dict[str, float] = {}
     for t in TYPES:
@@ -161,7 +207,7 @@ def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame
         for p in cfg["p_grid"]:
             for fl in cfg["floor_grid"]:
                 trial = {**chosen, t: Thresholds(float(p), float(fl))}
-                pred = spot_all(scores, trial, smooth=smooth)
+                pred = spot_all(scores, trial, smooth=smooth, type_ratio=ratio)
                 f1 = float(spotting_scores(gt, pred).set_index("type").loc[t, "f1"])
                 if f1 > best[0] + 1e-12:
                     best = (f1, trial[t])
@@ -185,7 +231,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
         else:  # a single subject: nothing to select on, use the configured defaults
             th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
-        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3))))
+        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=float(cfg.get("type_ratio", 0.5))))
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)

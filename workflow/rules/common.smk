@@ -23,6 +23,16 @@ wildcard_constraints:
     fold="[^/]+",
 
 
+def canon(obj):
+    """A config value with every mapping's keys sorted: Snakemake compares params by their
+    text, so reordering keys in config.yaml must not rerun anything."""
+    if isinstance(obj, dict):
+        return {k: canon(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canon(v) for v in obj]
+    return obj
+
+
 def task_samples(dataset, task):
     s = SAMPLES[dataset]
     return s[s.task == task]
@@ -66,7 +76,7 @@ FACE_ALIGN_KEYS = ("size", "margin", "grey")
 
 
 def face_params(keys):
-    return {k: config["face"].get(k) for k in keys}
+    return canon({k: config["face"].get(k) for k in keys})
 
 
 def get_flow_source(wc):

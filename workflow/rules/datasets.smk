@@ -9,7 +9,7 @@ rule generate_demo:
     benchmark:
         "benchmarks/generate_demo/{dataset}.tsv"
     params:
-        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
+        generator=lambda wc: canon(config["datasets"][wc.dataset].get("generator", {})),
     wildcard_constraints:
         dataset="|".join(DEMO_DATASETS) or "NONE",
     script:
@@ -25,6 +25,6 @@ rule build_sample_table:
     log:
         "logs/build_sample_table/{dataset}.log",
     params:
-        dataset=lambda wc: config["datasets"][wc.dataset],
+        dataset=lambda wc: canon(config["datasets"][wc.dataset]),
     script:
         "../scripts/build_sample_table.py"

@@ -12,7 +12,7 @@ rule compute_spotting_features:
         "benchmarks/compute_spotting_features/{dataset}/{video}.tsv"
     params:
         fps=lambda wc: float(video_row(wc).fps),
-        spotting={k: v for k, v in config["spotting"].items() if k not in ("p_grid", "floor_grid", "default_p", "smooth")},
+        spotting=canon({k: v for k, v in config["spotting"].items() if k not in ("p_grid", "floor_grid", "default_p", "smooth", "type_ratio")}),
     script:
         "../scripts/compute_spotting_features.py"
 
@@ -28,7 +28,7 @@ rule spot_intervals:
     log:
         "logs/spot_intervals/{dataset}.log",
     params:
-        spotting=config["spotting"],
+        spotting=canon(config["spotting"]),
     script:
         "../scripts/spot_intervals.py"
 
@@ -44,6 +44,6 @@ rule evaluate_spotting:
         "logs/evaluate_spotting/{dataset}.log",
     params:
         iou=config["evaluation"]["iou"],
-        config=lambda wc: {k: config[k] for k in ("face", "spotting", "evaluation")} | {"dataset": config["datasets"][wc.dataset]},
+        config=lambda wc: canon({k: config[k] for k in ("face", "spotting", "evaluation")} | {"dataset": config["datasets"][wc.dataset]}),
     script:
         "../scripts/evaluate_spotting.py"

@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to the real files in ../shared and small synthetic inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def real() -> Path:
+    """The real annotation sheets and logs (CI has ../shared beside the clone)."""
+    if not REAL.is_dir():
+        pytest.fail(f"{REAL} is missing: the tests read the real annotation files from ../shared")
+    return REAL
+
+
+def textured_image(size: int = 128, seed: int = 0) -> np.ndarray:
+    """A smooth random texture (uint8), good for optical-flow tests."""
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 2.0)
+    img = (img - img.min()) / (img.max() - img.min()) * 200 + 28
+    return img.astype(np.uint8)
+
+
+def shift_image(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """img translated by (dx, dy) px (content moves by +dx, +dy), bilinear."""
+    h, w = img.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(img.astype(np.float32), xx - np.float32(dx), yy - np.float32(dy), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+@pytest.fixture(scope="session")
+def demo_face():
+    """The demo's base face (BGR float32) and its 68 landmarks."""
+    from mexp_lib.datasets.demo import base_face
+
+    return base_face(192)
