@@ -19,6 +19,14 @@ def setup_logging(logfile: str | None = None, level: int = logging.INFO) -> None
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    if logfile:
+        previous = sys.excepthook
+
+        def log_uncaught(etype, value, tb):  # type: ignore[no-untyped-def]
+            root.error("%s: %s", etype.__name__, value, exc_info=(etype, value, tb))
+            previous(etype, value, tb)
+
+        sys.excepthook = log_uncaught  # a failing job's log says why it failed
 
 
 def progress(items: Iterable[T], total: int, what: str, every_s: float = 5.0) -> Iterator[T]:

@@ -97,3 +97,40 @@ def test_bad_config_value_stops_at_validation(tmp_path, edit, key):
     assert out.returncode != 0
     assert key in out.stdout + out.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_generic_format_runs_through_both_targets(tiny_run, tmp_path):
+    """The tiny demo re-written in the generic format (frame folders, 1-based positions, CSV)
+    goes through both metric targets with no code change."""
+    wd, _ = tiny_run
+    samples = pd.read_csv(wd / "results/samples/demo.csv", dtype={"subject": str}, keep_default_na=False)
+    cfg = yaml.safe_load((REPO / "tests/configs/tiny.yaml").read_text())
+    cfg["datasets"] = {}
+    for task, name in (("recognition", "gclips"), ("spotting", "glong")):
+        root = tmp_path / name
+        rows = []
+        for video, g in samples[samples.task == task].groupby("video"):
+            (root / video).mkdir(parents=True)
+            frames = sorted((wd / g.frames.iloc[0]).resolve().glob("*.png"), key=lambda p: int(p.stem[3:]))
+            first = int(frames[0].stem[3:])
+            for i, f in enumerate(frames):
+                (root / video / f"frame_{i:05d}.png").symlink_to(f)
+            for _, r in g.iterrows():
+                rows.append({"subject": r.subject, "video": video, "onset": r.onset - first + 1, "apex": r.apex - first + 1,
+                             "offset": r.offset - first + 1, "type": r.type, "emotion": r.emotion})
+        pd.DataFrame(rows).to_csv(tmp_path / f"{name}.csv", index=False)
+        cfg["datasets"][name] = {"format": "generic", "root": str(root), "annotations": str(tmp_path / f"{name}.csv"),
+                                 "fps": float(samples[samples.task == task].fps.iloc[0]), "task": task}
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(work, "results/gclips_loso_metrics.csv", "results/glong_spotting_metrics.csv")
+    rec = pd.read_csv(work / "results/gclips_loso_metrics.csv", dtype={"fold": str}).set_index("fold")
+    assert rec.loc["all", "n"] == 9
+    spot = pd.read_csv(work / "results/glong_spotting_metrics.csv").set_index("type")
+    assert spot.loc["all", "tp"] + spot.loc["all", "fn"] == 9
+    # the same frames and expressions give the same spotting counts as in the demo layout
+    demo = pd.read_csv(wd / "results/demo_spotting_metrics.csv").set_index("type")
+    assert spot.loc["all", ["tp", "fp", "fn"]].tolist() == demo.loc["all", ["tp", "fp", "fn"]].tolist()
+    assert not any(p.suffix != ".png" for p in (tmp_path / "glong").rglob("*") if p.is_file()), "nothing written into the dataset"
