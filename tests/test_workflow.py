@@ -73,6 +73,14 @@ def test_end_to_end_tables(tiny_run):
 
 
 @pytest.mark.slow
+def test_retraining_reproduces_the_metrics(tiny_run):
+    wd, _ = tiny_run
+    before = (wd / "results/demo_loso_metrics.csv").read_text()
+    snakemake(wd, "-R", "train_fold", "--", "results/demo_loso_metrics.csv")
+    assert (wd / "results/demo_loso_metrics.csv").read_text() == before
+
+
+@pytest.mark.slow
 def test_config_edit_reruns_only_downstream(tiny_run):
     wd, _ = tiny_run
     assert "Nothing to be done" in (lambda o: o.stdout + o.stderr)(snakemake(wd, "-n"))

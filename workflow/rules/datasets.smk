@@ -24,6 +24,8 @@ rule build_sample_table:
         skipped="results/samples/{dataset}.skipped.csv",
     log:
         "logs/build_sample_table/{dataset}.log",
+    benchmark:
+        "benchmarks/build_sample_table/{dataset}.tsv"
     params:
         dataset=lambda wc: canon(config["datasets"][wc.dataset]),
     script:

@@ -46,5 +46,7 @@ rule qc_faces:
         grid=report("results/qc/{dataset}_faces.png", caption="../report/qc_faces.rst", category="Face QC"),
     log:
         "logs/qc_faces/{dataset}.log",
+    benchmark:
+        "benchmarks/qc_faces/{dataset}.tsv"
     script:
         "../scripts/qc_faces.py"

@@ -32,6 +32,8 @@ rule evaluate_recognition:
         confusion=report("results/recognition/{dataset}/confusion.png", caption="../report/confusion.rst", category="Recognition"),
     log:
         "logs/evaluate_recognition/{dataset}.log",
+    benchmark:
+        "benchmarks/evaluate_recognition/{dataset}.tsv"
     params:
         classes=CLASSES,
         expected=lambda wc: len(recognition_samples(wc.dataset)),

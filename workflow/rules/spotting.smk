@@ -27,6 +27,8 @@ rule spot_intervals:
         timelines=directory("results/spotting/{dataset}/timelines"),
     log:
         "logs/spot_intervals/{dataset}.log",
+    benchmark:
+        "benchmarks/spot_intervals/{dataset}.tsv"
     params:
         spotting=canon(config["spotting"]),
     script:
@@ -42,6 +44,8 @@ rule evaluate_spotting:
         provenance="results/{dataset}_spotting_metrics.provenance.json",
     log:
         "logs/evaluate_spotting/{dataset}.log",
+    benchmark:
+        "benchmarks/evaluate_spotting/{dataset}.tsv"
     params:
         iou=config["evaluation"]["iou"],
         config=lambda wc: canon({k: config[k] for k in ("face", "spotting", "evaluation")} | {"dataset": config["datasets"][wc.dataset]}),
