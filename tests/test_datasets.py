@@ -61,6 +61,9 @@ def test_generic_loader_good_and_bad_rows(tmp_path):
     rep = LoadReport()
     df = load_generic(csv, dataset="g", root=tmp_path, fps=30, on_bad_row="skip", report=rep)
     assert df.video.tolist() == ["a"] and rep.skipped[0]["row"] == 3
+    csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n1,a,20,22,25,micro,disgust\n")
+    with pytest.raises(DataError, match="'a' has several expressions"):
+        load_generic(csv, dataset="g", root=tmp_path, fps=30)
     csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,zz,3,5,9,micro,happiness\n")
     with pytest.raises(DataError, match="no frames folder or video file for 'zz'"):
         load_generic(csv, dataset="g", root=tmp_path, fps=30)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
+from mexp_lib.errors import DataError
 from mexp_lib.io.frames import VIDEO_EXTENSIONS
 
 COLUMNS = ["subject", "video", "onset", "apex", "offset", "type", "emotion"]
@@ -77,6 +78,5 @@ def load_generic(
     out = finish_table(rows, src, on_bad_row, report)
     if task == "recognition" and out["video"].duplicated().any():
         v = out.loc[out["video"].duplicated(), "video"].iloc[0]
-        bad = f"{src}: video {v!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting"
-        raise ValueError(bad)
+        raise DataError(f"{src}: video {v!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting")
     return out
