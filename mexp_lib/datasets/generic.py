@@ -66,6 +66,8 @@ def load_generic(
             bad_row(src, row_id, f"no frames folder or video file for {video!r} under {root}", on_bad_row, report)
             continue
         count[video] = count.get(video, 0) + 1
+        if task == "recognition" and count[video] > 1:
+            raise DataError(f"{src}: row {row_id}: video {video!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting")
         rows.append(
             {
                 "_row": row_id, "dataset": dataset, "subject": clean_str(r["subject"]), "video": video,
@@ -75,8 +77,4 @@ def load_generic(
                 "emotion": clean_str(r["emotion"]).lower(), "objective_class": "", "aus": "", "task": task,
             }
         )
-    out = finish_table(rows, src, on_bad_row, report)
-    if task == "recognition" and out["video"].duplicated().any():
-        v = out.loc[out["video"].duplicated(), "video"].iloc[0]
-        raise DataError(f"{src}: video {v!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting")
-    return out
+    return finish_table(rows, src, on_bad_row, report)
