@@ -184,7 +184,7 @@ def detect_video_landmarks(
         if det is None:
             raise NoFaceError(f"{frames.path}: no face found in any of the {n} frames of video {video}")
         pts[:] = det.points
-        boxes[i], scores[i], how[i] = det.bbox, det.score, "detected"
+        boxes[i], scores[i] = det.bbox, det.score
         how = [("detected" if j == i else "reference") for j in range(n)]
     elif strategy == "long":
         keys = sorted(set(range(0, n, max(1, int(detect_every)))) | {n - 1})

@@ -170,8 +170,9 @@ def to_intervals(peaks: Iterable[int], k: int, n: int) -> list[tuple[int, int]]:
     return merged
 
 
-def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5) -> dict[str, list[tuple[int, int]]]:
-    """Micro and macro intervals (0-based positions) of one video's scores (see module doc)."""
+def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5, types: Iterable[str] = TYPES) -> dict[str, list[tuple[int, int]]]:
+    """Intervals (0-based positions) of each of ``types`` in one video's scores (see module
+    doc). A type's intervals depend only on that type's thresholds."""
     s = {t: _smooth(sc[t], smooth) for t in TYPES}
     km, kM = int(sc["k_micro"]), int(sc["k_macro"])
     n = len(s["micro"])
@@ -180,18 +181,21 @@ def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: 
         macro = s["macro"][max(0, i - km): i + km + 1].max()
         return float(s["micro"][max(0, i - km): i + km + 1].max() / macro) if macro > 0 else float("inf")
 
-    micro = [p for p in find_candidates(s["micro"], km, th["micro"]) if ratio(p) >= type_ratio]
-    macro = [p for p in find_candidates(s["macro"], kM, th["macro"]) if ratio(p) < type_ratio]
-    return {"micro": to_intervals(micro, km, n), "macro": to_intervals(macro, kM, n)}
+    out = {}
+    if "micro" in types:
+        out["micro"] = to_intervals([p for p in find_candidates(s["micro"], km, th["micro"]) if ratio(p) >= type_ratio], km, n)
+    if "macro" in types:
+        out["macro"] = to_intervals([p for p in find_candidates(s["macro"], kM, th["macro"]) if ratio(p) < type_ratio], kM, n)
+    return out
 
 
-def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5) -> pd.DataFrame:
+def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5, types: Iterable[str] = TYPES) -> pd.DataFrame:
     """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
     and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers."""
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
-        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio).items():
+        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types).items():
             rows += [(v, int(nums[a]), int(nums[b]), t) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
 
@@ -200,19 +204,18 @@ def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
     smooth, ratio = int(cfg.get("smooth", 3)), float(cfg.get("type_ratio", 0.5))
-    chosen = {t: Thresholds(0.5, 0.0) for t in TYPES}
+    chosen: dict[str, Thresholds] = {}
     best_f1: dict[str, float] = {}
     for t in TYPES:
-        best = (-1.0, chosen[t])
+        best = (-1.0, Thresholds(0.5, 0.0))
         for p in cfg["p_grid"]:
             for fl in cfg["floor_grid"]:
-                trial = {**chosen, t: Thresholds(float(p), float(fl))}
-                pred = spot_all(scores, trial, smooth=smooth, type_ratio=ratio)
-                f1 = float(spotting_scores(gt, pred).set_index("type").loc[t, "f1"])
+                trial = Thresholds(float(p), float(fl))
+                pred = spot_all(scores, {t: trial}, smooth=smooth, type_ratio=ratio, types=(t,))
+                f1 = float(spotting_scores(gt, pred, types=(t,)).set_index("type").loc[t, "f1"])
                 if f1 > best[0] + 1e-12:
-                    best = (f1, trial[t])
-        chosen[t] = best[1]
-        best_f1[t] = best[0]
+                    best = (f1, trial)
+        chosen[t], best_f1[t] = best[1], best[0]
     return chosen, best_f1
 
 

@@ -11,6 +11,20 @@ for _name, _d in config["datasets"].items():
     if _d["format"] == "demo":
         _d["root"] = f"results/datasets/{_name}"
 
+def canon(obj):
+    """A config value with every mapping's keys sorted: Snakemake compares params by their
+    text, so reordering keys in config.yaml must not rerun anything."""
+    if isinstance(obj, dict):
+        return {k: canon(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canon(v) for v in obj]
+    return obj
+
+
+_canonical = canon(dict(config))
+config.clear()
+config.update(_canonical)
+
 SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
 CLASS_MAP = resolve_class_set(config["recognition"]["class_set"])
 CLASSES = class_names(CLASS_MAP)
@@ -21,16 +35,6 @@ wildcard_constraints:
     dataset="|".join(SAMPLES) or "NONE",
     video="[^/]+",
     fold="[^/]+",
-
-
-def canon(obj):
-    """A config value with every mapping's keys sorted: Snakemake compares params by their
-    text, so reordering keys in config.yaml must not rerun anything."""
-    if isinstance(obj, dict):
-        return {k: canon(obj[k]) for k in sorted(obj)}
-    if isinstance(obj, list):
-        return [canon(v) for v in obj]
-    return obj
 
 
 def task_samples(dataset, task):
@@ -71,12 +75,19 @@ def get_strategy(wc):
     return "clip" if video_row(wc).task == "recognition" else "long"
 
 
-FACE_DETECT_KEYS = ("backend", "detector", "upsample", "detect_every", "smooth", "shape_model", "cnn_model", "on_missing_face")
-FACE_ALIGN_KEYS = ("size", "margin", "grey")
+# The keys of a config section that a stage depends on (it reruns only when these change).
+FACE_DETECT_KEYS = ("backend", "cnn_model", "detect_every", "detector", "on_missing_face", "shape_model", "smooth", "upsample")
+FACE_ALIGN_KEYS = ("grey", "margin", "size")
+SPOTTING_FEATURE_KEYS = ("dis", "eye_dilate", "farneback", "flow_method", "grid", "head_motion", "k_seconds", "top_cells", "tvl1")
 
 
-def face_params(keys):
-    return canon({k: config["face"].get(k) for k in keys})
+def section_params(section, keys):
+    return {k: config[section].get(k) for k in keys}
+
+
+def get_provenance_config(wc, sections):
+    """The config sections a metric table depends on, plus its dataset entry (for provenance)."""
+    return canon({k: config[k] for k in sections} | {"dataset": config["datasets"][wc.dataset]})
 
 
 def get_flow_source(wc):

@@ -9,7 +9,7 @@ rule generate_demo:
     benchmark:
         "benchmarks/generate_demo/{dataset}.tsv"
     params:
-        generator=lambda wc: canon(config["datasets"][wc.dataset].get("generator", {})),
+        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
     wildcard_constraints:
         dataset="|".join(DEMO_DATASETS) or "NONE",
     script:
@@ -27,6 +27,6 @@ rule build_sample_table:
     benchmark:
         "benchmarks/build_sample_table/{dataset}.tsv"
     params:
-        dataset=lambda wc: canon(config["datasets"][wc.dataset]),
+        dataset=lambda wc: config["datasets"][wc.dataset],
     script:
         "../scripts/build_sample_table.py"

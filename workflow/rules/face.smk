@@ -14,7 +14,7 @@ rule detect_landmarks:
         frames=lambda wc: video_row(wc).frames,
         numbering=lambda wc: video_row(wc).numbering,
         strategy=get_strategy,
-        face=face_params(FACE_DETECT_KEYS),
+        face=section_params("face", FACE_DETECT_KEYS),
     script:
         "../scripts/detect_landmarks.py"
 
@@ -32,7 +32,7 @@ rule align_faces:
     params:
         frames=lambda wc: video_row(wc).frames,
         numbering=lambda wc: video_row(wc).numbering,
-        face=face_params(FACE_ALIGN_KEYS),
+        face=section_params("face", FACE_ALIGN_KEYS),
     script:
         "../scripts/align_faces.py"
 

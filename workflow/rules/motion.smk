@@ -15,7 +15,7 @@ rule normalise_clip:
         apex=lambda wc: int(sample_row(wc).apex),
         offset=lambda wc: int(sample_row(wc).offset),
         fps=lambda wc: float(sample_row(wc).fps),
-        interpolation=canon(config["interpolation"]),
+        interpolation=config["interpolation"],
     script:
         "../scripts/normalise_clip.py"
 
@@ -30,7 +30,7 @@ rule magnify_motion:
     benchmark:
         "benchmarks/magnify_motion/{dataset}/{video}.tsv"
     params:
-        magnification=canon(config["magnification"]),
+        magnification=config["magnification"],
     script:
         "../scripts/magnify_motion.py"
 
@@ -45,6 +45,6 @@ rule compute_flow:
     benchmark:
         "benchmarks/compute_flow/{dataset}/{video}.tsv"
     params:
-        flow=canon(config["flow"]),
+        flow=config["flow"],
     script:
         "../scripts/compute_flow.py"

@@ -13,8 +13,8 @@ rule train_fold:
     benchmark:
         "benchmarks/train_fold/{dataset}/{fold}.tsv"
     params:
-        training=canon(config["training"]),
-        class_set=canon(config["recognition"]["class_set"]),
+        training=config["training"],
+        class_set=config["recognition"]["class_set"],
     threads: 1
     resources:
         gpu=1,
@@ -37,6 +37,6 @@ rule evaluate_recognition:
     params:
         classes=CLASSES,
         expected=lambda wc: len(recognition_samples(wc.dataset)),
-        config=lambda wc: canon({k: config[k] for k in ("face", "interpolation", "magnification", "flow", "training", "recognition")} | {"dataset": config["datasets"][wc.dataset]}),
+        config=lambda wc: get_provenance_config(wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")),
     script:
         "../scripts/evaluate_recognition.py"

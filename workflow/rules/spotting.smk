@@ -12,7 +12,7 @@ rule compute_spotting_features:
         "benchmarks/compute_spotting_features/{dataset}/{video}.tsv"
     params:
         fps=lambda wc: float(video_row(wc).fps),
-        spotting=canon({k: v for k, v in config["spotting"].items() if k not in ("p_grid", "floor_grid", "default_p", "smooth", "type_ratio")}),
+        spotting=section_params("spotting", SPOTTING_FEATURE_KEYS),
     script:
         "../scripts/compute_spotting_features.py"
 
@@ -30,7 +30,7 @@ rule spot_intervals:
     benchmark:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
-        spotting=canon(config["spotting"]),
+        spotting=config["spotting"],
     script:
         "../scripts/spot_intervals.py"
 
@@ -48,6 +48,6 @@ rule evaluate_spotting:
         "benchmarks/evaluate_spotting/{dataset}.tsv"
     params:
         iou=config["evaluation"]["iou"],
-        config=lambda wc: canon({k: config[k] for k in ("face", "spotting", "evaluation")} | {"dataset": config["datasets"][wc.dataset]}),
+        config=lambda wc: get_provenance_config(wc, ("face", "spotting", "evaluation")),
     script:
         "../scripts/evaluate_spotting.py"
