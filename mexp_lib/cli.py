@@ -11,32 +11,83 @@ import mexp_lib
 from mexp_lib.errors import MexpError
 
 
-def _eval_recognition(a: argparse.Namespace) -> int:
+def _read_csv(path: str, columns: set[str], what: str):  # type: ignore[no-untyped-def]
     import pandas as pd
 
-    from mexp_lib.evaluate import recognition_table
-
-    preds = pd.read_csv(a.predictions, dtype=str)
-    missing = {"subject", "label", "pred"} - set(preds.columns)
+    if not Path(path).is_file():
+        raise MexpError(f"{what} {path}: file not found")
+    df = pd.read_csv(path, dtype={"subject": str, "video": str, "sample": str})
+    missing = columns - set(df.columns)
     if missing:
-        raise MexpError(f"{a.predictions}: missing column(s) {sorted(missing)}")
-    if "seed" not in preds.columns:
-        preds["seed"] = 0
-    classes = sorted(set(preds.label) | set(preds.pred))
+        raise MexpError(f"{what} {path}: missing column(s) {sorted(missing)}; found {list(df.columns)}")
+    return df
+
+
+def _eval_recognition(a: argparse.Namespace) -> int:
+    from mexp_lib.evaluate import read_megc2019_log, recognition_table
+
+    labels = a.labels.split(",")
+    with open(a.predictions) as f:
+        head = f.readline()
+    if "label" in head and "pred" in head:
+        preds = _read_csv(a.predictions, {"subject", "label", "pred"}, "predictions")
+        preds["label"], preds["pred"] = preds["label"].astype(str), preds["pred"].astype(str)
+    else:  # a MEGC 2019 per-sample log with integer labels
+        preds = read_megc2019_log(a.predictions, labels)
+    present = set(preds.label) | set(preds.pred)
+    classes = [c for c in labels if c in present] + sorted(present - set(labels))
     return _show(recognition_table(preds, classes), a)
 
 
 def _eval_spotting(a: argparse.Namespace) -> int:
-    import pandas as pd
-
     from mexp_lib.metrics import spotting_scores
 
-    gt, pred = pd.read_csv(a.gt), pd.read_csv(a.pred)
-    for name, df in (("--gt", gt), ("--pred", pred)):
-        missing = {"video", "onset", "offset", "type"} - set(df.columns)
-        if missing:
-            raise MexpError(f"{name} {getattr(a, name[2:])}: missing column(s) {sorted(missing)}")
-    return _show(spotting_scores(gt, pred, threshold=a.iou), a)
+    cols = {"video", "onset", "offset", "type"}
+    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    types = sorted(set(gt["type"]) | set(pred["type"]), key=lambda t: (t != "micro", t))
+    return _show(spotting_scores(gt, pred, threshold=a.iou, types=types, matching=a.matching), a)
+
+
+def _eval_strs(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mexp_lib.metrics import strs_scores
+
+    cols = {"video", "onset", "offset", "emotion"}
+    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    if "subject" in gt.columns and "subject" in pred.columns:  # MEAN's files: video ids repeat across subjects
+        for df in (gt, pred):
+            df["video"] = df["subject"].astype(str) + "/" + df["video"].astype(str)
+    return _show(pd.DataFrame([strs_scores(gt, pred, threshold=a.iou)]), a)
+
+
+def _dataset_info(a: argparse.Namespace) -> int:
+    import pandas as pd
+    import yaml
+
+    from mexp_lib.datasets import load_dataset
+
+    if a.config:
+        cfg = yaml.safe_load(Path(a.config).read_text()) or {}
+        if a.name not in cfg.get("datasets", {}):
+            raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg.get('datasets', {}))})")
+        dcfg = dict(cfg["datasets"][a.name])
+    else:
+        if not (a.format and a.annotations):
+            raise MexpError("give --config FILE NAME, or --format and --annotations")
+        dcfg = {"format": a.format, "annotations": a.annotations}
+        dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera)) if v})
+    dcfg["on_bad_row"] = "skip" if a.skip else dcfg.get("on_bad_row", "error")
+    samples, report = load_dataset(a.name, dcfg)
+    print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {len(report.skipped)} rows skipped")
+    counts = samples.groupby(["source", "task", "type"]).size().rename("samples").reset_index()
+    print(counts.to_string(index=False))
+    emo = samples[samples.emotion != ""].groupby("source").emotion.value_counts().rename("samples").reset_index()
+    if len(emo):
+        print(emo.to_string(index=False))
+    if len(report.skipped):
+        print(pd.DataFrame(report.skipped).to_string(index=False))
+    return 0
 
 
 def _show(df, a: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -95,18 +146,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     ev = sub.add_parser("eval", help="metrics of predictions, as MEGC defines them").add_subparsers(dest="what", required=True)
-    r = ev.add_parser("recognition", help="WAR, UAR, UF1 per fold and pooled; columns dataset,subject,sample,label,pred[,seed]")
+    r = ev.add_parser("recognition", help="WAR, UAR, UF1, macro-F1 per fold, per dataset and pooled (MEGC 2019)",
+                      description="PREDICTIONS: a CSV with columns dataset,subject,sample,label,pred[,seed], or a MEGC 2019 per-sample log "
+                                  "('<db> <subject>' lines, then '<clip> <gt> <pred>' with integer labels named by --labels).")
     r.add_argument("predictions")
+    r.add_argument("--labels", default="negative,positive,surprise", help="class names in order: names integer labels of a log, and orders the classes")
     s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
     s.add_argument("--gt", required=True)
     s.add_argument("--pred", required=True)
     s.add_argument("--iou", type=float, default=0.5)
-    for q in (r, s):
+    s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
+    t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
+    t.add_argument("--gt", required=True)
+    t.add_argument("--pred", required=True)
+    t.add_argument("--iou", type=float, default=0.5)
+    for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
         g.add_argument("--json", action="store_true", help="print JSON")
         g.add_argument("--csv", action="store_true", help="print CSV")
     r.set_defaults(func=_eval_recognition)
     s.set_defaults(func=_eval_spotting)
+    t.set_defaults(func=_eval_strs)
+
+    ds = sub.add_parser("dataset", help="datasets").add_subparsers(dest="what", required=True)
+    di = ds.add_parser("info", help="load a dataset's annotations and print what is in them (samples, types, emotions, bad rows)")
+    di.add_argument("name", help="dataset name (a key of the config's datasets, or any name with --format)")
+    di.add_argument("--config", help="workflow config file holding datasets.NAME")
+    di.add_argument("--format", help="loader (see mexp_lib.datasets.FORMATS), instead of --config")
+    di.add_argument("--annotations", help="annotation sheet, with --format")
+    di.add_argument("--root", help="folder of the videos: checks every sample's frames exist")
+    di.add_argument("--camera", help="smic: HS, VIS or NIR")
+    di.add_argument("--skip", action="store_true", help="record bad rows instead of stopping at the first")
+    di.set_defaults(func=_dataset_info)
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")
     lm.add_argument("frames")

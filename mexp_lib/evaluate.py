@@ -35,24 +35,83 @@ def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra:
     write_json({"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}, path)
 
 
-def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """One row per fold (test subject) and ``fold=all`` pooled over folds.
+METRICS = ("accuracy", "uar", "uf1", "macro_f1")
 
-    With several seeds each metric is computed per seed and averaged; ``*_std`` columns give
-    the standard deviation over seeds (0 with one seed).
+
+def _scores_row(g: pd.DataFrame, classes: list[str], **keys: Any) -> dict[str, Any]:
+    """Metrics of one group of predictions, per seed, then mean and std over seeds."""
+    per_seed = pd.DataFrame([recognition_scores(s.label, s.pred, classes) for _, s in g.groupby("seed")])
+    row: dict[str, Any] = {**keys, "n": int(per_seed["n"].iloc[0])}
+    row.update({m: per_seed[m].mean() for m in METRICS})
+    row.update({f"{m}_std": per_seed[m].std(ddof=0) for m in METRICS})
+    row["seeds"] = len(per_seed)
+    return row
+
+
+def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """The recognition metric table of pooled LOSO predictions.
+
+    ``preds``: columns ``dataset, subject, label, pred`` and optionally ``seed``. Rows:
+
+    * one per fold (test subject), ``dataset`` = its dataset;
+    * with several datasets (the composite), one per dataset pooled over its folds (``fold=all``);
+    * ``fold=mean``: the mean over folds of the per-fold metrics -- the per-fold averaging
+      convention some papers use; it is *not* the MEGC number;
+    * last, ``fold=all, dataset=all``: everything pooled -- the MEGC 2019 number.
+
+    With several seeds each metric is computed per seed and averaged; ``*_std`` columns give the
+    standard deviation over seeds (0 with one seed).
     """
-    rows = []
-    groups = [(str(f), g) for f, g in preds.groupby("subject", sort=True)] + [("all", preds)]
-    for fold, g in groups:
-        per_seed = pd.DataFrame([recognition_scores(s.label, s.pred, classes) for _, s in g.groupby("seed")])
-        row: dict[str, Any] = {"fold": fold, "n": int(per_seed["n"].iloc[0])}
-        for m in ("accuracy", "uar", "uf1"):
-            row[m] = per_seed[m].mean()
-        for m in ("accuracy", "uar", "uf1"):
-            row[f"{m}_std"] = per_seed[m].std(ddof=0)
-        row["seeds"] = len(per_seed)
-        rows.append(row)
+    preds = preds.assign(seed=preds["seed"] if "seed" in preds.columns else 0)
+    if "dataset" not in preds.columns:
+        preds = preds.assign(dataset="all")
+    preds = preds.assign(dataset=preds["dataset"].astype(str), subject=preds["subject"].astype(str))
+    rows = [_scores_row(g, classes, fold=s, dataset=d) for (d, s), g in preds.groupby(["dataset", "subject"], sort=True)]
+    datasets = sorted(preds["dataset"].unique())
+    if len(datasets) > 1:
+        rows += [_scores_row(preds[preds["dataset"] == d], classes, fold="all", dataset=d) for d in datasets]
+    fold_mean: dict[str, Any] = {"fold": "mean", "dataset": "all", "n": len(preds[preds.seed == preds.seed.iloc[0]])}
+    per_seed = [
+        {m: np.mean([recognition_scores(f.label, f.pred, classes)[m] for _, f in s.groupby(["dataset", "subject"])]) for m in METRICS}
+        for _, s in preds.groupby("seed")
+    ]
+    fold_mean.update({m: float(np.mean([p[m] for p in per_seed])) for m in METRICS})
+    fold_mean.update({f"{m}_std": float(np.std([p[m] for p in per_seed])) for m in METRICS})
+    fold_mean["seeds"] = len(per_seed)
+    rows.append(fold_mean)
+    rows.append(_scores_row(preds, classes, fold="all", dataset="all"))
     return pd.DataFrame(rows)
+
+
+def read_megc2019_log(path: str | Path, labels: Sequence[str] = ("negative", "positive", "surprise")) -> pd.DataFrame:
+    """A MEGC 2019-style per-sample log as predictions (``dataset, subject, sample, label, pred``).
+
+    The log (CapsuleNet's ``result_log.csv``) has a line ``<db> <subject>`` opening each fold
+    and then ``<clip> <gt> <pred>`` lines with integer labels (``labels[i]`` names label ``i``).
+    Subjects get mexp's canonical ids (SAMM ``6`` -> ``006``, SMIC ``6`` -> ``s06``), so folds of
+    different databases never merge.
+    """
+    from mexp_lib.datasets.ids import subject_id
+    from mexp_lib.errors import DataError
+
+    rows, fold = [], None
+    for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        f = line.replace(",", " ").split()
+        if not f:
+            continue
+        if len(f) == 2:
+            fold = (f[0].lower(), subject_id(f[0].lower(), f[1]))
+            continue
+        if len(f) != 3 or fold is None:
+            raise DataError(f"{path}: line {n}: expected '<db> <subject>' or '<clip> <gt> <pred>', got {line!r}")
+        try:
+            y, p = labels[int(f[1])], labels[int(f[2])]
+        except (ValueError, IndexError):
+            raise DataError(f"{path}: line {n}: labels {f[1]!r}/{f[2]!r} are not integers below {len(labels)}") from None
+        rows.append({"dataset": fold[0], "subject": fold[1], "sample": f[0], "label": y, "pred": p})
+    if not rows:
+        raise DataError(f"{path}: no predictions")
+    return pd.DataFrame(rows).drop_duplicates(["dataset", "subject", "sample"]).reset_index(drop=True)
 
 
 def plot_confusion(m: np.ndarray, classes: list[str], out_png: str | Path, title: str) -> None:
@@ -78,8 +137,12 @@ def plot_confusion(m: np.ndarray, classes: list[str], out_png: str | Path, title
     plt.close(fig)
 
 
-def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None) -> pd.DataFrame:
-    """Pool the folds' predictions into the metric table, the prediction file and the plot."""
+def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None) -> pd.DataFrame:
+    """Pool the folds' predictions into the metric table, the prediction file and the plot.
+
+    ``expected``: how many samples the class set keeps; ``excluded``: ``{emotion: count}`` of
+    those it leaves out -- both go to the provenance file, so no sample is lost silently.
+    """
     preds = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in pred_files], ignore_index=True)
     table = recognition_table(preds, classes)
     write_csv(table, out_csv)
@@ -89,7 +152,7 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     plot_confusion(m, classes, out_png, f"LOSO, {allrow.seeds} seed(s) pooled: UF1 {allrow.uf1:.3f}, UAR {allrow.uar:.3f}")
     seeds = sorted(int(s) for s in preds.seed.unique())
     n_pred = int(preds[preds.seed == seeds[0]].shape[0])
-    write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "classes": classes})
+    write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes})
     return table
 
 

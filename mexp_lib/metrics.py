@@ -3,11 +3,21 @@
 Recognition (MEGC 2019): predictions of all folds are pooled; per class c, TP_c, FP_c, FN_c
 are counted over the pool; ``UF1 = mean_c 2 TP_c / (2 TP_c + FP_c + FN_c)`` and
 ``UAR = mean_c TP_c / N_c`` over the classes that occur in the ground truth; accuracy (WAR) is
-the fraction correct.
+the fraction correct. ``macro_f1`` is ``2 P R / (P + R)`` of the macro-averaged precision P and
+recall R (ELRCN's "F1" and MEAN's analysis F1) -- not the same number as UF1.
 
 Spotting (MEGC 2020/2021): a predicted interval matches a ground-truth interval of the same
-video and type when their IoU on inclusive frame ranges is >= 0.5; matching is one-to-one
-(greedy by IoU); TP/FP/FN are pooled over videos, then precision, recall and F1.
+video and type when their IoU on inclusive frame ranges is >= 0.5; TP/FP/FN are pooled over
+videos, then precision, recall and F1. Two counting conventions exist (``matching``):
+
+* ``one_to_one`` (default; the MEGC evaluation): a prediction matches at most one ground
+  truth and vice versa, greedily by IoU; FP = predictions left unmatched.
+* ``pairs`` (TSMSNet's logs): each ground truth is a TP when some prediction overlaps it with
+  IoU >= 0.5 -- one prediction may count for two ground truths --; FP = predictions that match
+  no ground truth.
+
+Spot-then-recognise (STRS, MEAN): spotting F1 times the analysis F1 (``macro_f1``) of the
+emotions predicted for the spotted true positives.
 """
 
 from __future__ import annotations
@@ -37,12 +47,17 @@ def recognition_scores(labels: Sequence[str], preds: Sequence[str], classes: Seq
     present = n_c > 0
     f1 = 2 * tp / np.maximum(2 * tp + fp + (n_c - tp), 1e-12)
     rec = tp / np.maximum(n_c, 1e-12)
+    prec = tp / np.maximum(m.sum(0), 1e-12)
     n = int(m.sum())
+    nan = float("nan")
+    uar = float(rec[present].mean()) if present.any() else nan
+    mp = float(prec[present].mean()) if present.any() else nan
     return {
         "n": n,
-        "accuracy": float(tp.sum() / n) if n else float("nan"),
-        "uar": float(rec[present].mean()) if present.any() else float("nan"),
-        "uf1": float(f1[present].mean()) if present.any() else float("nan"),
+        "accuracy": float(tp.sum() / n) if n else nan,
+        "uar": uar,
+        "uf1": float(f1[present].mean()) if present.any() else nan,
+        "macro_f1": 2 * mp * uar / (mp + uar) if mp + uar > 0 else 0.0,
     }
 
 
@@ -54,12 +69,12 @@ def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     return inter / ((a[1] - a[0] + 1) + (b[1] - b[0] + 1) - inter)
 
 
-def match_intervals(gt: list[tuple[int, int]], pred: list[tuple[int, int]], threshold: float = 0.5) -> tuple[int, int, int]:
-    """One-to-one matching of one video's intervals: (tp, fp, fn)."""
+def match_pairs(gt: list[tuple[int, int]], pred: list[tuple[int, int]], threshold: float = 0.5) -> list[tuple[int, int]]:
+    """One-to-one matches (gt index, pred index) of one video's intervals, greedy by IoU."""
     pairs = sorted(((iou(g, p), i, j) for i, g in enumerate(gt) for j, p in enumerate(pred)), reverse=True)
     used_g: set[int] = set()
     used_p: set[int] = set()
-    tp = 0
+    out = []
     for v, i, j in pairs:
         if v < threshold:
             break
@@ -67,8 +82,21 @@ def match_intervals(gt: list[tuple[int, int]], pred: list[tuple[int, int]], thre
             continue
         used_g.add(i)
         used_p.add(j)
-        tp += 1
-    return tp, len(pred) - tp, len(gt) - tp
+        out.append((i, j))
+    return out
+
+
+def match_intervals(gt: list[tuple[int, int]], pred: list[tuple[int, int]], threshold: float = 0.5, matching: str = "one_to_one") -> tuple[int, int, int]:
+    """(tp, fp, fn) of one video's intervals under a counting convention (module docstring)."""
+    if matching == "one_to_one":
+        tp = len(match_pairs(gt, pred, threshold))
+        return tp, len(pred) - tp, len(gt) - tp
+    if matching == "pairs":
+        hit = [[iou(g, p) >= threshold for p in pred] for g in gt]
+        tp = sum(any(h) for h in hit)
+        used = sum(any(hit[i][j] for i in range(len(gt))) for j in range(len(pred)))
+        return tp, len(pred) - used, len(gt) - tp
+    raise ValueError(f"matching must be 'one_to_one' or 'pairs', not {matching!r}")
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -78,7 +106,14 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f}
 
 
-def spotting_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 0.5, types: Sequence[str] = ("micro", "macro")) -> pd.DataFrame:
+def _intervals(df: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    for v, on, off in zip(df["video"], df["onset"], df["offset"]):
+        out.setdefault(str(v), []).append((int(on), int(off)))
+    return out
+
+
+def spotting_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 0.5, types: Sequence[str] = ("micro", "macro"), matching: str = "one_to_one") -> pd.DataFrame:
     """Per-type and overall spotting counts and scores.
 
     ``gt`` and ``pred``: columns ``video, onset, offset, type``. Returns one row per type and a
@@ -87,13 +122,36 @@ def spotting_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 
     rows = []
     for t in types:
         tp = fp = fn = 0
-        g_t, p_t = gt[gt["type"] == t], pred[pred["type"] == t]
-        for v in sorted(set(g_t["video"]) | set(p_t["video"])):
-            g = list(zip(g_t.loc[g_t.video == v, "onset"], g_t.loc[g_t.video == v, "offset"]))
-            p = list(zip(p_t.loc[p_t.video == v, "onset"], p_t.loc[p_t.video == v, "offset"]))
-            a, b, c = match_intervals([(int(x), int(y)) for x, y in g], [(int(x), int(y)) for x, y in p], threshold)
+        g_t, p_t = _intervals(gt[gt["type"] == t]), _intervals(pred[pred["type"] == t])
+        for v in sorted(set(g_t) | set(p_t)):
+            a, b, c = match_intervals(g_t.get(v, []), p_t.get(v, []), threshold, matching)
             tp, fp, fn = tp + a, fp + b, fn + c
         rows.append({"type": t, **_prf(tp, fp, fn)})
     tot = [sum(r[k] for r in rows) for k in ("tp", "fp", "fn")]
     rows.append({"type": "all", **_prf(*tot)})
     return pd.DataFrame(rows)
+
+
+def strs_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 0.5) -> dict[str, float]:
+    """Spot-then-recognise: spotting counts (one-to-one, all intervals), the analysis of the
+    spotted true positives (their ground-truth vs predicted ``emotion``), and ``strs`` =
+    spotting F1 x analysis ``macro_f1``.
+
+    ``gt``, ``pred``: columns ``video, onset, offset, emotion``.
+    """
+    g_v, p_v = {}, {}
+    for df, out in ((gt, g_v), (pred, p_v)):
+        for v, on, off, e in zip(df["video"], df["onset"], df["offset"], df["emotion"]):
+            out.setdefault(str(v), []).append(((int(on), int(off)), str(e)))
+    labels, preds = [], []
+    n_pred = n_gt = 0
+    for v in sorted(set(g_v) | set(p_v)):
+        g, p = g_v.get(v, []), p_v.get(v, [])
+        n_gt, n_pred = n_gt + len(g), n_pred + len(p)
+        for i, j in match_pairs([x[0] for x in g], [x[0] for x in p], threshold):
+            labels.append(g[i][1])
+            preds.append(p[j][1])
+    spot = _prf(len(labels), n_pred - len(labels), n_gt - len(labels))
+    classes = sorted(set(labels) | set(preds))
+    ana = recognition_scores(labels, preds, classes) if labels else {"n": 0, "accuracy": 0.0, "uar": 0.0, "uf1": 0.0, "macro_f1": 0.0}
+    return {**{f"spot_{k}": v for k, v in spot.items()}, **{f"analysis_{k}": v for k, v in ana.items()}, "strs": spot["f1"] * ana["macro_f1"]}

@@ -91,7 +91,8 @@ def train_fold(samples: pd.DataFrame, flows: dict[str, str], *, test_subject: st
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
     ``samples``: the recognition samples with a ``label`` column; ``flows``: video -> flow store.
-    Writes per-sample predictions (``dataset, subject, sample, label, pred, seed``) and a
+    Writes per-sample predictions (``dataset`` = the source database, ``subject, sample, label,
+    pred, seed``) and a
     checkpoint holding each seed's weights, the config, the classes and the normalisation.
     """
     torch.set_num_threads(int(cfg.get("threads", 1)))
@@ -116,7 +117,7 @@ def train_fold(samples: pd.DataFrame, flows: dict[str, str], *, test_subject: st
             pred = model(torch.tensor(x_te.astype(np.float32), device=device)).argmax(1).cpu().numpy() if len(test) else np.zeros(0, int)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
         for (_, r), p in zip(test.iterrows(), pred):
-            rows.append({"dataset": r.dataset, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": int(seed)})
+            rows.append({"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": int(seed)})
         logger.info("fold %s seed %s: %d/%d correct", test_subject, seed, sum(r["label"] == r["pred"] for r in rows if r["seed"] == seed), len(test))
     preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
     write_csv(preds, out_predictions)

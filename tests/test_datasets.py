@@ -6,6 +6,10 @@ import pytest
 from mexp_lib.datasets import load_dataset, planned_samples
 from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.casme_sq import load_casme_sq
+from mexp_lib.datasets.composite import load_composite
+from mexp_lib.datasets.mmew import load_casme3, load_mmew
+from mexp_lib.datasets.samm import load_samm, load_samm_lv
+from mexp_lib.datasets.smic import load_smic
 from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
 from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.table import LoadReport
@@ -14,22 +18,40 @@ from mexp_lib.errors import DataError
 
 def test_casme2_2014_sheet_and_its_slash_apex(real):
     sheet = real / "davidnvq__me_recognition/datasets/CASME2-coding-20140508.xlsx"
-    with pytest.raises(DataError, match=r"row \d+: ApexFrame='/' is not a frame number"):
+    with pytest.raises(DataError, match=r"row 31: ApexFrame='/' is not a frame number$"):
         load_casme2(sheet)
     rep = LoadReport()
     df = load_casme2(sheet, on_bad_row="skip", report=rep)
-    assert len(df) == 254 and df.subject.nunique() == 26
-    assert rep.skipped[0]["problem"].startswith("ApexFrame='/'")
-    assert df.emotion.value_counts().to_dict() == {"others": 99, "disgust": 62, "happiness": 32, "repression": 27, "surprise": 25, "sadness": 7, "fear": 2}
+    # the '/' apex is recorded; the sample is kept (onset/offset define it) with apex unknown
+    assert len(df) == 255 and df.subject.nunique() == 26
+    assert rep.skipped == [{"source": str(sheet), "row": 31, "problem": "ApexFrame='/' is not a frame number; kept with apex unknown (-1)"}]
+    assert df.set_index("video").loc["sub04_EP12_01f", "apex"] == -1
+    assert df.emotion.value_counts().to_dict() == {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25, "sadness": 7, "fear": 2}
     kept, excluded = apply_class_set(df, CLASS_SETS["composite3"])
     assert len(kept) + excluded.excluded.sum() == len(df)
     assert excluded.set_index("emotion").excluded.to_dict() == {"others": 99}
+    kept5, excluded5 = apply_class_set(df, CLASS_SETS["casme2_5"])
+    assert len(kept5) == 246 and excluded5.set_index("emotion").excluded.to_dict() == {"sadness": 7, "fear": 2}
 
 
-def test_casme2_2019_sheet_has_objective_classes(real):
+def test_casme2_2019_sheet_objective_classes_and_relabelled_rows(real):
     df = load_casme2(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/CASME2-coding-20190701.xlsx", on_bad_row="skip")
-    assert len(df) == 254
-    assert set(df.objective_class) <= {"1", "2", "3", "4", "5", "6", "7"}
+    assert len(df) == 255
+    # 2019 relabelled three sub24 clips sadness -> surprise
+    assert df.emotion.value_counts()[["surprise", "sadness"]].tolist() == [28, 4]
+    assert set(df.set_index("video").loc[["sub24_EP07_01", "sub24_EP07_04f", "sub24_EP10_03"], "emotion"]) == {"surprise"}
+    kept, _ = apply_class_set(df, CLASS_SETS["objective"])
+    assert kept.label.value_counts().to_dict() == {"III": 93, "VII": 79, "I": 30, "II": 18, "V": 18, "IV": 15, "VI": 2}
+
+
+def test_casme2_other_copies(real):
+    ini = real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features"
+    five = load_casme2(ini / "CASME2-coding-20140508.xlsx")  # 5-class subset, extra unnamed column
+    assert len(five) == 246 and set(five.emotion) == {"others", "disgust", "happiness", "repression", "surprise"}
+    mod = load_casme2(ini / "modified_CASME2-coding-20190701.xlsx")  # '/' row removed, frames as floats
+    assert len(mod) == 254 and mod.onset.dtype == "int64" and (mod.apex >= mod.onset).all()
+    with pytest.raises(DataError, match=r"label_mouath.xlsx: missing column\(s\) \['Subject'"):
+        load_casme2(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/label_mouath.xlsx")  # headerless working copy
 
 
 @pytest.mark.parametrize("path", [
@@ -38,7 +60,7 @@ def test_casme2_2019_sheet_has_objective_classes(real):
     "Vligh__LGNMNet/input/CAS.xlsx",                                       # 'Macro'/'Micro' types
 ])
 def test_casme_sq_layouts(real, path):
-    with pytest.raises(DataError, match=r"row \d+: apex 1230 outside \[onset 1221, offset 1224\]"):
+    with pytest.raises(DataError, match=r"row \d+: apex 1230 outside \[onset 1221, offset 1224\]$"):
         load_casme_sq(real / path)
     rep = LoadReport()
     df = load_casme_sq(real / path, on_bad_row="skip", report=rep)
@@ -49,6 +71,142 @@ def test_casme_sq_layouts(real, path):
     # offset 0 means "use the apex": 44 rows end at their apex
     assert int((df.offset == df.apex).sum()) >= 40
     assert df.video.iloc[0] == "s15_0401"
+    assert df.objective_class.value_counts().to_dict() == {"negative": 126, "positive": 124, "others": 82, "surprise": 25}
+    # the self-report typo 'happyiness' is excluded by the class set and counted, not lost
+    _, excluded = apply_class_set(df, CLASS_SETS["composite3"])
+    assert excluded.set_index("emotion").excluded.get("happyiness") == 1
+    if "MEGC2021" in path:  # the two trailing summary rows (11350, 31.79) are not samples
+        assert len(df) == 357
+
+
+def test_samm_micro_sheet_with_preamble_and_its_csv_copy(real):
+    xlsx = load_samm(real / "davidnvq__me_recognition/datasets/SAMM_Micro_FACS_Codes_v2.xlsx")
+    assert len(xlsx) == 159 and xlsx.subject.nunique() == 29 and xlsx.subject.iloc[0] == "006"
+    assert xlsx.emotion.value_counts().to_dict() == {"anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12, "disgust": 9, "fear": 8, "sadness": 6}
+    assert xlsx.objective_class.value_counts().to_dict() == {"7": 84, "1": 24, "3": 20, "2": 13, "4": 8, "6": 7, "5": 3}
+    csv = real / "ShreyanshJoshi__Facial-Microexpression-Recognition/samm_data.csv"
+    # the CSV copy (no preamble) has two apex typos: 1143 for 1113 and 1930 for 4930
+    with pytest.raises(DataError, match=r"samm_data.csv: row 127: apex 1143 outside \[onset 1071, offset 1134\]"):
+        load_samm(csv)
+    rep = LoadReport()
+    df = load_samm(csv, on_bad_row="skip", report=rep)
+    assert [r["row"] for r in rep.skipped] == [127, 134] and len(df) == 159
+    same = ["video", "onset", "offset", "emotion"]
+    pd.testing.assert_frame_equal(df[same], xlsx[same])
+
+
+@pytest.mark.parametrize("path", [
+    "xly135846__MEGC2021/input/SAMM.xlsx",                                  # cleaned, header on row 1
+    "genbing99__MTSN-Spot-ME-MaE/megc2021-ground-truth/SAMMLV_gt.xlsx",     # official 9-line preamble
+])
+def test_samm_long_videos(real, path):
+    df = load_samm_lv(real / path)
+    assert df.type.value_counts().to_dict() == {"macro": 343, "micro": 159}
+    assert df.video.nunique() == 147 and df.subject.nunique() == 30
+    assert df[df.type == "micro"].video.nunique() == 79 and df[df.type == "macro"].video.nunique() == 130
+    first = df.set_index("sample").loc["006_1_1"]
+    assert (first.onset, first.apex, first.offset) == (566, 647, 743), "566.4/647.6/743.2 truncate as in TSMSNet's log"
+    assert tuple(load_samm_lv(real / path, fractional="round").set_index("sample").loc["006_1_1", ["onset", "offset"]]) == (566, 743)
+    assert int((df.onset == 0).sum()) == 10
+    rep = LoadReport()
+    dropped = load_samm_lv(real / path, zero_onset="drop", report=rep)
+    assert len(dropped) == 492 and len(rep.skipped) == 10 and "Onset = 0" in rep.skipped[0]["problem"]
+    # 037_4_1 is coded twice (Micro and Macro): the sample ids stay unique
+    assert {"037_4_1_micro", "037_4_1_macro"} <= set(df["sample"])
+
+
+def test_smic_e_hs_vis_nir(real):
+    wb = real / "davidnvq__me_recognition/datasets/SMIC-HS-E_annotation.xlsx"
+    # s09_sur_01 lists the same expression twice (OnsetF/OffsetF and Onset2F/Offset2F)
+    with pytest.raises(DataError, match=r"row 157: duplicate sample: video s09_sur_01"):
+        load_smic(wb)
+    hs = load_smic(wb, on_bad_row="skip")
+    assert hs.video.nunique() == 157 and hs.subject.nunique() == 16 and len(hs) == 171
+    assert hs.drop_duplicates("video").emotion.value_counts().to_dict() == {"negative": 66, "positive": 51, "surprise": 40}
+    s20 = hs.set_index("sample").loc["s20_ne_01_1"]
+    assert (s20.onset, s20.offset, s20.apex, s20.fps) == (17581039, 17581055, -1, 100.0), "absolute camera frame numbers"
+    assert hs.groupby("video").size().max() == 3, "up to three expressions per SMIC-E clip"
+    vis, nir = load_smic(wb, camera="VIS"), load_smic(wb, camera="NIR")
+    assert vis.video.nunique() == 71 and vis.subject.nunique() == 8 and vis.fps.iloc[0] == 25.0
+    pd.testing.assert_frame_equal(vis, nir)
+    orig = load_smic(real / "davidnvq__me_recognition/datasets/SMIC-HS-E_annotation_orig.xlsx")
+    assert orig.video.nunique() == 162
+
+
+def test_smic_hs_cropped_list(real):
+    df = load_smic(real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features/HS_cropped.csv")
+    assert len(df) == 164 and df.subject.nunique() == 16 and set(df.task) == {"recognition"}
+    assert df.emotion.value_counts().to_dict() == {"negative": 70, "positive": 51, "surprise": 43}
+    assert df.video.iloc[0] == "s01_ne_01" and df.frames.iloc[0] == "s01/s1_ne_01"
+
+
+def test_mmew(real):
+    df = load_mmew(real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features/MMEW_Micro_Exp.csv")
+    assert len(df) == 300 and df.subject.nunique() == 30 and df.subject.iloc[0] == "S01"
+    assert df.emotion.value_counts().to_dict() == {"surprise": 89, "disgust": 72, "others": 66, "happiness": 36, "fear": 16, "sadness": 13, "anger": 8}
+
+
+def test_casme3_part_a_sheets(real):
+    xls = load_casme3(real / "genbing99__SFAMNet/annotation/CASME3_part_A_v2.xls")
+    assert xls.type.value_counts().to_dict() == {"macro": 3346, "micro": 860} and xls.subject.nunique() == 98
+    assert set(xls.task) == {"spotting"}
+    lab = load_casme3(real / "genbing99__SFAMNet/annotation/casme3_part_A_ME_label_JpgIndex_v2.xlsx")
+    assert len(lab) == 860 and lab.subject.nunique() == 94
+    assert lab.emotion.value_counts()["others"] == 161, "'Others' and 'others' are one emotion"
+    kept, excluded = apply_class_set(lab, CLASS_SETS["casme3_4"])
+    assert kept.label.value_counts().to_dict() == {"negative": 457, "surprise": 187, "others": 161, "positive": 55} and excluded.empty
+    rep = LoadReport()
+    ed = load_casme3(real / "wangzhifengharrison__HTNet/casme3_part_A_edited.csv", on_bad_row="skip", report=rep)
+    assert len(ed) == 687 and ed.subject.nunique() == 87
+    assert [r["row"] for r in rep.skipped] == [102]
+
+
+@pytest.mark.parametrize("path", [
+    "davidnvq__me_recognition/datasets/combined_3class_gt.csv",            # no header
+    "davidnvq__me_recognition/datasets/combined_3_class_gt.csv",           # header data,subject,clip,label
+    "wangzhifengharrison__HTNet/combined_3_class2_for_optical_flow.csv",   # HTNet's layout, SMIC 's01'
+])
+def test_megc2019_composite_list(real, path):
+    df = load_composite(real / path)
+    assert len(df) == 442 and df.subject.nunique() == 68
+    assert df.source.value_counts().to_dict() == {"smic": 164, "casme2": 145, "samm": 133}
+    counts = df.groupby("source").emotion.value_counts().unstack()[["negative", "positive", "surprise"]]
+    assert counts.loc["casme2"].tolist() == [88, 32, 25]
+    assert counts.loc["samm"].tolist() == [92, 26, 15]
+    assert counts.loc["smic"].tolist() == [70, 51, 43]
+    assert df.groupby("source").subject.nunique().to_dict() == {"casme2": 24, "samm": 28, "smic": 16}
+
+
+def test_megc2019_composite_joined_to_the_databases_sheets(real, tmp_path):
+    sources = {
+        "casme2": {"format": "casme2", "annotations": str(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/CASME2-coding-20190701.xlsx")},
+        "samm": {"format": "samm", "annotations": str(real / "davidnvq__me_recognition/datasets/SAMM_Micro_FACS_Codes_v2.xlsx")},
+        "smic": {"format": "smic", "annotations": str(real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features/HS_cropped.csv")},
+    }
+    lst = real / "davidnvq__me_recognition/datasets/combined_3class_gt.csv"
+    df, rep = load_dataset("megc2019", {"format": "megc2019", "annotations": str(lst), "sources": sources, "on_bad_row": "skip"})
+    assert len(df) == 442 and (df.onset > 0).all() and (df.offset >= df.onset).all()
+    assert [r["problem"] for r in rep.skipped] == ["ApexFrame='/' is not a frame number; kept with apex unknown (-1)"]
+    # a listed label that disagrees with the database's own sheet is a bad row
+    bad = tmp_path / "list.csv"
+    bad.write_text(lst.read_text().replace("casme2,sub01,EP02_01f,1", "casme2,sub01,EP02_01f,2"))
+    with pytest.raises(DataError, match=r"list.csv: row 1: casme2 clip sub01/EP02_01f: listed as surprise but its sheet says 'happiness'"):
+        load_dataset("m", {"format": "megc2019", "annotations": str(bad), "sources": {"casme2": sources["casme2"] | {"on_bad_row": "skip"}}})
+
+
+def test_missing_frame_folders_are_bad_rows(tmp_path, real):
+    sheet = real / "davidnvq__me_recognition/datasets/SAMM_Micro_FACS_Codes_v2.xlsx"
+    (tmp_path / "006" / "006_1_2").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"row 16: no frames folder for 006_1_3 under"):
+        load_samm(sheet, root=tmp_path)
+    rep = LoadReport()
+    df = load_samm(sheet, root=tmp_path, on_bad_row="skip", report=rep)
+    assert df.video.tolist() == ["006_1_2"] and len(rep.skipped) == 158
+    assert df.frames.iloc[0] == str(tmp_path / "006" / "006_1_2")
+    # SMIC clips are found wherever they are nested (HS/s1/micro/negative/s1_ne_01)
+    (tmp_path / "HS" / "s1" / "micro" / "negative" / "s1_ne_01").mkdir(parents=True)
+    smic = load_smic(real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features/HS_cropped.csv", root=tmp_path / "HS", on_bad_row="skip")
+    assert smic.frames.tolist() == [str(tmp_path / "HS" / "s1" / "micro" / "negative" / "s1_ne_01")]
 
 
 def test_generic_loader_good_and_bad_rows(tmp_path):
@@ -76,7 +234,7 @@ def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
     cfg = {"format": "demo", "root": str(tmp_path / "demo"), "generator": gen}
     generate_demo(cfg["root"], gen)
     planned = planned_samples("demo", cfg)
-    loaded, report = load_dataset("demo", cfg, check_frames=True)
+    loaded, report = load_dataset("demo", cfg)
     assert not report.skipped
     pd.testing.assert_frame_equal(planned, loaded, check_dtype=False)
     assert set(loaded.task) == {"recognition", "spotting"}

@@ -54,8 +54,8 @@ def test_dry_run_lists_every_stage(tiny_run):
 def test_end_to_end_tables(tiny_run):
     wd, _ = tiny_run
     rec = pd.read_csv(wd / "results/demo_loso_metrics.csv", dtype={"fold": str})
-    assert list(rec.columns[:5]) == ["fold", "n", "accuracy", "uar", "uf1"]
-    assert rec.fold.tolist() == ["sub01", "sub02", "sub03", "all"]
+    assert list(rec.columns[:7]) == ["fold", "dataset", "n", "accuracy", "uar", "uf1", "macro_f1"]
+    assert rec.fold.tolist() == ["sub01", "sub02", "sub03", "mean", "all"]
     assert rec.set_index("fold").loc["all", "n"] == 9
     assert rec.uf1.between(0, 1).all()
     spot = pd.read_csv(wd / "results/demo_spotting_metrics.csv")
@@ -65,6 +65,7 @@ def test_end_to_end_tables(tiny_run):
     assert allrow.tp + allrow.fn == 9  # every ground-truth interval of the 3 long videos is counted
     prov = json.loads((wd / "results/demo_loso_metrics.provenance.json").read_text())
     assert len(prov["config_hash"]) == 16 and prov["seeds"] == [0] and prov["samples_predicted"] == prov["samples_expected"]
+    assert prov["excluded_by_class_set"] == {}
     assert (wd / "results/recognition/demo/confusion.png").stat().st_size > 1000
     assert len(list((wd / "results/spotting/demo/timelines").glob("*.png"))) == 3
     qc = pd.read_csv(wd / "results/qc/demo_faces.csv")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.casme_sq import load_casme_sq
+from mexp_lib.datasets.composite import load_composite
+from mexp_lib.datasets.mmew import load_casme3, load_mmew
+from mexp_lib.datasets.precomputed import load_precomputed
+from mexp_lib.datasets.samm import load_samm, load_samm_lv
+from mexp_lib.datasets.smic import load_smic
 from mexp_lib.datasets.demo import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
 from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.table import SAMPLE_COLUMNS, LoadReport, videos
 from mexp_lib.errors import ConfigError
 
-FORMATS = ("demo", "generic", "casme2", "casme_sq")
 
 
 def planned_samples(name: str, dcfg: dict[str, Any]) -> pd.DataFrame:
@@ -28,11 +32,25 @@ def planned_samples(name: str, dcfg: dict[str, Any]) -> pd.DataFrame:
     return load_dataset(name, dcfg)[0]
 
 
-def load_dataset(name: str, dcfg: dict[str, Any], *, check_frames: bool = False) -> tuple[pd.DataFrame, LoadReport]:
+# format -> (loader, default fps or None when the loader knows it, extra config keys it takes)
+LOADERS: dict[str, tuple[Callable[..., pd.DataFrame], float | None, tuple[str, ...]]] = {
+    "generic": (load_generic, None, ("task",)),
+    "casme2": (load_casme2, 200.0, ()),
+    "casme_sq": (load_casme_sq, 30.0, ()),
+    "samm": (load_samm, 200.0, ()),
+    "samm_lv": (load_samm_lv, 200.0, ("zero_onset", "fractional")),
+    "smic": (load_smic, None, ("camera",)),
+    "mmew": (load_mmew, 90.0, ()),
+    "casme3": (load_casme3, 30.0, ()),
+}
+FORMATS = ("demo", *LOADERS, "megc2019", "precomputed")
+
+
+def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadReport]:
     """Load a configured dataset (``datasets.<name>`` of the config) into the sample table.
 
-    ``check_frames``: for formats whose frame folders are not listed at load time, check they
-    exist (a missing one is a bad row).
+    When ``root`` is given every sample's frames folder must exist under it (a missing one is a
+    bad row); without it the ``frames`` column holds the path relative to the dataset's root.
     """
     fmt = dcfg.get("format")
     on_bad = dcfg.get("on_bad_row", "error")
@@ -43,17 +61,30 @@ def load_dataset(name: str, dcfg: dict[str, Any], *, check_frames: bool = False)
         clips = load_casme2(Path(root) / CLIP_SHEET, dataset=name, root=Path(root) / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
         long = load_casme_sq(Path(root) / LONG_SHEET, dataset=name, root=Path(root) / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
         out = pd.concat([clips, long], ignore_index=True)
-    elif fmt == "generic":
-        out = load_generic(dcfg["annotations"], dataset=name, root=root, fps=dcfg["fps"], task=dcfg.get("task", "recognition"), on_bad_row=on_bad, report=report)
-    elif fmt == "casme2":
-        out = load_casme2(dcfg["annotations"], dataset=name, root=root if check_frames else None, fps=dcfg.get("fps", 200.0), on_bad_row=on_bad, report=report)
-        if root is not None and not check_frames:
-            out["frames"] = [str(Path(root) / f) for f in out["frames"]]
-    elif fmt == "casme_sq":
-        out = load_casme_sq(dcfg["annotations"], dataset=name, root=root, fps=dcfg.get("fps", 30.0), on_bad_row=on_bad, report=report)
+    elif fmt == "megc2019":
+        out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
+    elif fmt == "precomputed":
+        if root is None:
+            raise ConfigError(f"datasets.{name}: format precomputed needs 'root' (the folder of flow images)")
+        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report)
+    elif fmt in LOADERS:
+        loader, default_fps, extra = LOADERS[fmt]
+        kwargs = {k: dcfg[k] for k in extra if k in dcfg}
+        fps = dcfg.get("fps", default_fps)
+        if fps is not None:
+            kwargs["fps"] = fps
+        if fmt == "generic" and root is None:
+            raise ConfigError(f"datasets.{name}: format generic needs 'root' (the folder of videos)")
+        out = loader(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, **kwargs)
     else:
         raise ConfigError(f"datasets.{name}.format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     return out[SAMPLE_COLUMNS], report
 
 
-__all__ = ["SAMPLE_COLUMNS", "FORMATS", "LoadReport", "load_dataset", "planned_samples", "videos"]
+def _annotations(name: str, dcfg: dict[str, Any]) -> str:
+    if not dcfg.get("annotations"):
+        raise ConfigError(f"datasets.{name}: format {dcfg.get('format')} needs 'annotations' (the annotation sheet)")
+    return str(dcfg["annotations"])
+
+
+__all__ = ["SAMPLE_COLUMNS", "FORMATS", "LOADERS", "LoadReport", "load_dataset", "planned_samples", "videos"]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
+from mexp_lib.datasets.sheets import clean_str, find_frames, read_sheet, require_columns
+from mexp_lib.datasets.ids import subject_id
+from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, read_frames
 
 COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
 
@@ -38,23 +39,23 @@ def load_casme2(
         subj_raw = clean_str(r["Subject"])
         if not subj_raw:
             continue
-        subject = f"sub{int(float(subj_raw)):02d}" if subj_raw.replace(".", "").isdigit() else subj_raw
+        subject = subject_id("casme2", subj_raw)
         filename = clean_str(r["Filename"])
-        frames = {k: parse_frame(r[c]) for k, c in (("onset", "OnsetFrame"), ("apex", "ApexFrame"), ("offset", "OffsetFrame"))}
-        bad = [f"{c}={r[c]!r} is not a frame number" for k, c in (("onset", "OnsetFrame"), ("apex", "ApexFrame"), ("offset", "OffsetFrame")) if frames[k] is None]
-        if bad:
-            bad_row(src, row_id, "; ".join(bad), on_bad_row, report)
+        frames = read_frames(r, ("OnsetFrame", "ApexFrame", "OffsetFrame"), src, row_id, on_bad_row, report)
+        if frames is None:
             continue
         video = f"{subject}_{filename}"
-        frames_path = Path(root) / subject / filename if root is not None else Path(subject) / filename
-        if root is not None and not frames_path.exists():
-            bad_row(src, row_id, f"frames folder {frames_path} not found", on_bad_row, report)
-            continue
+        frames_path: Path | None = Path(subject) / filename
+        if root is not None:
+            frames_path = find_frames(root, [f"{subject}/{filename}"])
+            if frames_path is None:
+                bad_row(src, row_id, f"frames folder {Path(root) / subject / filename} not found", on_bad_row, report)
+                continue
         rows.append(
             {
                 "_row": row_id, "dataset": dataset, "subject": subject, "video": video, "sample": video,
                 "frames": str(frames_path), "numbering": "filename", "fps": float(fps),
-                "onset": frames["onset"], "apex": frames["apex"], "offset": frames["offset"], "type": "micro",
+                "onset": frames[0], "apex": frames[1], "offset": frames[2], "type": "micro",
                 "emotion": clean_str(r["Estimated Emotion"]).lower(),
                 "objective_class": clean_str(r["Objective Classes"]) if "Objective Classes" in df.columns else "",
                 "aus": clean_str(r["Action Units"]), "task": "recognition",

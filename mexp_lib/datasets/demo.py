@@ -215,7 +215,7 @@ def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None)
                 "frames": str(Path(root) / p.folder), "numbering": "filename", "fps": p.fps,
                 "onset": p.first_number + e.onset, "apex": p.first_number + e.apex, "offset": p.first_number + e.offset,
                 "type": e.type, "emotion": e.kind, "objective_class": OBJECTIVE[e.kind] if long else "",
-                "aus": EMOTION_AUS[e.kind], "task": "spotting" if long else "recognition",
+                "aus": EMOTION_AUS[e.kind], "task": "spotting" if long else "recognition", "source": dataset,
             })
     df = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
     df["_order"] = df["task"].map({"recognition": 0, "spotting": 1})

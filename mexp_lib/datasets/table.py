@@ -17,6 +17,8 @@ emotion            emotion as written in the sheet, lower-cased (``happiness``)
 objective_class    objective class (``1``..``7`` or ``I``..``VII``) or empty
 aus                action units as written (``4+10+14``) or empty
 task               ``recognition`` (short clip, one expression) or ``spotting`` (long video)
+source             database the sample comes from (``casme2``, ``samm``, ``smic`` in the MEGC
+                   2019 composite); the dataset name for single-database sets
 =================  ===========================================================================
 """
 
@@ -24,13 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from mexp_lib.errors import DataError
 
 SAMPLE_COLUMNS = [
     "dataset", "subject", "video", "sample", "frames", "numbering", "fps",
-    "onset", "apex", "offset", "type", "emotion", "objective_class", "aus", "task",
+    "onset", "apex", "offset", "type", "emotion", "objective_class", "aus", "task", "source",
 ]
 INT_COLUMNS = ["onset", "apex", "offset"]
 
@@ -48,13 +51,16 @@ class LoadReport:
         return pd.DataFrame(self.skipped, columns=["source", "row", "problem"])
 
 
-def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: LoadReport) -> None:
-    """Raise :class:`DataError` naming file, row and problem, or record a skip (``on_bad_row``)."""
+def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: LoadReport, kept: str = "") -> None:
+    """Raise :class:`DataError` naming file, row and problem, or record a skip (``on_bad_row``).
+
+    ``kept``: under ``skip``, what was kept of the row instead of dropping it (recorded too).
+    """
     if on_bad_row == "error":
         raise DataError(f"{source}: row {row}: {problem}")
     if on_bad_row != "skip":
         raise ValueError(f"on_bad_row must be 'error' or 'skip', not {on_bad_row!r}")
-    report.skip(source, row, problem)
+    report.skip(source, row, f"{problem}; {kept}" if kept else problem)
 
 
 def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
@@ -70,7 +76,7 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
         if ap != -1 and not on <= ap <= off:
             # The interval is still valid ground truth (CAS(ME)^2 has 4 such rows, one with apex
             # 0): under "skip" the row is kept with its apex marked unknown (-1), and recorded.
-            bad_row(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]; apex set to unknown (-1)", on_bad_row, report)
+            bad_row(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]", on_bad_row, report, kept="kept with apex unknown (-1)")
             r["apex"] = -1
         key = (r["video"], (on, off))
         if key in seen:
@@ -78,6 +84,8 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
             continue
         seen.add(key)
         kept.append(r)
+    for r in kept:
+        r.setdefault("source", r["dataset"])
     df = pd.DataFrame(kept, columns=SAMPLE_COLUMNS)
     for c in INT_COLUMNS:
         df[c] = df[c].astype("int64")
@@ -90,10 +98,11 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
     return df.reset_index(drop=True)
 
 
-def parse_frame(value: object) -> int | None:
+def parse_frame(value: object, fractional: str = "round") -> int | None:
     """A frame number from a sheet cell: ints, integral floats, numeric strings; else None.
 
-    Fractional values (SAMM-LV has ``566.4``) are rounded to the nearest frame.
+    Fractional values (SAMM-LV has ``566.4``) are rounded to the nearest frame
+    (``fractional="round"``) or truncated (``"floor"``, what the field's code does with ``int()``).
     """
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -109,7 +118,35 @@ def parse_frame(value: object) -> int | None:
         return None
     if pd.isna(f):
         return None
-    return int(round(f))
+    return int(np.floor(f)) if fractional == "floor" else int(round(f))
+
+
+def read_frames(
+    r: "pd.Series", columns: tuple[str, str | None, str], src: str, row_id: object, on_bad_row: str, report: LoadReport,
+    fractional: str = "round",
+) -> tuple[int, int, int] | None:
+    """(onset, apex, offset) of a sheet row; None (after :func:`bad_row`) when unusable.
+
+    ``columns`` names the onset, apex (None when the sheet has none) and offset columns. A
+    missing apex cell gives -1; a non-numeric apex (CASME II's ``/``) is a bad row, but under
+    ``skip`` the sample is kept with apex -1 -- onset and offset still define it.
+    """
+    c_on, c_ap, c_off = columns
+    onset, offset = parse_frame(r[c_on], fractional), parse_frame(r[c_off], fractional)
+    if onset is None or offset is None:
+        bad_row(src, row_id, f"{c_on}={r[c_on]!r} / {c_off}={r[c_off]!r}: not frame numbers", on_bad_row, report)
+        return None
+    apex = -1
+    if c_ap is not None:
+        cell = r[c_ap]
+        empty = cell is None or (isinstance(cell, float) and pd.isna(cell)) or str(cell).strip() == ""
+        if not empty:
+            parsed = parse_frame(cell, fractional)
+            if parsed is None:
+                bad_row(src, row_id, f"{c_ap}={cell!r} is not a frame number", on_bad_row, report, kept="kept with apex unknown (-1)")
+            else:
+                apex = parsed
+    return onset, apex, offset
 
 
 def videos(samples: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from mexp_lib.datasets import planned_samples
-from mexp_lib.datasets.classes import apply_class_set, class_names, resolve_class_set
+from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
 from mexp_lib.errors import ConfigError
 
 for _name, _d in config["datasets"].items():
@@ -26,8 +26,8 @@ config.clear()
 config.update(_canonical)
 
 SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
-CLASS_MAP = resolve_class_set(config["recognition"]["class_set"])
-CLASSES = class_names(CLASS_MAP)
+CLASS_SET = resolve_class_set(config["recognition"]["class_set"])
+CLASSES = CLASS_SET.classes
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
 
@@ -44,7 +44,13 @@ def task_samples(dataset, task):
 
 def recognition_samples(dataset):
     """Recognition samples whose emotion is in the configured class set."""
-    return apply_class_set(task_samples(dataset, "recognition"), CLASS_MAP)[0]
+    return apply_class_set(task_samples(dataset, "recognition"), CLASS_SET)[0]
+
+
+def class_set_exclusions(dataset):
+    """{emotion: count} of the recognition samples the class set leaves out (reported)."""
+    excluded = apply_class_set(task_samples(dataset, "recognition"), CLASS_SET)[1]
+    return {str(k): int(v) for k, v in zip(excluded.iloc[:, 0], excluded["excluded"])}
 
 
 def video_row(wc):

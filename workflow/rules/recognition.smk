@@ -37,6 +37,7 @@ rule evaluate_recognition:
     params:
         classes=CLASSES,
         expected=lambda wc: len(recognition_samples(wc.dataset)),
+        excluded=lambda wc: class_set_exclusions(wc.dataset),
         config=lambda wc: get_provenance_config(wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")),
     script:
         "../scripts/evaluate_recognition.py"

@@ -4,7 +4,7 @@ from mexp_lib.io import write_csv
 from mexp_lib.log import logger, setup_logging
 
 setup_logging(snakemake.log[0])
-samples, report = load_dataset(snakemake.wildcards.dataset, dict(snakemake.params.dataset), check_frames=True)
+samples, report = load_dataset(snakemake.wildcards.dataset, dict(snakemake.params.dataset))
 logger.info("%d samples in %d videos; %d rows skipped", len(samples), samples.video.nunique(), len(report.skipped))
 write_csv(samples, snakemake.output.samples)
 write_csv(report.to_frame(), snakemake.output.skipped)
