@@ -7,6 +7,7 @@ stopping on the test fold). Several seeds are trained; each one's predictions ar
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from pathlib import Path
@@ -18,10 +19,12 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.atomic import atomic_path, write_csv
-from mexp_lib.io.h5store import open_store
+from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
+from mexp_lib.models.spatiotemporal import predict_labels
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,53 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+# What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
+# the onset-referenced flow of every frame of the normalised clip.
+INPUT_KINDS = {"ststnet": "apex", "offapexnet": "apex", "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence"}
+
+
+def input_kind(model: str) -> str:
+    """``apex`` or ``sequence`` for a model name (ConfigError for an unknown one)."""
+    if model not in INPUT_KINDS:
+        raise ConfigError(f"training.model: unknown model {model!r} (available: {sorted(INPUT_KINDS)})")
+    return INPUT_KINDS[model]
+
+
+def load_input(path: str | Path, size: int, kind: str = "apex") -> tuple[np.ndarray, float]:
+    """One sample's input, float32, and the value of u meaning "no motion".
+
+    ``path`` is a flow store (``.h5``: :func:`apex_flow_input` or :func:`sequence_flow_input`, u
+    in pixels, centre 0) or a precomputed flow image (R, G, B = u, v, strain, each min-max
+    normalised per image, scaled to 0..1 here; mirroring such an image maps u to 1 - u, so its
+    centre is 0.5). Images hold one frame: they feed ``apex`` models only.
+    """
+    p = Path(path)
+    if p.suffix.lower() in IMAGE_SUFFIXES:
+        if kind != "apex":
+            raise ConfigError(f"{p}: a precomputed flow image holds one frame; models reading sequences need the motion stage's flow stores")
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataError(f"{p}: cannot read image")
+        x = img[:, :, ::-1].astype(np.float32) / 255.0
+        if x.shape[:2] != (size, size):
+            x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)), 0.5
+    return (apex_flow_input(p, size) if kind == "apex" else sequence_flow_input(p, size)), 0.0
+
+
+def sequence_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
+    """(T, 3, size, size) float32: u, v, strain of every frame of a flow store."""
+    arrays = read_arrays(flow_h5, "flow", "strain")
+    out = []
+    for flow, strain in zip(arrays["flow"].astype(np.float32), arrays["strain"].astype(np.float32)):
+        x = cv2.resize(np.dstack([flow, strain[..., None]]), (size, size), interpolation=cv2.INTER_AREA)
+        out.append(x.transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(out))
 
 
 def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
@@ -58,63 +108,113 @@ def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device) -> nn.Module:
+def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex") -> int:
+    """Gather every sample's model input into one store, so each fold job reads one file.
+
+    ``sources``: video -> its flow store (``.h5``) or precomputed flow image. Writes ``x``
+    (N, 3, size, size) for ``kind="apex"``, (N, T, 3, size, size) for ``"sequence"``, float32,
+    and ``video`` (N,) names; attrs ``kind``, ``centre`` (u of "no motion") and ``skipped``
+    (videos the face stage skipped, left out). Returns the number packed.
+    """
+    keep, xs, skipped, centre = [], [], [], 0.0
+    for v in samples.video.drop_duplicates():
+        src = sources[v]
+        if Path(src).suffix == ".h5" and skip_reason(src) is not None:
+            skipped.append(v)
+            continue
+        x, centre = load_input(src, size, kind)
+        keep.append(v)
+        xs.append(x)
+    if not xs:
+        raise DataError(f"{out}: no usable sample to pack (all {len(skipped)} skipped by the face stage)")
+    write_store(out, {"x": np.stack(xs).astype(np.float32), "video": np.array(keep, dtype="S")},
+                {"stage": "inputs", "kind": kind, "centre": centre, "size": size, "skipped": json.dumps(skipped)})
+    if skipped:
+        logger.warning("%d video(s) skipped by the face stage are left out: %s", len(skipped), ", ".join(skipped))
+    return len(keep)
+
+
+def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str, np.ndarray], float]:
+    """video -> input, and the centre, from :func:`build_input_pack`'s store (checked to hold
+    ``kind`` inputs when given)."""
+    attrs = read_attrs(path)
+    if kind is not None and attrs.get("kind", "apex") != kind:
+        raise DataError(f"{path}: holds {attrs.get('kind')!r} inputs, the model needs {kind!r}")
+    arrays = read_arrays(path, "x", "video")
+    return {v.decode(): x for v, x in zip(arrays["video"], arrays["x"])}, float(attrs["centre"])
+
+
+def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device, norm: tuple[np.ndarray, np.ndarray, float]) -> nn.Module:
+    """Train one model on raw inputs ``x``; ``norm`` = (mean, std, flip centre of u)."""
     seed_everything(seed)
-    model = build_model(cfg["model"], num_classes=n_classes).to(device)
+    model = build_model(cfg["model"], num_classes=n_classes, size=int(cfg["input_size"])).to(device)
+    mean = torch.tensor(norm[0], device=device, dtype=torch.float32)[:, None, None]  # channel axis is -3
+    std = torch.tensor(norm[1], device=device, dtype=torch.float32)[:, None, None]
     counts = np.bincount(y, minlength=n_classes).astype(np.float32)
     weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / n_classes, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
+    n = len(xt)
+    if cfg.get("flip", True):
+        # mirrored copies, made once: flip the columns and reflect u about "no motion"
+        xf = torch.flip(xt, dims=[-1])
+        xf[..., 0, :, :] = 2 * norm[2] - xf[..., 0, :, :]
+        xt = torch.cat([xt, xf])
+    xt = (xt - mean) / std
     gen = torch.Generator().manual_seed(seed)
     bs = int(cfg["batch_size"])
     model.train()
     for _ in range(int(cfg["epochs"])):
-        perm = torch.randperm(len(xt), generator=gen).to(device)
-        for i in range(0, len(xt), bs):
+        perm = torch.randperm(n, generator=gen)
+        if cfg.get("flip", True):  # each sample mirrored with probability 1/2
+            perm = perm + n * (torch.rand(n, generator=gen) < 0.5).long()
+        perm = perm.to(device)
+        for i in range(0, n, bs):
             b = perm[i: i + bs]
-            xb = xt[b]
-            if cfg.get("flip", True):  # mirror the face: flip columns and negate u
-                flip = torch.rand(len(b), generator=gen).to(device) < 0.5
-                xf = torch.flip(xb, dims=[3])
-                xf[:, 0] = -xf[:, 0]
-                xb = torch.where(flip[:, None, None, None], xf, xb)
             opt.zero_grad()
-            loss = loss_fn(model(xb), yt[b])
+            out, yb = model(xt[b]), yt[b % n]
+            if out.ndim == 3:  # per-frame logits: every frame carries its clip's label
+                out, yb = out.flatten(0, 1), yb.repeat_interleave(out.shape[1])
+            loss = loss_fn(out, yb)
             loss.backward()
             opt.step()
     model.eval()
     return model
 
 
-def train_fold(samples: pd.DataFrame, flows: dict[str, str], *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
+def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
-    ``samples``: the recognition samples with a ``label`` column; ``flows``: video -> flow store.
-    Writes per-sample predictions (``dataset`` = the source database, ``subject, sample, label,
-    pred, seed``) and a
-    checkpoint holding each seed's weights, the config, the classes and the normalisation.
+    ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
+    inputs (:func:`build_input_pack`). Writes per-sample predictions (``dataset`` = the source
+    database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
+    weights, the config, the classes and the normalisation (from training subjects only).
     """
     torch.set_num_threads(int(cfg.get("threads", 1)))
     device = select_device(cfg.get("device", "auto"))
-    usable = samples[[skip_reason(flows[v]) is None for v in samples.video]]
+    inputs, centre = read_input_pack(pack, input_kind(cfg["model"]))
+    usable = samples[samples.video.isin(inputs)]
     if len(usable) < len(samples):
         logger.warning("%d sample(s) skipped by the face stage are left out", len(samples) - len(usable))
     train = usable[usable.subject != test_subject]
     test = usable[usable.subject == test_subject]
     size = int(cfg["input_size"])
-    x_tr = np.stack([apex_flow_input(flows[v], size) for v in train.video])
-    x_te = np.stack([apex_flow_input(flows[v], size) for v in test.video]) if len(test) else np.zeros((0, 3, size, size), np.float32)
-    scale = x_tr.reshape(len(x_tr), 3, -1).transpose(1, 0, 2).reshape(3, -1).std(1) + 1e-6  # training subjects only
-    x_tr, x_te = x_tr / scale[None, :, None, None], x_te / scale[None, :, None, None]
+    x_tr = np.stack([inputs[v] for v in train.video])
+    x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
+    if x_tr.shape[-1] != size:
+        raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
+    flat = np.moveaxis(x_tr, -3, 0).reshape(3, -1)
+    norm = (flat.mean(1), flat.std(1) + 1e-6, centre)  # training subjects only
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
     rows, states = [], {}
+    x_te_n = torch.tensor(((x_te - norm[0][:, None, None]) / norm[1][:, None, None]).astype(np.float32), device=device)
     for seed in cfg["seeds"]:
-        model = _train_one(x_tr.astype(np.float32), y_tr, len(classes), cfg, int(seed), device)
+        model = _train_one(x_tr.astype(np.float32), y_tr, len(classes), cfg, int(seed), device, norm)
         with torch.no_grad():
-            pred = model(torch.tensor(x_te.astype(np.float32), device=device)).argmax(1).cpu().numpy() if len(test) else np.zeros(0, int)
+            pred = predict_labels(model(x_te_n)).cpu().numpy() if len(test) else np.zeros(0, int)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
         for (_, r), p in zip(test.iterrows(), pred):
             rows.append({"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": int(seed)})
@@ -122,5 +222,5 @@ def train_fold(samples: pd.DataFrame, flows: dict[str, str], *, test_subject: st
     preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
     write_csv(preds, out_predictions)
     with atomic_path(out_checkpoint) as tmp:
-        torch.save({"config": cfg, "classes": classes, "scale": scale.tolist(), "test_subject": test_subject, "states": states}, tmp)
+        torch.save({"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states}, tmp)
     return preds

@@ -239,3 +239,17 @@ def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
     pd.testing.assert_frame_equal(planned, loaded, check_dtype=False)
     assert set(loaded.task) == {"recognition", "spotting"}
     assert (loaded[loaded.type == "micro"].eval("(offset - onset + 1) / fps") <= 0.5 + 1e-9).all()
+
+
+def test_precomputed_flow_images_as_a_dataset(real, tmp_path):
+    d = real / "wangzhifengharrison__HTNet"
+    df, rep = load_dataset("flow", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
+    assert len(df) == 442 and not rep.skipped and df.subject.nunique() == 68
+    assert df.source.value_counts().to_dict() == {"smic": 164, "casme2": 145, "samm": 133}
+    # SMIC's 's1_ne_01' in the list is the image s01_s01_ne_01.png
+    assert "s01_s01_ne_01" in set(df.video) and "006_006_1_2" in set(df.video)
+    # the subject,image,emotion layout, and a missing image as a bad row
+    csv = tmp_path / "labels.csv"
+    csv.write_text("subject,image,emotion\nsub01,sub01_EP02_01f.png,positive\nsub02,nope.png,negative\n")
+    with pytest.raises(DataError, match=r"labels.csv: row 3: no image nope.png"):
+        load_dataset("f", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(csv)})

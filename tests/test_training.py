@@ -33,7 +33,100 @@ def test_training_is_deterministic():
     x = rng.normal(size=(12, 3, 28, 28)).astype(np.float32)
     y = np.arange(12) % 3
     cfg = {"model": "ststnet", "lr": 1e-3, "weight_decay": 0.0, "epochs": 3, "batch_size": 4, "flip": True}
-    a = _train_one(x, y, 3, cfg, 0, torch.device("cpu"))
-    b = _train_one(x, y, 3, cfg, 0, torch.device("cpu"))
+    cfg["input_size"] = 28
+    norm = (x.mean((0, 2, 3)), x.std((0, 2, 3)), 0.0)
+    a = _train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
+    b = _train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(va, vb), k
+
+
+def test_offapexnet_shape_and_overfit():
+    m = build_model("offapexnet", num_classes=3, size=28, dropout=0.0)
+    assert m(torch.zeros(2, 3, 28, 28)).shape == (2, 3)
+    torch.manual_seed(0)
+    x = torch.randn(12, 3, 28, 28)
+    y = torch.arange(12) % 3
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    for _ in range(60):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+        opt.step()
+    m.eval()
+    assert (m(x).argmax(1) == y).float().mean() == 1.0
+
+
+def test_precomputed_flow_image_input_and_its_mirror(real):
+    from mexp_lib.training import load_input
+
+    png = real / "wangzhifengharrison__HTNet/STSNet_whole_norm_u_v_os/sub01_EP02_01f.png"
+    x, centre = load_input(png, 28)
+    assert x.shape == (3, 28, 28) and x.dtype == np.float32 and centre == 0.5
+    assert x.min() >= 0 and x.max() <= 1 and x[0].min() == 0 and x[0].max() == 1, "u is min-max normalised per image"
+    # min-max normalising -u gives 1 - u: mirroring reflects u about 0.5
+    u = x[0]
+    neg = (-u - (-u).min()) / ((-u).max() - (-u).min())
+    np.testing.assert_allclose(neg, 1 - u, atol=1e-6)
+
+
+def test_train_fold_on_precomputed_inputs(real, tmp_path):
+    import pandas as pd
+
+    from mexp_lib.datasets import load_dataset
+    from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
+    from mexp_lib.training import build_input_pack, read_input_pack, train_fold
+
+    d = real / "wangzhifengharrison__HTNet"
+    samples, _ = load_dataset("m", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
+    samples, _ = apply_class_set(samples[samples.source == "casme2"], CLASS_SETS["composite3"])
+    cfg = {"model": "ststnet", "input_size": 28, "epochs": 2, "batch_size": 64, "lr": 5e-3, "weight_decay": 0.0, "flip": True, "seeds": [0, 1]}
+    assert build_input_pack(samples, dict(zip(samples.video, samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
+    packed, centre = read_input_pack(tmp_path / "pack.h5")
+    assert centre == 0.5 and set(packed) == set(samples.video) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
+    preds = train_fold(samples, tmp_path / "pack.h5", test_subject="sub01", classes=["negative", "positive", "surprise"], cfg=cfg,
+                       out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt")
+    assert len(preds) == 2 * (samples.subject == "sub01").sum() and set(preds.subject) == {"sub01"}
+    assert set(preds.dataset) == {"casme2"}
+    again = pd.read_csv(tmp_path / "p.csv", dtype={"subject": str})
+    pd.testing.assert_frame_equal(preds.reset_index(drop=True), again, check_dtype=False)
+    ck = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert ck["test_subject"] == "sub01" and set(ck["states"]) == {0, 1} and len(ck["mean"]) == 3
+
+
+SEQUENCE_MODELS = ["c3d", "cnn_lstm", "convlstm", "cnn2d_vote"]
+
+
+def test_sequence_models_shapes():
+    from mexp_lib.models.spatiotemporal import predict_labels
+
+    x = torch.zeros(2, 5, 3, 32, 32)
+    for name in SEQUENCE_MODELS:
+        m = build_model(name, num_classes=4, size=32).eval()
+        out = m(x)
+        assert out.shape == ((2, 5, 4) if name == "cnn2d_vote" else (2, 4)), name
+        assert predict_labels(out).shape == (2,)
+
+
+def test_majority_vote():
+    from mexp_lib.models.spatiotemporal import predict_labels
+
+    # clip 0: frames vote 1, 1, 0 -> 1 even though frame 2 is very sure of 0
+    logits = torch.tensor([[[0.0, 1.0], [0.0, 1.0], [9.0, 0.0]], [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    assert predict_labels(logits).tolist() == [1, 0]
+
+
+def test_sequence_models_overfit_a_tiny_set():
+    from mexp_lib.training import _train_one
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(9, 4, 3, 16, 16)).astype(np.float32)
+    y = np.arange(9) % 3
+    x[np.arange(9), :, 0, :, :] += y[:, None, None, None]  # class-dependent mean u
+    norm = (np.zeros(3, np.float32), np.ones(3, np.float32), 0.0)
+    for name in SEQUENCE_MODELS:
+        cfg = {"model": name, "input_size": 16, "lr": 5e-3, "weight_decay": 0.0, "epochs": 40, "batch_size": 9, "flip": False}
+        m = _train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
+        from mexp_lib.models.spatiotemporal import predict_labels
+
+        with torch.no_grad():
+            assert (predict_labels(m(torch.tensor(x))).numpy() == y).all(), name

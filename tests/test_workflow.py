@@ -44,7 +44,7 @@ def test_dry_run_lists_every_stage(tiny_run):
     _, dry = tiny_run
     jobs = planned_jobs(dry)
     for rule in ("generate_demo", "build_sample_table", "detect_landmarks", "align_faces", "normalise_clip", "magnify_motion",
-                 "compute_flow", "train_fold", "evaluate_recognition", "compute_spotting_features", "spot_intervals",
+                 "compute_flow", "build_inputs", "train_fold", "evaluate_recognition", "compute_spotting_features", "spot_intervals",
                  "evaluate_spotting", "qc_faces"):
         assert jobs.get(rule, 0) >= 1, rule
     assert jobs["train_fold"] == 3  # one job per LOSO fold
@@ -143,3 +143,45 @@ def test_generic_format_runs_through_both_targets(tiny_run, tmp_path):
     demo = pd.read_csv(wd / "results/demo_spotting_metrics.csv").set_index("type")
     assert spot.loc["all", ["tp", "fp", "fn"]].tolist() == demo.loc["all", ["tp", "fp", "fn"]].tolist()
     assert not any(p.suffix != ".png" for p in (tmp_path / "glong").rglob("*") if p.is_file()), "nothing written into the dataset"
+
+
+@pytest.mark.slow
+def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
+    """Real published flow images of three composite subjects, one seed, through the workflow."""
+    d = real / "wangzhifengharrison__HTNet"
+    labels = pd.read_csv(d / "combined_3_class2_for_optical_flow.csv")
+    keep = labels[labels["sub"].isin(["sub01", "sub02", "sub05"])]
+    rows = pd.DataFrame({"subject": keep["sub"], "image": keep["sub"] + "_" + keep["filename_o"] + ".png",
+                         "emotion": keep["label"].map({0: "negative", 1: "positive", 2: "surprise"}), "dataset": "casme2"})
+    rows.to_csv(tmp_path / "labels.csv", index=False)
+    cfg = {"datasets": {"flow3": {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(tmp_path / "labels.csv")}},
+           "training": {"model": "offapexnet", "epochs": 2, "batch_size": 16, "seeds": [0]}}
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    dry = snakemake(work, "-n", "results/flow3_loso_metrics.csv")
+    assert planned_jobs(dry.stdout + dry.stderr) == {"build_sample_table": 1, "build_inputs": 1, "train_fold": 3, "evaluate_recognition": 1}
+    snakemake(work, "results/flow3_loso_metrics.csv")
+    rec = pd.read_csv(work / "results/flow3_loso_metrics.csv", dtype={"fold": str}).set_index("fold")
+    assert rec.loc["all", "n"] == len(rows) and rec.loc["all", "dataset"] == "all"
+    preds = pd.read_csv(work / "results/recognition/flow3/predictions.csv", dtype={"subject": str})
+    assert sorted(preds.subject.unique()) == ["sub01", "sub02", "sub05"] and set(preds.dataset) == {"casme2"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["offapexnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote"])
+def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
+    wd, _ = tiny_run
+    work = tmp_path / "work"
+    shutil.copytree(wd, work, symlinks=True)
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    cfg["training"] = {**cfg.get("training", {}), "model": model, "epochs": 2}
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    dry = snakemake(work, "-n", "results/demo_loso_metrics.csv")
+    jobs = planned_jobs(dry.stdout + dry.stderr)
+    assert jobs["train_fold"] == 3 and "compute_flow" not in jobs, "only the packing, training and evaluation rerun"
+    snakemake(work, "results/demo_loso_metrics.csv")
+    rec = pd.read_csv(work / "results/demo_loso_metrics.csv", dtype={"fold": str}).set_index("fold")
+    assert rec.loc["all", "n"] == 9 and 0 <= rec.loc["all", "uf1"] <= 1
+    ck = __import__("torch").load(work / "results/train/demo/sub01/model.pt", weights_only=False)
+    assert ck["config"]["model"] == model

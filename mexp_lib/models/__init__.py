@@ -6,9 +6,24 @@ from typing import Any, Callable
 
 import torch.nn as nn
 
+from mexp_lib.models.offapexnet import create_offapexnet
+from mexp_lib.models.spatiotemporal import C3D, CNNLSTM, ConvLSTMNet, FrameVoteCNN
 from mexp_lib.models.ststnet import create_ststnet
 
-BUILDERS: dict[str, Callable[..., nn.Module]] = {"ststnet": create_ststnet}
+
+def _no_size(cls: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Builder for a model whose layers do not depend on the input size."""
+    return lambda *, num_classes, size=None, **kw: cls(num_classes=num_classes, **kw)
+
+
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "ststnet": create_ststnet,
+    "offapexnet": create_offapexnet,
+    "c3d": _no_size(C3D),
+    "cnn_lstm": CNNLSTM,
+    "convlstm": _no_size(ConvLSTMNet),
+    "cnn2d_vote": FrameVoteCNN,
+}
 
 
 def build_model(name: str, *, num_classes: int, **kwargs: Any) -> nn.Module:

@@ -33,6 +33,10 @@ class STSTNet(nn.Module):
         return self.fc(torch.flatten(self.pool(y), 1))
 
 
-def create_ststnet(*, num_classes: int, in_channels: int = 3, dropout: float = 0.5) -> STSTNet:
+def create_ststnet(*, num_classes: int, in_channels: int = 3, dropout: float = 0.5, size: int = 28) -> STSTNet:
     """Build STSTNet for 28x28 inputs."""
+    if size != 28:
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"training.input_size: STSTNet takes 28x28 inputs, not {size}")
     return STSTNet(in_channels=in_channels, num_classes=num_classes, dropout=dropout)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from mexp_lib.datasets import planned_samples
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
+from mexp_lib.training import input_kind
 from mexp_lib.errors import ConfigError
 
 for _name, _d in config["datasets"].items():
@@ -105,8 +106,16 @@ def get_folds(dataset):
     return sorted(recognition_samples(dataset).subject.unique())
 
 
-def get_fold_flows(wc):
-    return [f"results/flow/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset).video]
+def is_precomputed(dataset):
+    return config["datasets"][dataset]["format"] == "precomputed"
+
+
+def get_fold_inputs(wc):
+    """What the folds train on: the flow stores, or a precomputed dataset's flow images."""
+    s = recognition_samples(wc.dataset)
+    if is_precomputed(wc.dataset):
+        return list(s.frames)
+    return [f"results/flow/{wc.dataset}/{v}.h5" for v in s.video]
 
 
 def get_fold_predictions(wc):
@@ -132,5 +141,6 @@ def get_all_targets():
             targets.append(f"results/{name}_loso_metrics.csv")
         if len(task_samples(name, "spotting")):
             targets.append(f"results/{name}_spotting_metrics.csv")
-        targets.append(f"results/qc/{name}_faces.csv")
+        if not is_precomputed(name):
+            targets.append(f"results/qc/{name}_faces.csv")
     return targets

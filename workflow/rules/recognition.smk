@@ -1,10 +1,29 @@
-# Stage 3 (short clips): one training job per leave-one-subject-out fold, then pooled metrics.
+# Stage 3 (short clips): the model inputs of all samples packed into one store, one training
+# job per leave-one-subject-out fold, then pooled metrics.
+
+
+rule build_inputs:
+    input:
+        samples=rules.build_sample_table.output.samples,
+        sources=get_fold_inputs,
+    output:
+        "results/inputs/{dataset}.h5",
+    log:
+        "logs/build_inputs/{dataset}.log",
+    benchmark:
+        "benchmarks/build_inputs/{dataset}.tsv"
+    params:
+        input_size=config["training"]["input_size"],
+        kind=input_kind(config["training"]["model"]),
+        class_set=config["recognition"]["class_set"],
+    script:
+        "../scripts/build_inputs.py"
 
 
 rule train_fold:
     input:
         samples=rules.build_sample_table.output.samples,
-        flows=get_fold_flows,
+        pack=rules.build_inputs.output[0],
     output:
         predictions="results/train/{dataset}/{fold}/predictions.csv",
         checkpoint="results/train/{dataset}/{fold}/model.pt",

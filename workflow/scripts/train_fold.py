@@ -1,6 +1,4 @@
 """Train one leave-one-subject-out fold (adapter for mexp_lib.training.train_fold)."""
-from pathlib import Path
-
 import pandas as pd
 
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
@@ -11,7 +9,6 @@ setup_logging(snakemake.log[0])
 class_set = resolve_class_set(snakemake.params.class_set)
 samples = pd.read_csv(snakemake.input.samples, dtype={"subject": str}, keep_default_na=False)
 samples, _ = apply_class_set(samples[samples.task == "recognition"], class_set)
-flows = {Path(f).stem: f for f in snakemake.input.flows}
 cfg = dict(snakemake.params.training) | {"threads": snakemake.threads}
-train_fold(samples, flows, test_subject=snakemake.wildcards.fold, classes=class_set.classes, cfg=cfg,
+train_fold(samples, snakemake.input.pack, test_subject=snakemake.wildcards.fold, classes=class_set.classes, cfg=cfg,
            out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint)
