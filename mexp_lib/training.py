@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.features.lbptop import lbp_top
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason
@@ -47,8 +48,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 # What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
-# the onset-referenced flow of every frame of the normalised clip.
-INPUT_KINDS = {"ststnet": "apex", "offapexnet": "apex", "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence"}
+# the onset-referenced flow of every frame of the normalised clip; "lbptop" = the LBP-TOP
+# descriptor of the normalised (or magnified) grey clip, resized to s x s.
+INPUT_KINDS = {
+    "ststnet": "apex", "offapexnet": "apex",
+    "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence",
+    "lbptop_svm": "lbptop",
+}
 
 
 def input_kind(model: str) -> str:
@@ -77,6 +83,10 @@ def load_input(path: str | Path, size: int, kind: str = "apex") -> tuple[np.ndar
         if x.shape[:2] != (size, size):
             x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(x.transpose(2, 0, 1)), 0.5
+    if kind == "lbptop":
+        frames = read_arrays(p, "frames")["frames"].astype(np.float32)
+        frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
+        return lbp_top(frames), 0.0
     return (apex_flow_input(p, size) if kind == "apex" else sequence_flow_input(p, size)), 0.0
 
 
@@ -183,6 +193,35 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     return model
 
 
+def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], seed: int) -> list[dict[str, Any]]:
+    return [{"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": seed}
+            for (_, r), p in zip(test.iterrows(), pred)]
+
+
+def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: np.ndarray, *, classes: list[str], cfg: dict[str, Any],
+              test_subject: str, out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
+    """Linear SVM on descriptors (the LBP-TOP baseline): features standardised with training
+    statistics, classes balanced, ``training.svm_c`` fixed in config; one fit per seed."""
+    from sklearn.svm import LinearSVC
+
+    mean, std = x_tr.mean(0), x_tr.std(0) + 1e-6
+    cidx = {c: i for i, c in enumerate(classes)}
+    y_tr = np.array([cidx[c] for c in train.label], np.int64)
+    rows, states = [], {}
+    for seed in cfg["seeds"]:
+        svm = LinearSVC(C=float(cfg.get("svm_c", 0.01)), class_weight="balanced", random_state=int(seed), max_iter=20000)
+        svm.fit((x_tr - mean) / std, y_tr)
+        pred = svm.predict((x_te - mean) / std) if len(test) else np.zeros(0, int)
+        rows += _prediction_rows(test, np.asarray(pred), classes, int(seed))
+        states[int(seed)] = {"coef": svm.coef_, "intercept": svm.intercept_, "classes": svm.classes_}
+        logger.info("fold %s seed %s: %d/%d correct", test_subject, seed, sum(r["label"] == r["pred"] for r in rows if r["seed"] == seed), len(test))
+    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
+    write_csv(preds, out_predictions)
+    with atomic_path(out_checkpoint) as tmp:
+        torch.save({"config": cfg, "classes": classes, "mean": mean, "std": std, "test_subject": test_subject, "states": states}, tmp)
+    return preds
+
+
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
@@ -202,6 +241,8 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     size = int(cfg["input_size"])
     x_tr = np.stack([inputs[v] for v in train.video])
     x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
+    if input_kind(cfg["model"]) == "lbptop":
+        return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
     if x_tr.shape[-1] != size:
         raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
     flat = np.moveaxis(x_tr, -3, 0).reshape(3, -1)
@@ -216,8 +257,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         with torch.no_grad():
             pred = predict_labels(model(x_te_n)).cpu().numpy() if len(test) else np.zeros(0, int)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
-        for (_, r), p in zip(test.iterrows(), pred):
-            rows.append({"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": int(seed)})
+        rows += _prediction_rows(test, pred, classes, int(seed))
         logger.info("fold %s seed %s: %d/%d correct", test_subject, seed, sum(r["label"] == r["pred"] for r in rows if r["seed"] == seed), len(test))
     preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
     write_csv(preds, out_predictions)

@@ -169,7 +169,7 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["offapexnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote"])
+@pytest.mark.parametrize("model", ["offapexnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "lbptop_svm"])
 def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
     wd, _ = tiny_run
     work = tmp_path / "work"

@@ -115,6 +115,9 @@ def get_fold_inputs(wc):
     s = recognition_samples(wc.dataset)
     if is_precomputed(wc.dataset):
         return list(s.frames)
+    if input_kind(config["training"]["model"]) == "lbptop":  # descriptors of the grey clip
+        stage = "magnified" if config["magnification"]["enabled"] else "tim"
+        return [f"results/{stage}/{wc.dataset}/{v}.h5" for v in s.video]
     return [f"results/flow/{wc.dataset}/{v}.h5" for v in s.video]
 
 

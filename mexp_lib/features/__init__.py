@@ -1,0 +1,1 @@
+"""Hand-crafted descriptors (the field's non-deep baselines)."""
