@@ -222,8 +222,12 @@ def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: n
     return preds
 
 
-def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
+def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
+               out_checkpoint: str | Path, fold_by: str = "subject") -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
+
+    ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
+    database, trained on all the others and tested on it.
 
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
     inputs (:func:`build_input_pack`). Writes per-sample predictions (``dataset`` = the source
@@ -236,8 +240,12 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     usable = samples[samples.video.isin(inputs)]
     if len(usable) < len(samples):
         logger.warning("%d sample(s) skipped by the face stage are left out", len(samples) - len(usable))
-    train = usable[usable.subject != test_subject]
-    test = usable[usable.subject == test_subject]
+    if fold_by not in ("subject", "source"):
+        raise ValueError(f"fold_by must be 'subject' or 'source', not {fold_by!r}")
+    train = usable[usable[fold_by] != test_subject]
+    test = usable[usable[fold_by] == test_subject]
+    if train.empty or test.empty:
+        raise DataError(f"fold {test_subject!r} ({fold_by}): {len(train)} training and {len(test)} test samples")
     size = int(cfg["input_size"])
     x_tr = np.stack([inputs[v] for v in train.video])
     x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)

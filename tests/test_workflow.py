@@ -185,3 +185,23 @@ def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path,
     assert rec.loc["all", "n"] == 9 and 0 <= rec.loc["all", "uf1"] <= 1
     ck = __import__("torch").load(work / "results/train/demo/sub01/model.pt", weights_only=False)
     assert ck["config"]["model"] == model
+
+
+@pytest.mark.slow
+def test_holdout_database_protocol(real, tmp_path):
+    """Train on CASME II, test on SAMM and the reverse: one fold per source database."""
+    d = real / "wangzhifengharrison__HTNet"
+    lst = pd.read_csv(d / "combined_3_class2_for_optical_flow.csv", dtype=str)
+    keep = lst[lst["sub"].isin(["sub01", "sub02", "sub05", "006", "007", "011"])]
+    keep.to_csv(tmp_path / "list.csv", index=False)
+    cfg = {"datasets": {"two": {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(tmp_path / "list.csv")}},
+           "recognition": {"protocol": "holdout_db"}, "training": {"epochs": 2, "seeds": [0]}}
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(work, "results/two_loso_metrics.csv")
+    assert sorted(p.name for p in (work / "results/train/two").iterdir()) == ["casme2", "samm"]
+    preds = pd.read_csv(work / "results/recognition/two/predictions.csv", dtype={"subject": str})
+    assert len(preds) == len(keep) and set(preds.dataset) == {"casme2", "samm"}
+    table = pd.read_csv(work / "results/two_loso_metrics.csv", dtype={"fold": str})
+    assert set(table[table.fold == "all"].dataset) == {"casme2", "samm", "all"}

@@ -102,8 +102,16 @@ def get_flow_source(wc):
     return f"results/{stage}/{wc.dataset}/{wc.video}.h5"
 
 
+def fold_column():
+    """LOSO folds are subjects; holdout-database folds are source databases."""
+    return "source" if config["recognition"]["protocol"] == "holdout_db" else "subject"
+
+
 def get_folds(dataset):
-    return sorted(recognition_samples(dataset).subject.unique())
+    folds = sorted(recognition_samples(dataset)[fold_column()].unique())
+    if fold_column() == "source" and len(folds) < 2:
+        raise ValueError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
+    return folds
 
 
 def is_precomputed(dataset):

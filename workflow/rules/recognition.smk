@@ -34,6 +34,7 @@ rule train_fold:
     params:
         training=config["training"],
         class_set=config["recognition"]["class_set"],
+        fold_by=fold_column(),
     threads: 1
     resources:
         gpu=1,

@@ -11,4 +11,4 @@ samples = pd.read_csv(snakemake.input.samples, dtype={"subject": str}, keep_defa
 samples, _ = apply_class_set(samples[samples.task == "recognition"], class_set)
 cfg = dict(snakemake.params.training) | {"threads": snakemake.threads}
 train_fold(samples, snakemake.input.pack, test_subject=snakemake.wildcards.fold, classes=class_set.classes, cfg=cfg,
-           out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint)
+           out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint, fold_by=snakemake.params.fold_by)
