@@ -38,14 +38,19 @@ def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra:
 METRICS = ("accuracy", "uar", "uf1", "macro_f1")
 
 
-def _scores_row(g: pd.DataFrame, classes: list[str], **keys: Any) -> dict[str, Any]:
-    """Metrics of one group of predictions, per seed, then mean and std over seeds."""
-    per_seed = pd.DataFrame([recognition_scores(s.label, s.pred, classes) for _, s in g.groupby("seed")])
-    row: dict[str, Any] = {**keys, "n": int(per_seed["n"].iloc[0])}
+def _over_seeds(per_seed: pd.DataFrame, n: int, **keys: Any) -> dict[str, Any]:
+    """A table row: each metric's mean and std (ddof 0) over the seeds' rows of ``per_seed``."""
+    row: dict[str, Any] = {**keys, "n": n}
     row.update({m: per_seed[m].mean() for m in METRICS})
     row.update({f"{m}_std": per_seed[m].std(ddof=0) for m in METRICS})
     row["seeds"] = len(per_seed)
     return row
+
+
+def _scores_row(g: pd.DataFrame, classes: list[str], **keys: Any) -> dict[str, Any]:
+    """Metrics of one group of predictions, per seed, then mean and std over seeds."""
+    per_seed = pd.DataFrame([recognition_scores(s.label, s.pred, classes) for _, s in g.groupby("seed")])
+    return _over_seeds(per_seed, int(per_seed["n"].iloc[0]), **keys)
 
 
 def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
@@ -70,15 +75,11 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     datasets = sorted(preds["dataset"].unique())
     if len(datasets) > 1:
         rows += [_scores_row(preds[preds["dataset"] == d], classes, fold="all", dataset=d) for d in datasets]
-    fold_mean: dict[str, Any] = {"fold": "mean", "dataset": "all", "n": len(preds[preds.seed == preds.seed.iloc[0]])}
-    per_seed = [
-        {m: np.mean([recognition_scores(f.label, f.pred, classes)[m] for _, f in s.groupby(["dataset", "subject"])]) for m in METRICS}
+    fold_means = pd.DataFrame([
+        pd.DataFrame([recognition_scores(f.label, f.pred, classes) for _, f in s.groupby(["dataset", "subject"])])[list(METRICS)].mean()
         for _, s in preds.groupby("seed")
-    ]
-    fold_mean.update({m: float(np.mean([p[m] for p in per_seed])) for m in METRICS})
-    fold_mean.update({f"{m}_std": float(np.std([p[m] for p in per_seed])) for m in METRICS})
-    fold_mean["seeds"] = len(per_seed)
-    rows.append(fold_mean)
+    ])
+    rows.append(_over_seeds(fold_means, len(preds[preds.seed == preds.seed.iloc[0]]), fold="mean", dataset="all"))
     rows.append(_scores_row(preds, classes, fold="all", dataset="all"))
     return pd.DataFrame(rows)
 

@@ -22,7 +22,7 @@ emotions predicted for the spotted true positives.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -106,10 +106,11 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f}
 
 
-def _intervals(df: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
-    out: dict[str, list[tuple[int, int]]] = {}
-    for v, on, off in zip(df["video"], df["onset"], df["offset"]):
-        out.setdefault(str(v), []).append((int(on), int(off)))
+def _by_video(df: pd.DataFrame, *extra: str) -> dict[str, list[tuple[Any, ...]]]:
+    """video -> its rows as ``(onset, offset, *extra columns)`` tuples."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for v, on, off, *rest in zip(df["video"], df["onset"], df["offset"], *(df[c] for c in extra)):
+        out.setdefault(str(v), []).append((int(on), int(off), *rest))
     return out
 
 
@@ -122,7 +123,7 @@ def spotting_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 
     rows = []
     for t in types:
         tp = fp = fn = 0
-        g_t, p_t = _intervals(gt[gt["type"] == t]), _intervals(pred[pred["type"] == t])
+        g_t, p_t = _by_video(gt[gt["type"] == t]), _by_video(pred[pred["type"] == t])
         for v in sorted(set(g_t) | set(p_t)):
             a, b, c = match_intervals(g_t.get(v, []), p_t.get(v, []), threshold, matching)
             tp, fp, fn = tp + a, fp + b, fn + c
@@ -139,18 +140,15 @@ def strs_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 0.5)
 
     ``gt``, ``pred``: columns ``video, onset, offset, emotion``.
     """
-    g_v, p_v = {}, {}
-    for df, out in ((gt, g_v), (pred, p_v)):
-        for v, on, off, e in zip(df["video"], df["onset"], df["offset"], df["emotion"]):
-            out.setdefault(str(v), []).append(((int(on), int(off)), str(e)))
+    g_v, p_v = _by_video(gt, "emotion"), _by_video(pred, "emotion")
     labels, preds = [], []
     n_pred = n_gt = 0
     for v in sorted(set(g_v) | set(p_v)):
         g, p = g_v.get(v, []), p_v.get(v, [])
         n_gt, n_pred = n_gt + len(g), n_pred + len(p)
-        for i, j in match_pairs([x[0] for x in g], [x[0] for x in p], threshold):
-            labels.append(g[i][1])
-            preds.append(p[j][1])
+        for i, j in match_pairs([x[:2] for x in g], [x[:2] for x in p], threshold):
+            labels.append(str(g[i][2]))
+            preds.append(str(p[j][2]))
     spot = _prf(len(labels), n_pred - len(labels), n_gt - len(labels))
     classes = sorted(set(labels) | set(preds))
     ana = recognition_scores(labels, preds, classes) if labels else {"n": 0, "accuracy": 0.0, "uar": 0.0, "uf1": 0.0, "macro_f1": 0.0}

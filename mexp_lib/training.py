@@ -22,6 +22,7 @@ import torch.nn as nn
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.features.lbptop import lbp_top
 from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
@@ -44,9 +45,6 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-
-
 # What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
 # the onset-referenced flow of every frame of the normalised clip; "lbptop" = the LBP-TOP
 # descriptor of the normalised (or magnified) grey clip, resized to s x s.
@@ -58,7 +56,7 @@ INPUT_KINDS = {
 
 
 def input_kind(model: str) -> str:
-    """``apex`` or ``sequence`` for a model name (ConfigError for an unknown one)."""
+    """``apex``, ``sequence`` or ``lbptop`` for a model name (ConfigError for an unknown one)."""
     if model not in INPUT_KINDS:
         raise ConfigError(f"training.model: unknown model {model!r} (available: {sorted(INPUT_KINDS)})")
     return INPUT_KINDS[model]
@@ -73,7 +71,7 @@ def load_input(path: str | Path, size: int, kind: str = "apex") -> tuple[np.ndar
     centre is 0.5). Images hold one frame: they feed ``apex`` models only.
     """
     p = Path(path)
-    if p.suffix.lower() in IMAGE_SUFFIXES:
+    if p.suffix.lower() in IMAGE_EXTENSIONS:
         if kind != "apex":
             raise ConfigError(f"{p}: a precomputed flow image holds one frame; models reading sequences need the motion stage's flow stores")
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
@@ -193,9 +191,20 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     return model
 
 
-def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], seed: int) -> list[dict[str, Any]]:
-    return [{"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": seed}
+def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], seed: int, fold: str) -> list[dict[str, Any]]:
+    rows = [{"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": seed}
             for (_, r), p in zip(test.iterrows(), pred)]
+    logger.info("fold %s seed %s: %d/%d correct", fold, seed, sum(r["label"] == r["pred"] for r in rows), len(rows))
+    return rows
+
+
+def _write_fold(rows: list[dict[str, Any]], checkpoint: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
+    """The fold's predictions (CSV) and checkpoint, each written atomically."""
+    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
+    write_csv(preds, out_predictions)
+    with atomic_path(out_checkpoint) as tmp:
+        torch.save(checkpoint, tmp)
+    return preds
 
 
 def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: np.ndarray, *, classes: list[str], cfg: dict[str, Any],
@@ -212,27 +221,23 @@ def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: n
         svm = LinearSVC(C=float(cfg.get("svm_c", 0.01)), class_weight="balanced", random_state=int(seed), max_iter=20000)
         svm.fit((x_tr - mean) / std, y_tr)
         pred = svm.predict((x_te - mean) / std) if len(test) else np.zeros(0, int)
-        rows += _prediction_rows(test, np.asarray(pred), classes, int(seed))
+        rows += _prediction_rows(test, np.asarray(pred), classes, int(seed), test_subject)
         states[int(seed)] = {"coef": svm.coef_, "intercept": svm.intercept_, "classes": svm.classes_}
-        logger.info("fold %s seed %s: %d/%d correct", test_subject, seed, sum(r["label"] == r["pred"] for r in rows if r["seed"] == seed), len(test))
-    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
-    write_csv(preds, out_predictions)
-    with atomic_path(out_checkpoint) as tmp:
-        torch.save({"config": cfg, "classes": classes, "mean": mean, "std": std, "test_subject": test_subject, "states": states}, tmp)
-    return preds
+    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": mean, "std": std, "test_subject": test_subject, "states": states},
+                       out_predictions, out_checkpoint)
 
 
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
                out_checkpoint: str | Path, fold_by: str = "subject") -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
-    ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
-    database, trained on all the others and tested on it.
-
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
     inputs (:func:`build_input_pack`). Writes per-sample predictions (``dataset`` = the source
     database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
     weights, the config, the classes and the normalisation (from training subjects only).
+    ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
+    database, trained on all the others and tested on it. A fold whose test samples were all
+    skipped by the face stage writes empty predictions.
     """
     torch.set_num_threads(int(cfg.get("threads", 1)))
     device = select_device(cfg.get("device", "auto"))
@@ -244,10 +249,10 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         raise ValueError(f"fold_by must be 'subject' or 'source', not {fold_by!r}")
     train = usable[usable[fold_by] != test_subject]
     test = usable[usable[fold_by] == test_subject]
-    if train.empty or test.empty:
-        raise DataError(f"fold {test_subject!r} ({fold_by}): {len(train)} training and {len(test)} test samples")
+    if train.empty:
+        raise DataError(f"fold {test_subject!r} ({fold_by}): no training samples")
     size = int(cfg["input_size"])
-    x_tr = np.stack([inputs[v] for v in train.video])
+    x_tr = np.stack([inputs[v] for v in train.video])  # float32, as packed
     x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
     if input_kind(cfg["model"]) == "lbptop":
         return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
@@ -261,14 +266,10 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     rows, states = [], {}
     x_te_n = torch.tensor(((x_te - norm[0][:, None, None]) / norm[1][:, None, None]).astype(np.float32), device=device)
     for seed in cfg["seeds"]:
-        model = _train_one(x_tr.astype(np.float32), y_tr, len(classes), cfg, int(seed), device, norm)
+        model = _train_one(x_tr, y_tr, len(classes), cfg, int(seed), device, norm)
         with torch.no_grad():
             pred = predict_labels(model(x_te_n)).cpu().numpy() if len(test) else np.zeros(0, int)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
-        rows += _prediction_rows(test, pred, classes, int(seed))
-        logger.info("fold %s seed %s: %d/%d correct", test_subject, seed, sum(r["label"] == r["pred"] for r in rows if r["seed"] == seed), len(test))
-    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
-    write_csv(preds, out_predictions)
-    with atomic_path(out_checkpoint) as tmp:
-        torch.save({"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states}, tmp)
-    return preds
+        rows += _prediction_rows(test, pred, classes, int(seed), test_subject)
+    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states},
+                       out_predictions, out_checkpoint)

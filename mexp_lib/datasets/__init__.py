@@ -10,7 +10,8 @@ import pandas as pd
 from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.casme_sq import load_casme_sq
 from mexp_lib.datasets.composite import load_composite
-from mexp_lib.datasets.mmew import load_casme3, load_mmew
+from mexp_lib.datasets.casme3 import load_casme3
+from mexp_lib.datasets.mmew import load_mmew
 from mexp_lib.datasets.precomputed import load_precomputed
 from mexp_lib.datasets.samm import load_samm, load_samm_lv
 from mexp_lib.datasets.smic import load_smic

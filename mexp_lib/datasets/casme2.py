@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mexp_lib.datasets.sheets import clean_str, find_frames, read_sheet, require_columns
+from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.ids import subject_id
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, read_frames
+from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
 
 COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
 
@@ -45,12 +45,9 @@ def load_casme2(
         if frames is None:
             continue
         video = f"{subject}_{filename}"
-        frames_path: Path | None = Path(subject) / filename
-        if root is not None:
-            frames_path = find_frames(root, [f"{subject}/{filename}"])
-            if frames_path is None:
-                bad_row(src, row_id, f"frames folder {Path(root) / subject / filename} not found", on_bad_row, report)
-                continue
+        frames_path = locate_frames(root, [f"{subject}/{filename}"], src, row_id, on_bad_row, report)
+        if frames_path is None:
+            continue
         rows.append(
             {
                 "_row": row_id, "dataset": dataset, "subject": subject, "video": video, "sample": video,

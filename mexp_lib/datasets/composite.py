@@ -36,10 +36,12 @@ def composite_key(db: str, subject: str, clip: str) -> str:
     return smic_clip(clip) if db == "smic" else clip
 
 
-def read_composite_list(path: str | Path) -> pd.DataFrame:
-    """The list as ``db, subject, clip, label, row`` (canonical ids; ``row`` = file line)."""
+def read_composite_list(path: str | Path, raw: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The list as ``db, subject, clip, label, emotion, row`` (canonical ids; ``emotion`` from
+    the 0/1/2 label, empty when the label is not one of them; ``row`` = file line). ``raw``: the
+    file already read with ``header=None, dtype=str``."""
     src = str(path)
-    raw = read_sheet(path, header=None, dtype=str, keep_default_na=False)
+    raw = read_sheet(path, header=None, dtype=str, keep_default_na=False) if raw is None else raw
     first = [c.strip().lower() for c in raw.iloc[0]]
     has_header = "label" in first
     if has_header:
@@ -60,6 +62,7 @@ def read_composite_list(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{src}: row {bad['row'].iloc[0]}: database {bad['db'].iloc[0]!r} is not one of {DATABASES}")
     out["subject"] = [subject_id(d, s) for d, s in zip(out["db"], out["subject"])]
     out["clip"] = [smic_clip(c) if d == "smic" else c for d, c in zip(out["db"], out["clip"])]
+    out["emotion"] = [LABELS[int(v)] if v.isdigit() and int(v) in LABELS else "" for v in out["label"]]
     return out
 
 
@@ -86,9 +89,8 @@ def load_composite(
         sheets[db] = table.set_index("video")
     rows = []
     for r in lst.itertuples(index=False):
-        try:
-            emotion = LABELS[int(r.label)]
-        except (ValueError, KeyError):
+        emotion = r.emotion
+        if not emotion:
             bad_row(src, r.row, f"label {r.label!r} is not 0, 1 or 2", on_bad_row, report)
             continue
         key = composite_key(r.db, r.subject, r.clip)

@@ -1,20 +1,8 @@
-"""MMEW micro-expressions and CAS(ME)^3 part A.
+"""MMEW micro-expressions.
 
-**MMEW** (``MMEW_Micro_Exp``: ``Subject, Filename (S01-01-001), OnsetFrame, ApexFrame,
-OffsetFrame, Action Units, Estimated Emotion, remarks``): clips are stored by emotion,
+``MMEW_Micro_Exp`` sheet: ``Subject, Filename (S01-01-001), OnsetFrame, ApexFrame, OffsetFrame,
+Action Units, Estimated Emotion, remarks``. Clips are stored by emotion,
 ``<root>/<emotion>/S01-01-001/1.jpg``, numbered by file name. Subjects are ``S01``.
-
-**CAS(ME)^3 part A** has three sheets in circulation, all ``Subject (spNO.1), Filename (a),
-Onset, Apex, Offset, AU, Objective class``:
-
-* ``CAS(ME)3_part_A_v2.xls`` sheet ``AU+Emotion``: every expression of the long videos, with
-  ``Expression type`` (Macro-/Micro-expression) and no emotion -- the spotting ground truth;
-* ``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx`` sheet ``label``: the 860 micro-expressions with
-  ``emotion`` (``Others`` and ``others`` both occur);
-* ``cas(me)3_part_A_edited.csv``: 687 of them with ``emotion``, ``label_for_7``, ``label_for_3``.
-
-A sheet with an emotion column loads as recognition samples (micro), one without as spotting
-ground truth. Frames live in ``<root>/spNO.1/a/color/175.jpg``.
 """
 
 from __future__ import annotations
@@ -23,17 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mexp_lib.datasets.sheets import clean_str, find_frames, read_sheet, read_table_with_header, require_columns, sheet_names
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, read_frames
-
-
-def _frames_path(root: str | Path | None, candidates: list[str], name: str | None, src: str, row_id: int, on_bad_row: str, report: LoadReport) -> Path | None:
-    if root is None:
-        return Path(candidates[-1])
-    path = find_frames(root, candidates, name)
-    if path is None:
-        bad_row(src, row_id, f"no frames folder {Path(root) / candidates[-1]}", on_bad_row, report)
-    return path
+from mexp_lib.datasets.sheets import clean_str, read_table_with_header, require_columns
+from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
 
 
 def load_mmew(
@@ -60,7 +39,7 @@ def load_mmew(
         if frames is None:
             continue
         emotion = clean_str(r["Estimated Emotion"]).lower()
-        path = _frames_path(root, [f"{emotion}/{clip}", clip], clip, src, row_id, on_bad_row, report)
+        path = locate_frames(root, [f"{emotion}/{clip}", clip], src, row_id, on_bad_row, report, unique_name=clip)
         if path is None:
             continue
         subj = clean_str(r["Subject"])
@@ -69,66 +48,5 @@ def load_mmew(
             "frames": str(path), "numbering": "filename", "fps": float(fps),
             "onset": frames[0], "apex": frames[1], "offset": frames[2], "type": "micro", "emotion": emotion,
             "objective_class": "", "aus": clean_str(r.get("Action Units", "")), "task": "recognition",
-        })
-    return finish_table(rows, src, on_bad_row, report)
-
-
-def _casme3_table(annotations: str | Path) -> tuple[pd.DataFrame, int]:
-    p = Path(annotations)
-    if p.suffix.lower() == ".csv":
-        return read_table_with_header(p, ["Subject", "Filename", "Onset"])
-    names = sheet_names(p)
-    sheet = next((s for s in ("label", "AU+Emotion") if s in names), names[0])
-    return read_sheet(p, sheet), 1
-
-
-def load_casme3(
-    annotations: str | Path,
-    *,
-    dataset: str = "casme3",
-    root: str | Path | None = None,
-    fps: float = 30.0,
-    on_bad_row: str = "error",
-    report: LoadReport | None = None,
-) -> pd.DataFrame:
-    """Load a CAS(ME)^3 part A sheet (ME labels for recognition, or all expressions for spotting)."""
-    report = report if report is not None else LoadReport()
-    src = str(annotations)
-    df, header_row = _casme3_table(annotations)
-    require_columns(df, ["Subject", "Filename", "Onset", "Apex", "Offset"], src)
-    recognition = "emotion" in df.columns
-    if not recognition:
-        require_columns(df, ["Expression type"], src)
-    rows = []
-    count: dict[str, int] = {}
-    for i, r in df.iterrows():
-        row_id = header_row + 1 + int(i)
-        subject, clip = clean_str(r["Subject"]), clean_str(r["Filename"])
-        if not subject or not clip:
-            continue
-        frames = read_frames(r, ("Onset", "Apex", "Offset"), src, row_id, on_bad_row, report)
-        if frames is None:
-            continue
-        if recognition:
-            etype = "micro"
-        else:
-            t = clean_str(r["Expression type"]).lower()
-            etype = "macro" if t.startswith("macro") else "micro" if t.startswith("micro") else ""
-            if not etype:
-                bad_row(src, row_id, f"Expression type {r['Expression type']!r} is neither Macro- nor Micro-expression", on_bad_row, report)
-                continue
-        path = _frames_path(root, [f"{subject}/{clip}/color", f"{subject}/{clip}"], None, src, row_id, on_bad_row, report)
-        if path is None:
-            continue
-        video = f"{subject}_{clip}"
-        count[video] = count.get(video, 0) + 1
-        rows.append({
-            "_row": row_id, "dataset": dataset, "subject": subject, "video": video,
-            "sample": f"{video}_{frames[0]}" if recognition else f"{video}_{count[video]}",
-            "frames": str(path), "numbering": "filename", "fps": float(fps),
-            "onset": frames[0], "apex": frames[1], "offset": frames[2], "type": etype,
-            "emotion": clean_str(r["emotion"]).lower() if recognition else "",
-            "objective_class": clean_str(r.get("Objective class", "")), "aus": clean_str(r.get("AU", "")),
-            "task": "recognition" if recognition else "spotting",
         })
     return finish_table(rows, src, on_bad_row, report)

@@ -22,19 +22,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mexp_lib.datasets.composite import LABELS, read_composite_list
+from mexp_lib.datasets.composite import read_composite_list
 from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.table import LoadReport, bad_row, finish_table
 from mexp_lib.errors import DataError
-
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-
+from mexp_lib.io.frames import IMAGE_EXTENSIONS
 
 def _find_image(root: Path, stem_or_name: str) -> Path | None:
     p = root / stem_or_name
-    if p.suffix.lower() in EXTENSIONS and p.is_file():
+    if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
         return p
-    for ext in EXTENSIONS:
+    for ext in IMAGE_EXTENSIONS:
         if (root / f"{Path(stem_or_name).stem}{ext}").is_file():
             return root / f"{Path(stem_or_name).stem}{ext}"
     return None
@@ -54,22 +52,20 @@ def load_precomputed(
     r = Path(root)
     if not r.is_dir():
         raise DataError(f"{r}: folder of precomputed inputs not found")
-    head = read_sheet(annotations, header=None, dtype=str, keep_default_na=False, nrows=1)
-    first = {c.strip().lower() for c in head.iloc[0]}
+    raw = read_sheet(annotations, header=None, dtype=str, keep_default_na=False)
     entries: list[tuple[int, str, str, str, str]] = []  # row, subject, image, emotion, source
-    if "image" in first:
-        df = read_sheet(annotations, dtype=str, keep_default_na=False)
-        df.columns = [c.strip().lower() for c in df.columns]
+    if "image" in {c.strip().lower() for c in raw.iloc[0]}:
+        df = raw.iloc[1:].reset_index(drop=True)
+        df.columns = [c.strip().lower() for c in raw.iloc[0]]
         require_columns(df, ["subject", "image", "emotion"], src)
         for i, row in df.iterrows():
             entries.append((int(i) + 2, clean_str(row["subject"]), clean_str(row["image"]), clean_str(row["emotion"]).lower(), clean_str(row.get("dataset", "")) or dataset))
     else:
-        for row in read_composite_list(annotations).itertuples(index=False):
-            label = LABELS.get(int(row.label)) if row.label.isdigit() else None
-            if label is None:
+        for row in read_composite_list(annotations, raw).itertuples(index=False):
+            if not row.emotion:
                 bad_row(src, row.row, f"label {row.label!r} is not 0, 1 or 2", on_bad_row, report)
                 continue
-            entries.append((row.row, row.subject, f"{row.subject}_{row.clip}", label, row.db))
+            entries.append((row.row, row.subject, f"{row.subject}_{row.clip}", row.emotion, row.db))
     rows = []
     for row_id, subject, image, emotion, source in entries:
         path = _find_image(r, image)

@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from mexp_lib.datasets.ids import subject_id
-from mexp_lib.datasets.sheets import clean_str, find_frames, read_table_with_header, require_columns
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, read_frames
+from mexp_lib.datasets.sheets import clean_str, read_table_with_header, require_columns
+from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, locate_frames, read_frames
 
 
 def load_samm(
@@ -54,12 +54,9 @@ def load_samm(
         if frames is None:
             continue
         subject, clip = subject_id("samm", r["Subject"]), clean_str(r["Filename"])
-        path: Path | None = Path(subject) / clip
-        if root is not None:
-            path = find_frames(root, [f"{subject}/{clip}", clip], clip)
-            if path is None:
-                bad_row(src, row_id, f"no frames folder for {clip} under {root}", on_bad_row, report)
-                continue
+        path = locate_frames(root, [f"{subject}/{clip}", clip], src, row_id, on_bad_row, report, unique_name=clip)
+        if path is None:
+            continue
         rows.append({
             "_row": row_id, "dataset": dataset, "subject": subject, "video": clip, "sample": clip,
             "frames": str(path), "numbering": "filename", "fps": float(fps),
@@ -109,12 +106,9 @@ def load_samm_lv(
             bad_row(src, row_id, f"Type {r['Type']!r} is neither Macro nor Micro", on_bad_row, report)
             continue
         video, _, _ = name.rpartition("_")
-        path: Path | None = Path(video)
-        if root is not None:
-            path = find_frames(root, [video], video)
-            if path is None:
-                bad_row(src, row_id, f"no frames folder for video {video} under {root}", on_bad_row, report)
-                continue
+        path = locate_frames(root, [video], src, row_id, on_bad_row, report, unique_name=video)
+        if path is None:
+            continue
         rows.append({
             "_row": row_id, "dataset": dataset, "subject": subject_id("samm", r["Subject"]), "video": video,
             "sample": f"{name}_{etype}" if name in repeated else name,

@@ -63,7 +63,7 @@ def read_table_with_header(path: str | Path, must: list[str], sheet: str | int =
     named by that row, stripped) and the 1-based spreadsheet row of the header, so that data
     row ``i`` (0-based) is spreadsheet row ``header_row + 1 + i``.
     """
-    raw = read_sheet(path, sheet, header=None, dtype=object) if Path(path).suffix.lower() != ".csv" else read_sheet(path, header=None, dtype=object)
+    raw = read_sheet(path, sheet, header=None, dtype=object)  # (a CSV has one sheet: ``sheet`` is ignored)
     want = {m.lower() for m in must}
     for i in range(min(len(raw), 60)):
         names = [clean_str(v) for v in raw.iloc[i]]

@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from mexp_lib.datasets.ids import smic_clip, subject_id
-from mexp_lib.datasets.sheets import clean_str, find_frames, read_sheet, read_table_with_header, require_columns, sheet_names
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, read_frames
+from mexp_lib.datasets.sheets import clean_str, read_sheet, read_table_with_header, require_columns, sheet_names
+from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
 from mexp_lib.errors import DataError
 
 FPS = {"HS": 100.0, "VIS": 25.0, "NIR": 25.0}
@@ -71,12 +71,9 @@ def load_smic(
         if not raw_clip:
             continue
         clip, subject = smic_clip(raw_clip), subject_id("smic", r["Subject"])
-        path: Path | None = Path(subject) / raw_clip
-        if root is not None:
-            path = find_frames(root, [f"{subject}/{raw_clip}", raw_clip, clip], raw_clip)
-            if path is None:
-                bad_row(src, row_id, f"no frames folder for {raw_clip} under {root}", on_bad_row, report)
-                continue
+        path = locate_frames(root, [f"{subject}/{raw_clip}", raw_clip, clip], src, row_id, on_bad_row, report, unique_name=raw_clip)
+        if path is None:
+            continue
         for k, (c_on, c_off) in enumerate(pairs, start=1):
             if k > 1 and clean_str(r[c_on]) == "":
                 continue  # fewer than three expressions in this clip

@@ -25,10 +25,12 @@ source             database the sample comes from (``casme2``, ``samm``, ``smic`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mexp_lib.datasets.sheets import find_frames
 from mexp_lib.errors import DataError
 
 SAMPLE_COLUMNS = [
@@ -147,6 +149,21 @@ def read_frames(
             else:
                 apex = parsed
     return onset, apex, offset
+
+
+def locate_frames(
+    root: str | Path | None, candidates: list[str], src: str, row_id: object, on_bad_row: str, report: LoadReport,
+    *, unique_name: str | None = None,
+) -> Path | None:
+    """A sample's frames folder: ``candidates[0]`` relative to the dataset root when there is no
+    ``root``; else the first that exists under ``root`` (or the folder ``unique_name`` anywhere
+    below it, see :func:`find_frames`). None, after :func:`bad_row`, when none exists."""
+    if root is None:
+        return Path(candidates[0])
+    path = find_frames(root, candidates, unique_name)
+    if path is None:
+        bad_row(src, row_id, f"no frames folder for {unique_name or candidates[0]} under {root}", on_bad_row, report)
+    return path
 
 
 def videos(samples: pd.DataFrame) -> pd.DataFrame:

@@ -43,14 +43,19 @@ def task_samples(dataset, task):
     return s[s.task == task]
 
 
+# (kept, excluded) of each dataset's recognition samples under the class set, computed once
+# here rather than in every input function that asks.
+CLASS_SPLIT = {name: apply_class_set(task_samples(name, "recognition"), CLASS_SET) for name in SAMPLES}
+
+
 def recognition_samples(dataset):
     """Recognition samples whose emotion is in the configured class set."""
-    return apply_class_set(task_samples(dataset, "recognition"), CLASS_SET)[0]
+    return CLASS_SPLIT[dataset][0]
 
 
 def class_set_exclusions(dataset):
     """{emotion: count} of the recognition samples the class set leaves out (reported)."""
-    excluded = apply_class_set(task_samples(dataset, "recognition"), CLASS_SET)[1]
+    excluded = CLASS_SPLIT[dataset][1]
     return {str(k): int(v) for k, v in zip(excluded.iloc[:, 0], excluded["excluded"])}
 
 
@@ -97,9 +102,13 @@ def get_provenance_config(wc, sections):
     return canon({k: config[k] for k in sections} | {"dataset": config["datasets"][wc.dataset]})
 
 
+def clip_stage():
+    """The stage whose grey clips feed flow and descriptors: magnified when enabled, else TIM."""
+    return "magnified" if config["magnification"]["enabled"] else "tim"
+
+
 def get_flow_source(wc):
-    stage = "magnified" if config["magnification"]["enabled"] else "tim"
-    return f"results/{stage}/{wc.dataset}/{wc.video}.h5"
+    return f"results/{clip_stage()}/{wc.dataset}/{wc.video}.h5"
 
 
 def fold_column():
@@ -110,7 +119,7 @@ def fold_column():
 def get_folds(dataset):
     folds = sorted(recognition_samples(dataset)[fold_column()].unique())
     if fold_column() == "source" and len(folds) < 2:
-        raise ValueError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
+        raise ConfigError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
     return folds
 
 
@@ -124,8 +133,7 @@ def get_fold_inputs(wc):
     if is_precomputed(wc.dataset):
         return list(s.frames)
     if input_kind(config["training"]["model"]) == "lbptop":  # descriptors of the grey clip
-        stage = "magnified" if config["magnification"]["enabled"] else "tim"
-        return [f"results/{stage}/{wc.dataset}/{v}.h5" for v in s.video]
+        return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in s.video]
     return [f"results/flow/{wc.dataset}/{v}.h5" for v in s.video]
 
 
