@@ -227,6 +227,19 @@ def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: n
                        out_predictions, out_checkpoint)
 
 
+def svm_loso(samples: pd.DataFrame, features: dict[str, np.ndarray], *, classes: list[str], cfg: dict[str, Any], workdir: str | Path) -> pd.DataFrame:
+    """Leave-one-subject-out linear SVM on given descriptors (``video -> vector``), e.g. published
+    LBP-TOP features; each fold's outputs go to ``workdir/<subject>/``. Returns all predictions."""
+    preds = []
+    for subject in sorted(samples.subject.unique()):
+        tr, te = samples[samples.subject != subject], samples[samples.subject == subject]
+        out = Path(workdir) / str(subject)
+        out.mkdir(parents=True, exist_ok=True)
+        preds.append(_svm_fold(tr, te, np.stack([features[v] for v in tr.video]), np.stack([features[v] for v in te.video]), classes=classes,
+                               cfg=cfg, test_subject=str(subject), out_predictions=out / "predictions.csv", out_checkpoint=out / "model.pt"))
+    return pd.concat(preds, ignore_index=True)
+
+
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
                out_checkpoint: str | Path, fold_by: str = "subject") -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.

@@ -2,7 +2,6 @@
 published LBP-TOP features of CASME II."""
 
 import numpy as np
-import pandas as pd
 
 from mexp_lib.features.lbptop import lbp_top
 from conftest import shift_image, textured_image
@@ -31,7 +30,7 @@ def test_svm_baseline_on_real_lbp_top_features(real, tmp_path):
     from mexp_lib.datasets.casme2 import load_casme2
     from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
     from mexp_lib.evaluate import recognition_table
-    from mexp_lib.training import _svm_fold
+    from mexp_lib.training import svm_loso
 
     folder = real / "IcedDoggie__Micro-Expression-with-Deep-Learning/LBP_Magnified"
     feats = {p.stem: np.loadtxt(p) for p in folder.glob("*.txt")}
@@ -40,12 +39,7 @@ def test_svm_baseline_on_real_lbp_top_features(real, tmp_path):
     samples, _ = apply_class_set(sheet, CLASS_SETS["casme2_5"])
     samples = samples[samples.video.isin(feats)]
     classes = CLASS_SETS["casme2_5"].classes
-    preds = []
-    for subject in sorted(samples.subject.unique()):
-        tr, te = samples[samples.subject != subject], samples[samples.subject == subject]
-        preds.append(_svm_fold(tr, te, np.stack([feats[v] for v in tr.video]), np.stack([feats[v] for v in te.video]), classes=classes,
-                               cfg={"seeds": [0], "svm_c": 0.01}, test_subject=subject, out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt"))
-    preds = pd.concat(preds)
+    preds = svm_loso(samples, feats, classes=classes, cfg={"seeds": [0], "svm_c": 0.01}, workdir=tmp_path)
     assert len(preds) == len(samples) == 245 and preds.subject.nunique() == 26
     pooled = recognition_table(preds, classes).iloc[-1]
     assert pooled.uar > 1 / len(classes), "above chance on the real descriptors"
