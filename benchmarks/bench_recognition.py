@@ -33,8 +33,11 @@ def main() -> int:
     ap.add_argument("--keep", help="working directory to use and keep (default: a temporary one)")
     a = ap.parse_args()
     cfg = yaml.safe_load((REPO / "config/megc2019_flow.yaml").read_text())
-    for key in ("root", "annotations"):  # the config's paths are relative to the repository
-        cfg["datasets"]["megc2019_flow"][key] = str((REPO / cfg["datasets"]["megc2019_flow"][key]).resolve())
+    ds = cfg["datasets"]["megc2019_flow"]
+    for entry in (ds, *ds.get("sources", {}).values()):  # the config's paths are relative to the repository
+        for key in ("root", "annotations"):
+            if key in entry:
+                entry[key] = str((REPO / entry[key]).resolve())
     if a.model:
         cfg["training"]["model"] = a.model
     wd = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="mexp-bench-"))

@@ -26,6 +26,7 @@ from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
+from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
 from mexp_lib.models.spatiotemporal import predict_labels
 
 logger = logging.getLogger(__name__)
@@ -46,27 +47,31 @@ def seed_everything(seed: int) -> None:
 
 
 # What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
-# the onset-referenced flow of every frame of the normalised clip; "lbptop" = the LBP-TOP
-# descriptor of the normalised (or magnified) grey clip, resized to s x s.
+# the onset-referenced flow of every frame of the normalised clip; "sequence_grey" = (T, 4, s, s)
+# the same plus the grey frame (ELRCN); "lbptop" = the LBP-TOP descriptor of the normalised (or
+# magnified) grey clip, resized to s x s.
 INPUT_KINDS = {
-    "ststnet": "apex", "offapexnet": "apex",
+    "ststnet": "apex", "offapexnet": "apex", "aufusion": "apex",
     "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence",
+    "elrcn_se": "sequence_grey", "elrcn_te": "sequence_grey",
     "lbptop_svm": "lbptop",
 }
 
 
 def input_kind(model: str) -> str:
-    """``apex``, ``sequence`` or ``lbptop`` for a model name (ConfigError for an unknown one)."""
+    """``apex``, ``sequence``, ``sequence_grey`` or ``lbptop`` for a model name (ConfigError for an
+    unknown one)."""
     if model not in INPUT_KINDS:
         raise ConfigError(f"training.model: unknown model {model!r} (available: {sorted(INPUT_KINDS)})")
     return INPUT_KINDS[model]
 
 
-def load_input(path: str | Path, size: int, kind: str = "apex") -> tuple[np.ndarray, float]:
+def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path | None = None) -> tuple[np.ndarray, float]:
     """One sample's input, float32, and the value of u meaning "no motion".
 
-    ``path`` is a flow store (``.h5``: :func:`apex_flow_input` or :func:`sequence_flow_input`, u
-    in pixels, centre 0) or a precomputed flow image (R, G, B = u, v, strain, each min-max
+    ``path`` is a flow store (``.h5``: :func:`apex_flow_input`, :func:`sequence_flow_input` or,
+    with the grey ``clip`` store the flow was computed from, :func:`sequence_grey_input`; u in
+    pixels, centre 0) or a precomputed flow image (R, G, B = u, v, strain, each min-max
     normalised per image, scaled to 0..1 here; mirroring such an image maps u to 1 - u, so its
     centre is 0.5). Images hold one frame: they feed ``apex`` models only.
     """
@@ -85,6 +90,10 @@ def load_input(path: str | Path, size: int, kind: str = "apex") -> tuple[np.ndar
         frames = read_arrays(p, "frames")["frames"].astype(np.float32)
         frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
         return lbp_top(frames), 0.0
+    if kind == "sequence_grey":
+        if clip is None:
+            raise ConfigError(f"{p}: the {kind} input needs the grey clip store the flow was computed from")
+        return sequence_grey_input(p, clip, size), 0.0
     return (apex_flow_input(p, size) if kind == "apex" else sequence_flow_input(p, size)), 0.0
 
 
@@ -96,6 +105,21 @@ def sequence_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
         x = cv2.resize(np.dstack([flow, strain[..., None]]), (size, size), interpolation=cv2.INTER_AREA)
         out.append(x.transpose(2, 0, 1))
     return np.ascontiguousarray(np.stack(out))
+
+
+def sequence_grey_input(flow_h5: str | Path, clip_h5: str | Path, size: int) -> np.ndarray:
+    """(T, 4, size, size) float32: u, v, strain and the grey frame of every frame of a clip.
+
+    ``clip_h5`` is the (TIM or magnified) store whose ``frames`` the flow store was computed
+    from with a per-frame reference (onset or previous), so both hold T frames.
+    """
+    seq = sequence_flow_input(flow_h5, size)
+    frames = read_arrays(clip_h5, "frames")["frames"].astype(np.float32)
+    if frames.ndim != 3 or len(frames) != len(seq):
+        raise DataError(f"{flow_h5}: {len(seq)} flow frames but {clip_h5} holds frames of shape {frames.shape}; "
+                        "the grey input needs flow.reference onset or previous on grey clips")
+    grey = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
+    return np.ascontiguousarray(np.concatenate([seq, grey[:, None]], axis=1))
 
 
 def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
@@ -116,11 +140,13 @@ def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex") -> int:
+def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
+                     clips: dict[str, str] | None = None) -> int:
     """Gather every sample's model input into one store, so each fold job reads one file.
 
-    ``sources``: video -> its flow store (``.h5``) or precomputed flow image. Writes ``x``
-    (N, 3, size, size) for ``kind="apex"``, (N, T, 3, size, size) for ``"sequence"``, float32,
+    ``sources``: video -> its flow store (``.h5``) or precomputed flow image; ``clips``: video ->
+    its grey clip store (``kind="sequence_grey"`` only). Writes ``x`` (N, 3, size, size) for
+    ``kind="apex"``, (N, T, C, size, size) for the sequences, float32,
     and ``video`` (N,) names; attrs ``kind``, ``centre`` (u of "no motion") and ``skipped``
     (videos the face stage skipped, left out). Returns the number packed.
     """
@@ -130,7 +156,7 @@ def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: in
         if Path(src).suffix == ".h5" and skip_reason(src) is not None:
             skipped.append(v)
             continue
-        x, centre = load_input(src, size, kind)
+        x, centre = load_input(src, size, kind, clip=(clips or {}).get(v))
         keep.append(v)
         xs.append(x)
     if not xs:
@@ -152,10 +178,20 @@ def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str
     return {v.decode(): x for v, x in zip(arrays["video"], arrays["x"])}, float(attrs["centre"])
 
 
-def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device, norm: tuple[np.ndarray, np.ndarray, float]) -> nn.Module:
-    """Train one model on raw inputs ``x``; ``norm`` = (mean, std, flip centre of u)."""
+def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The model's own options (``training.options``), for :func:`mexp_lib.models.build_model`."""
+    return dict(cfg.get("options") or {})
+
+
+def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device,
+               norm: tuple[np.ndarray, np.ndarray, float], aux: np.ndarray | None = None) -> nn.Module:
+    """Train one model on raw inputs ``x``; ``norm`` = (mean, std, flip centre of u).
+
+    A model that returns ``(logits, aux_logits)`` in training mode (the AU-fusion network) adds
+    its ``auxiliary_loss(aux_logits, targets)`` with ``aux`` the per-sample targets.
+    """
     seed_everything(seed)
-    model = build_model(cfg["model"], num_classes=n_classes, size=int(cfg["input_size"])).to(device)
+    model = build_model(cfg["model"], num_classes=n_classes, size=int(cfg["input_size"]), **model_options(cfg)).to(device)
     mean = torch.tensor(norm[0], device=device, dtype=torch.float32)[:, None, None]  # channel axis is -3
     std = torch.tensor(norm[1], device=device, dtype=torch.float32)[:, None, None]
     counts = np.bincount(y, minlength=n_classes).astype(np.float32)
@@ -163,6 +199,7 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
+    at = torch.tensor(aux, device=device) if aux is not None else None
     n = len(xt)
     if cfg.get("flip", True):
         # mirrored copies, made once: flip the columns and reflect u about "no motion"
@@ -182,9 +219,17 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
             b = perm[i: i + bs]
             opt.zero_grad()
             out, yb = model(xt[b]), yt[b % n]
+            extra = None
+            if isinstance(out, tuple):  # (logits, auxiliary logits)
+                out, aux_out = out
+                if at is None:
+                    raise ConfigError(f"training.model {cfg['model']}: the model has an auxiliary branch but no auxiliary targets were given")
+                extra = model.auxiliary_loss(aux_out, at[b % n])  # type: ignore[operator]
             if out.ndim == 3:  # per-frame logits: every frame carries its clip's label
                 out, yb = out.flatten(0, 1), yb.repeat_interleave(out.shape[1])
             loss = loss_fn(out, yb)
+            if extra is not None:
+                loss = loss + extra
             loss.backward()
             opt.step()
     model.eval()
@@ -271,15 +316,19 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
     if x_tr.shape[-1] != size:
         raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
-    flat = np.moveaxis(x_tr, -3, 0).reshape(3, -1)
-    norm = (flat.mean(1), flat.std(1) + 1e-6, centre)  # training subjects only
+    flat = np.moveaxis(x_tr, -3, 0).reshape(x_tr.shape[-3], -1)
+    norm = (flat.mean(1), flat.std(1) + 1e-6, centre)  # per channel, training subjects only
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
+    aux = None
+    if cfg["model"] == "aufusion":  # AU targets from the training samples' sheets (NaN rows: no AUs coded)
+        aux = au_targets(train.aus.fillna("").astype(str), list(model_options(cfg).get("aus") or DEFAULT_AUS))
+        logger.info("AU branch: %d of %d training samples have coded AUs", int((~np.isnan(aux[:, 0])).sum()), len(aux))
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
     rows, states = [], {}
     x_te_n = torch.tensor(((x_te - norm[0][:, None, None]) / norm[1][:, None, None]).astype(np.float32), device=device)
     for seed in cfg["seeds"]:
-        model = _train_one(x_tr, y_tr, len(classes), cfg, int(seed), device, norm)
+        model = _train_one(x_tr, y_tr, len(classes), cfg, int(seed), device, norm, aux)
         with torch.no_grad():
             pred = predict_labels(model(x_te_n)).cpu().numpy() if len(test) else np.zeros(0, int)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}

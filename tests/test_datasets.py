@@ -254,3 +254,17 @@ def test_precomputed_flow_images_as_a_dataset(real, tmp_path):
     csv.write_text("subject,image,emotion\nsub01,sub01_EP02_01f.png,positive\nsub02,nope.png,negative\n")
     with pytest.raises(DataError, match=r"labels.csv: row 3: no image nope.png"):
         load_dataset("f", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(csv)})
+
+
+def test_precomputed_composite_joined_to_the_sheets_brings_the_aus(real):
+    d = real / "wangzhifengharrison__HTNet"
+    skip = {"on_bad_row": "skip"}  # the two SAMM apex typos and CASME II's '/' apex keep their samples
+    sources = {"casme2": {"format": "casme2", "annotations": str(real / "AloveDL__Hubing-EMs/CASME2-coding-20140508.xlsx")} | skip,
+               "samm": {"format": "samm", "annotations": str(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/SAMM_Micro_FACS_Codes_v2.xlsx")} | skip}
+    df, _ = load_dataset("flow", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"),
+                                  "annotations": str(d / "combined_3_class2_for_optical_flow.csv"), "sources": sources})
+    assert len(df) == 442
+    coded = df[df.aus != ""].source.value_counts().to_dict()
+    assert coded == {"casme2": 145, "samm": 133}, "every CASME II and SAMM clip has its AUs, SMIC codes none"
+    assert df.set_index("video").loc["sub01_EP02_01f", "aus"] == "12"
+    assert df.set_index("video").loc["006_006_1_2", "aus"] == "4+7"

@@ -74,3 +74,38 @@ def test_clip_strategy_uses_one_reference(tmp_path, demo_face):
     lm = read_landmarks(out)
     assert lm.how == ["detected", "reference", "reference", "reference"]
     assert lm.numbers.tolist() == [5, 6, 7, 8]
+
+
+def _sane(points: np.ndarray, width: float) -> bool:
+    """Geometry of a 68-point shape checked here on its own: eyes above the nose tip above the
+    mouth, left eye left of right eye, inter-ocular distance 25-60% of the image width."""
+    eye_l, eye_r = points[36:42].mean(0), points[42:48].mean(0)
+    iod = np.linalg.norm(eye_r - eye_l)
+    return bool(eye_l[0] < eye_r[0] and max(eye_l[1], eye_r[1]) < points[30, 1] < points[48:68, 1].mean() and 0.25 < iod / width < 0.6)
+
+
+def test_real_apex_faces_of_the_composite_are_found(landmarker, real):
+    """The 442 real 224 px apex crops of CASME II, SAMM and SMIC (HTNet's combined_datasets_whole)."""
+    files = sorted((real / "wangzhifengharrison__HTNet/combined_datasets_whole").glob("*.jpg"))
+    assert len(files) == 442
+    found, sane = 0, 0
+    for f in files:
+        grey = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+        det = landmarker.detect(grey)
+        if det is not None:
+            found += 1
+            assert det.points.shape == (68, 2)
+            sane += _sane(det.points, grey.shape[1])
+    assert found / len(files) >= 0.98, f"found a face in {found} of {len(files)}"
+    assert sane == found, "every found face passes the geometric check"
+
+
+def test_no_face_in_clutter(landmarker):
+    """The tight-crop fallback does not turn textured non-face images into faces."""
+    from skimage import data
+
+    for name in ("text", "gravel", "rocket", "brick", "chelsea", "coffee"):  # (coins: Roman coins show heads)
+        img = getattr(data, name)()
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+        for g in (grey, cv2.resize(grey, (224, 224))):
+            assert landmarker.detect(np.ascontiguousarray(g)) is None, name

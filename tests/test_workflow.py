@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import pandas as pd
 import pytest
 import yaml
@@ -169,7 +170,7 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["offapexnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "lbptop_svm"])
+@pytest.mark.parametrize("model", ["offapexnet", "aufusion", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm"])
 def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
     wd, _ = tiny_run
     work = tmp_path / "work"
@@ -185,6 +186,11 @@ def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path,
     assert rec.loc["all", "n"] == 9 and 0 <= rec.loc["all", "uf1"] <= 1
     ck = __import__("torch").load(work / "results/train/demo/sub01/model.pt", weights_only=False)
     assert ck["config"]["model"] == model
+    if model.startswith("elrcn"):  # flow u, v, strain + the grey frame, every frame of the clip
+        with h5py.File(work / "results/inputs/demo.h5") as h:
+            assert h["x"].shape[1:3] == (6, 4)
+    if model == "aufusion":  # the demo sheet codes every clip's AUs: all feed the AU branch
+        assert "AU branch: 6 of 6 training samples have coded AUs" in (work / "logs/train_fold/demo/sub01.log").read_text()
 
 
 @pytest.mark.slow

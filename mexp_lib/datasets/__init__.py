@@ -67,7 +67,7 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     elif fmt == "precomputed":
         if root is None:
             raise ConfigError(f"datasets.{name}: format precomputed needs 'root' (the folder of flow images)")
-        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report)
+        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, sources=dcfg.get("sources"))
     elif fmt in LOADERS:
         loader, default_fps, extra = LOADERS[fmt]
         kwargs = {k: dcfg[k] for k in extra if k in dcfg}

@@ -13,16 +13,22 @@ motion stage. Each image holds optical flow u, v and optical strain as its R, G,
   ``006_006_1_2``, ``s01_s01_ne_01``); or
 * a CSV ``subject,image,emotion[,dataset]``: ``image`` a file name under ``root``.
 
+With a composite list, ``sources`` (as for the ``megc2019`` format: per database its
+``format`` and ``annotations``) joins every clip to its database's own sheet, which checks the
+label against that sheet and brings the clip's coded action units (``aus``, which the AU-fusion
+model's auxiliary branch learns); SMIC codes none.
+
 Samples have ``frames`` = the image file and no frame numbers (onset = apex = offset = -1).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from mexp_lib.datasets.composite import read_composite_list
+from mexp_lib.datasets.composite import composite_key, load_composite, read_composite_list
 from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.table import LoadReport, bad_row, finish_table
 from mexp_lib.errors import DataError
@@ -45,6 +51,7 @@ def load_precomputed(
     root: str | Path,
     on_bad_row: str = "error",
     report: LoadReport | None = None,
+    sources: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Load a folder of flow images and its label list into the sample table."""
     report = report if report is not None else LoadReport()
@@ -53,21 +60,29 @@ def load_precomputed(
     if not r.is_dir():
         raise DataError(f"{r}: folder of precomputed inputs not found")
     raw = read_sheet(annotations, header=None, dtype=str, keep_default_na=False)
-    entries: list[tuple[int, str, str, str, str]] = []  # row, subject, image, emotion, source
+    entries: list[tuple[int, str, str, str, str, str]] = []  # row, subject, image, emotion, source, AUs
     if "image" in {c.strip().lower() for c in raw.iloc[0]}:
         df = raw.iloc[1:].reset_index(drop=True)
         df.columns = [c.strip().lower() for c in raw.iloc[0]]
         require_columns(df, ["subject", "image", "emotion"], src)
         for i, row in df.iterrows():
-            entries.append((int(i) + 2, clean_str(row["subject"]), clean_str(row["image"]), clean_str(row["emotion"]).lower(), clean_str(row.get("dataset", "")) or dataset))
+            entries.append((int(i) + 2, clean_str(row["subject"]), clean_str(row["image"]), clean_str(row["emotion"]).lower(), clean_str(row.get("dataset", "")) or dataset, ""))
+        if sources:
+            raise DataError(f"{src}: sources: joins a MEGC 2019 composite list to its databases' sheets; this is a subject,image,emotion list")
     else:
+        joined = load_composite(annotations, dataset=dataset, sources=sources, on_bad_row=on_bad_row, report=report).set_index("sample") if sources else None
         for row in read_composite_list(annotations, raw).itertuples(index=False):
             if not row.emotion:
-                bad_row(src, row.row, f"label {row.label!r} is not 0, 1 or 2", on_bad_row, report)
+                if joined is None:  # load_composite has reported it otherwise
+                    bad_row(src, row.row, f"label {row.label!r} is not 0, 1 or 2", on_bad_row, report)
                 continue
-            entries.append((row.row, row.subject, f"{row.subject}_{row.clip}", row.emotion, row.db))
+            key = composite_key(row.db, row.subject, row.clip)
+            if joined is not None and key not in joined.index:
+                continue  # a bad row of the join, already reported
+            aus = str(joined.loc[key, "aus"]) if joined is not None else ""
+            entries.append((row.row, row.subject, f"{row.subject}_{row.clip}", row.emotion, row.db, aus))
     rows = []
-    for row_id, subject, image, emotion, source in entries:
+    for row_id, subject, image, emotion, source, aus in entries:
         path = _find_image(r, image)
         if path is None:
             bad_row(src, row_id, f"no image {image}(.png|.jpg) under {r}", on_bad_row, report)
@@ -75,6 +90,6 @@ def load_precomputed(
         rows.append({
             "_row": row_id, "dataset": dataset, "subject": subject, "video": path.stem, "sample": path.stem,
             "frames": str(path), "numbering": "position", "fps": 0.0, "onset": -1, "apex": -1, "offset": -1,
-            "type": "micro", "emotion": emotion, "objective_class": "", "aus": "", "task": "recognition", "source": source,
+            "type": "micro", "emotion": emotion, "objective_class": "", "aus": aus, "task": "recognition", "source": source,
         })
     return finish_table(rows, src, on_bad_row, report)

@@ -170,3 +170,12 @@ def videos(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per video: dataset, subject, video, frames, numbering, fps, task."""
     cols = ["dataset", "subject", "video", "frames", "numbering", "fps", "task"]
     return samples[cols].drop_duplicates("video").reset_index(drop=True)
+
+
+TEXT_COLUMNS = ["dataset", "subject", "video", "sample", "frames", "numbering", "type", "emotion", "objective_class", "aus", "task", "source"]
+
+
+def read_sample_table(path: str | Path) -> pd.DataFrame:
+    """Read a sample table CSV written by the workflow: text columns stay text (``006`` stays
+    ``006``, an AU cell ``12`` stays ``"12"``, empty cells stay ``""``)."""
+    return pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False)

@@ -6,6 +6,8 @@ from typing import Any, Callable
 
 import torch.nn as nn
 
+from mexp_lib.models.aufusion import create_aufusion
+from mexp_lib.models.elrcn import create_elrcn
 from mexp_lib.models.offapexnet import create_offapexnet
 from mexp_lib.models.spatiotemporal import C3D, CNNLSTM, ConvLSTMNet, FrameVoteCNN
 from mexp_lib.models.ststnet import create_ststnet
@@ -23,13 +25,20 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "cnn_lstm": CNNLSTM,
     "convlstm": _no_size(ConvLSTMNet),
     "cnn2d_vote": FrameVoteCNN,
+    "elrcn_se": create_elrcn("se"),
+    "elrcn_te": create_elrcn("te"),
+    "aufusion": create_aufusion,
 }
 
 
 def build_model(name: str, *, num_classes: int, **kwargs: Any) -> nn.Module:
-    """Build model ``name`` for ``num_classes`` classes."""
+    """Build model ``name`` for ``num_classes`` classes; ``kwargs`` are ``size`` and the
+    model's own options (``training.options`` in the config)."""
     from mexp_lib.errors import ConfigError
 
     if name not in BUILDERS:
         raise ConfigError(f"training.model: unknown model {name!r} (available: {sorted(BUILDERS)})")
-    return BUILDERS[name](num_classes=num_classes, **kwargs)
+    try:
+        return BUILDERS[name](num_classes=num_classes, **kwargs)
+    except TypeError as e:  # an option the model does not take
+        raise ConfigError(f"training.options for model {name!r}: {e}") from e

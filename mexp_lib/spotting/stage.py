@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, read_arrays, write_store
@@ -44,7 +45,7 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
 
 def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path, out_timelines: str | Path) -> pd.DataFrame:
     """LOSO spotting of every long video; intervals, threshold selection and timeline plots."""
-    samples = pd.read_csv(samples_csv, dtype={"subject": str}, keep_default_na=False)
+    samples = read_sample_table(samples_csv)
     long = samples[samples.task == "spotting"]
     gt = long[["video", "onset", "offset", "type"]]
     scores = load_scores(feature_files)

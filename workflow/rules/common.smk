@@ -137,6 +137,13 @@ def get_fold_inputs(wc):
     return [f"results/flow/{wc.dataset}/{v}.h5" for v in s.video]
 
 
+def get_pack_clips(wc):
+    """The grey clips packed next to their flow, for models that read both (ELRCN)."""
+    if is_precomputed(wc.dataset) or input_kind(config["training"]["model"]) != "sequence_grey":
+        return []
+    return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset).video]
+
+
 def get_fold_predictions(wc):
     return [f"results/train/{wc.dataset}/{f}/predictions.csv" for f in get_folds(wc.dataset)]
 

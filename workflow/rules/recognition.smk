@@ -6,6 +6,7 @@ rule build_inputs:
     input:
         samples=rules.build_sample_table.output.samples,
         sources=get_fold_inputs,
+        clips=get_pack_clips,
     output:
         "results/inputs/{dataset}.h5",
     log:

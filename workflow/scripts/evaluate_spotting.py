@@ -2,10 +2,11 @@
 import pandas as pd
 
 from mexp_lib.evaluate import evaluate_spotting
+from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.log import logger, setup_logging
 
 setup_logging(snakemake.log[0])
-samples = pd.read_csv(snakemake.input.samples, dtype={"subject": str}, keep_default_na=False)
+samples = read_sample_table(snakemake.input.samples)
 gt = samples[samples.task == "spotting"][["video", "onset", "offset", "type"]]
 pred = pd.read_csv(snakemake.input.intervals)
 table = evaluate_spotting(gt, pred, cfg=dict(snakemake.params.config), out_csv=snakemake.output.metrics,
