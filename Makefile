@@ -30,15 +30,19 @@ check-cv2:
 
 # Optional FAN landmark backend. face-alignment declares opencv-python; we install it without
 # dependencies, add the ones it really needs, and keep the contrib cv2.
-install-face-alignment: install
-	$(PY) -m pip install -q -c constraints.txt --no-deps "face-alignment>=1.4"
+install-face-alignment: $(VENV)/.face-alignment
+
+$(VENV)/.face-alignment: $(VENV)/.installed
+	$(PY) -m pip install -q -c constraints.txt --no-deps face-alignment
 	$(PY) -m pip install -q -c constraints.txt numba tqdm requests
 	$(MAKE) --no-print-directory check-cv2
+	touch $@
 
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES) results/demo_loso_metrics.csv results/demo_spotting_metrics.csv
 
-test: install
+# The tests cover the optional FAN backend too, and prove that its install keeps contrib cv2.
+test: install install-face-alignment
 	$(PY) -m pytest
 
 lint: install

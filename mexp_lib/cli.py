@@ -104,7 +104,8 @@ def _landmarks(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import detect_landmarks
 
     detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy,
-                     face_cfg={"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every}, out=a.output)
+                     face_cfg={"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
+                               "detector": a.detector}, out=a.output)
     return 0
 
 
@@ -182,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")
     lm.add_argument("frames")
     lm.add_argument("-o", "--output", required=True)
-    lm.add_argument("--backend", default="dlib", choices=["dlib"])
+    lm.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
+    lm.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="dlib face detector (cnn = MMOD, slower, more robust to pose)")
+    lm.add_argument("--fan-weights", help="face_alignment: path of 2DFAN4-11f355bf06.pth.tar (default: its cache)")
     lm.add_argument("--strategy", default="long", choices=["clip", "long"])
     lm.add_argument("--upsample", type=int, default=0)
     lm.add_argument("--detect-every", type=int, default=10)

@@ -16,6 +16,8 @@ def test_cv2_is_the_contrib_build():
     # no other OpenCV wheel shares the cv2/ folder
     others = [d for d in ("opencv-python", "opencv-python-headless", "opencv-contrib-python") if _installed(d)]
     assert not others, f"other OpenCV wheels installed beside contrib: {others}"
+    # ... although face-alignment, which requires opencv-python, is installed (make test installs it)
+    assert _installed("face-alignment"), "make test installs the optional FAN backend, to prove contrib survives it"
 
 
 def _installed(dist: str) -> bool:

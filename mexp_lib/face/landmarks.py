@@ -1,16 +1,24 @@
-"""68-point (iBUG) facial landmarks with dlib, offline.
+"""68-point (iBUG) facial landmarks, offline: dlib (default) or the FAN of ``face-alignment``.
 
-The model files come from the ``face-recognition-models`` package, located with importlib
+dlib's model files come from the ``face-recognition-models`` package, located with importlib
 *without importing it* (its ``__init__`` needs ``pkg_resources``); a config path overrides them.
+The ``face_alignment`` backend (an optional extra: ``make install-face-alignment``) runs FAN
+(Bulat and Tzimiropoulos 2017) inside the face boxes of dlib's detector; its weights come from
+the package's cache or ``face.fan_weights``, never from the network.
 
 Strategies (``detect_video_landmarks``):
 
 * ``clip`` -- short clips: detect on the reference (first) frame and use those landmarks for
   every frame, so one transform aligns the whole clip (the CASME II / SAMM practice). If the
   reference frame has no face, the next frames are tried.
-* ``long`` -- long videos: detect every ``detect_every`` frames, smooth the detections over
-  time (a centred moving average over ``smooth`` detections), and interpolate linearly in
-  between; frames whose detection failed are filled from their neighbours.
+* ``long`` -- long videos (:func:`track_landmarks`): detect every ``detect_every`` frames and
+  track the face in between (pyramidal Lucas-Kanade on stable points around the eyes and nose,
+  checked forward-backward, moving the shape by the fitted similarity); a lost track is
+  re-detected at once. Detections and track are fused like a complementary filter: the track
+  gives the frame-to-frame motion (low noise, slow drift), the detections anchor it (no drift,
+  noisy) through their offset to the track, averaged over ``smooth`` detections and
+  interpolated between them. A still face gives a still crop; a moving face is followed frame
+  by frame. Frames where the face was lost are filled from their neighbours.
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import cv2
 import numpy as np
 
 from mexp_lib.errors import ConfigError, NoFaceError
+from mexp_lib.face.align import apply_transform, similarity_transform
 from mexp_lib.io.frames import FrameSource
 from mexp_lib.io.landmarks_json import VideoLandmarks
 from mexp_lib.log import progress
@@ -91,11 +100,13 @@ def plausible(points: np.ndarray) -> bool:
 class DlibLandmarker:
     """dlib HOG (or MMOD CNN) face detector + 68-point shape predictor."""
 
-    def __init__(self, *, detector: str = "hog", upsample: int = 1, shape_model: str | None = None, cnn_model: str | None = None) -> None:
+    def __init__(self, *, detector: str = "hog", upsample: int = 1, shape_model: str | None = None, cnn_model: str | None = None,
+                 detect_size: int | None = 320) -> None:
         import dlib
 
         self._dlib = dlib
         self.upsample = int(upsample)
+        self.detect_size = detect_size
         if detector == "hog":
             self._det = dlib.get_frontal_face_detector()
             self._cnn = False
@@ -121,7 +132,8 @@ class DlibLandmarker:
     def detect(self, grey: np.ndarray) -> Detection | None:
         """The largest plausible face in ``grey`` (uint8 H x W), or None.
 
-        Tries the detector at ``upsample``; then once more upsampled (small faces); then on the
+        A frame larger than ``detect_size`` is first searched at that size. Then tries the
+        detector at ``upsample``; then once more upsampled (small faces); then on the
         frame padded by 25% of its size on every side with a slightly relaxed threshold (a frame
         that is already a tight face crop leaves the sliding window no room: dlib's HOG misses
         128 px crops otherwise); last, a relaxed candidate box that covers most of the frame (a
@@ -129,6 +141,19 @@ class DlibLandmarker:
         face gives None, never a guessed box.
         """
         h, w = grey.shape
+        if self.detect_size and max(h, w) > self.detect_size:
+            # A large frame: find the box on a copy scaled to detect_size (HOG time grows with
+            # the pixel count), fit the 68 points at full resolution; else the full chain below.
+            s = self.detect_size / max(h, w)
+            small = cv2.resize(grey, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+            for up in (self.upsample, self.upsample + 1):
+                found = self._boxes(small, up)
+                if found:
+                    rect, score = max(found, key=lambda rs: rs[0].width() * rs[0].height())
+                    box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], np.float32) / s
+                    pts = self.shape(grey, box)
+                    if plausible(pts):
+                        return Detection(box, score, pts)
         pad = int(round(0.25 * max(h, w)))
         padded = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         tries = [(grey, self.upsample, 0.0, 0), (grey, self.upsample + 1, 0.0, 0), (padded, self.upsample + 1, -0.3, pad)]
@@ -155,17 +180,183 @@ class DlibLandmarker:
         return None
 
 
-def make_landmarker(face_cfg: dict[str, Any]) -> DlibLandmarker:
-    """Build the configured landmark backend."""
-    backend = face_cfg.get("backend", "dlib")
-    if backend == "dlib":
-        return DlibLandmarker(
-            detector=face_cfg.get("detector", "hog"),
-            upsample=face_cfg.get("upsample", 0),
-            shape_model=face_cfg.get("shape_model"),
-            cnn_model=face_cfg.get("cnn_model"),
+FAN_FILE = "2DFAN4-11f355bf06.pth.tar"
+FAN_URL = f"https://www.adrianbulat.com/downloads/python-fan/{FAN_FILE}"
+
+
+def fan_weights_file(override: str | None = None) -> Path:
+    """The 2D-FAN weight file: ``override``, or face-alignment's cache
+    (``<torch hub dir>/checkpoints/2DFAN4-11f355bf06.pth.tar``). A missing file is a
+    :class:`ConfigError` that names the file and where to put it."""
+    if override:
+        p = Path(override)
+        if not p.is_file():
+            raise ConfigError(f"face.fan_weights: {p} not found (the 2D-FAN weights, {FAN_FILE}, from {FAN_URL})")
+        return p
+    import torch.hub
+
+    p = Path(torch.hub.get_dir()) / "checkpoints" / FAN_FILE
+    if not p.is_file():
+        raise ConfigError(
+            f"face.backend face_alignment: the FAN weights {FAN_FILE} are not in face-alignment's cache ({p}). "
+            f"mexp downloads nothing: copy the file (from {FAN_URL}) to {p.parent}/, or set face.fan_weights to its path"
         )
-    raise ConfigError(f"face.backend {backend!r} is not available (available: dlib)")
+    return p
+
+
+class FanLandmarker:
+    """FAN 68-point landmarks (``face-alignment``) in the face boxes of :class:`DlibLandmarker`.
+
+    Built with ``compile=False`` (compiling costs minutes on CPU), ``flip_input=False`` and
+    face-alignment's ``folder`` detector (which loads nothing): boxes are given, so no detector
+    weights are needed. Any other file face-alignment would fetch is refused with a clear error.
+    """
+
+    def __init__(self, *, fan_weights: str | None = None, device: str = "cpu", **dlib_options: Any) -> None:
+        weights = fan_weights_file(fan_weights)
+        try:
+            import face_alignment
+            from face_alignment import api
+        except ImportError as e:
+            raise ConfigError(f"face.backend face_alignment needs the face-alignment package: run `make install-face-alignment` ({e})") from e
+        self.boxes = DlibLandmarker(**dlib_options)
+
+        def offline(url: str, *args: Any, **kwargs: Any) -> str:
+            if url.rsplit("/", 1)[-1] == FAN_FILE:
+                return str(weights)
+            raise ConfigError(f"face-alignment asked to download {url}; mexp downloads nothing")
+
+        saved = api.load_file_from_url
+        api.load_file_from_url = offline
+        try:
+            self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device, flip_input=False,
+                                                    face_detector="folder", compile=False)
+        except RuntimeError as e:  # load_state_dict: the file is not FAN's
+            raise ConfigError(f"{weights}: not 2D-FAN weights ({str(e).splitlines()[0]})") from e
+        finally:
+            api.load_file_from_url = saved
+
+    def detect(self, grey: np.ndarray) -> Detection | None:
+        """The dlib face box of ``grey`` with FAN's 68 points in it (None when no face or when
+        FAN's shape fails :func:`plausible`); ``score`` = FAN's mean heat-map peak."""
+        det = self.boxes.detect(grey)
+        if det is None:
+            return None
+        pts, scores, _ = self._fa.get_landmarks_from_image(np.dstack([grey] * 3), detected_faces=[det.bbox.astype(np.float64)], return_landmark_score=True)
+        if not pts:
+            return None
+        points = np.asarray(pts[0], np.float32)[:, :2]
+        return Detection(det.bbox, float(np.mean(scores[0])), points) if plausible(points) else None
+
+
+Landmarker = DlibLandmarker | FanLandmarker
+
+
+def make_landmarker(face_cfg: dict[str, Any]) -> Landmarker:
+    """Build the configured landmark backend (``dlib`` or ``face_alignment``)."""
+    backend = face_cfg.get("backend", "dlib")
+    dlib_options = {"detector": face_cfg.get("detector", "hog"), "upsample": face_cfg.get("upsample", 0),
+                    "shape_model": face_cfg.get("shape_model"), "cnn_model": face_cfg.get("cnn_model"),
+                    "detect_size": face_cfg.get("detect_size", 320)}
+    if backend == "dlib":
+        return DlibLandmarker(**dlib_options)
+    if backend == "face_alignment":
+        import torch
+
+        return FanLandmarker(fan_weights=face_cfg.get("fan_weights"), device="cuda" if torch.cuda.is_available() else "cpu", **dlib_options)
+    raise ConfigError(f"face.backend {backend!r} is not available (available: dlib, face_alignment)")
+
+
+# Points tracked between detections: eye corners, nose bridge and nostrils (textured, rigid).
+TRACK_POINTS = np.array([36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35])
+_LK = {"winSize": (15, 15), "maxLevel": 2, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.01)}
+
+
+def _face_window(points: np.ndarray, shape: tuple[int, int], pad: float = 0.3) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) of the landmarks' box grown by ``pad`` of its size, inside the frame."""
+    lo, hi = points.min(0), points.max(0)
+    m = pad * (hi - lo).max() + 16
+    x0, y0 = int(max(lo[0] - m, 0)), int(max(lo[1] - m, 0))
+    x1, y1 = int(min(hi[0] + m, shape[1])), int(min(hi[1] + m, shape[0]))
+    return y0, y1, x0, x1
+
+
+def track_step(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, *, max_fb_error: float = 0.5) -> np.ndarray | None:
+    """The 68 ``points`` of grey frame ``prev`` moved to grey frame ``cur``, or None if lost.
+
+    Lucas-Kanade on :data:`TRACK_POINTS` inside a window around the face, kept where the
+    forward-backward error is below ``max_fb_error`` px; the shape moves by the similarity
+    fitted to the kept points (at least 6 of 11).
+    """
+    y0, y1, x0, x1 = _face_window(points, prev.shape)
+    if y1 - y0 < 16 or x1 - x0 < 16:
+        return None
+    a, b = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
+    p0 = (points[TRACK_POINTS] - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **_LK)
+    if p1 is None:
+        return None
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **_LK)
+    fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
+    ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < max_fb_error)
+    if ok.sum() < 6:
+        return None
+    m = similarity_transform(p0.reshape(-1, 2)[ok], p1.reshape(-1, 2)[ok])
+    return apply_transform(m, points - (x0, y0)).astype(np.float32) + np.float32((x0, y0))
+
+
+def _moving_average(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred moving average over ``k`` rows (shrinking at the ends)."""
+    if k <= 1 or len(x) < 2:
+        return x
+    out = np.empty_like(x)
+    for j in range(len(x)):
+        lo, hi = max(0, j - k // 2), min(len(x), j + k // 2 + 1)
+        out[j] = x[lo:hi].mean(0)
+    return out
+
+
+def track_landmarks(grey_frames: Iterable[np.ndarray], n: int, landmarker: Any, *, detect_every: int = 10, smooth: int = 5,
+                    video: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Landmarks of a long video by detection + tracking (see the module doc).
+
+    ``grey_frames`` yields the ``n`` frames in order (uint8 H x W; one in memory at a time).
+    Returns points (n, 68, 2), boxes (n, 4) and scores (n,) (NaN where not detected) and
+    ``how`` per frame (``detected``, ``tracked``, or ``missing`` where the face was lost).
+    """
+    every = max(1, int(detect_every))
+    track = np.zeros((n, 68, 2), np.float32)
+    det_pts = np.zeros((n, 68, 2), np.float32)
+    boxes = np.full((n, 4), np.nan, np.float32)
+    scores = np.full(n, np.nan, np.float32)
+    segment = np.full(n, -1)  # frames of one unbroken track share a segment id
+    how = ["missing"] * n
+    prev, cur, seg = None, None, -1
+    for i, g in enumerate(progress(grey_frames, n, f"{video}: landmarks (detect every {every}, track between)")):
+        if i >= n:
+            break
+        tracked = track_step(prev, g, cur) if cur is not None else None
+        det = landmarker.detect(g) if (i % every == 0 or tracked is None) else None
+        if det is not None:
+            det_pts[i], boxes[i], scores[i] = det.points, det.bbox, det.score
+            how[i] = "detected"
+            if tracked is None:  # a new track starts at the detection
+                seg += 1
+                tracked = det.points.astype(np.float32)
+        elif tracked is not None:
+            how[i] = "tracked"
+        if tracked is not None:
+            track[i], segment[i] = tracked, seg
+        cur, prev = tracked, g
+    points = track.copy()
+    for s in range(seg + 1):
+        frames = np.flatnonzero(segment == s)
+        dets = frames[[how[f] == "detected" for f in frames]]
+        offsets = _moving_average(det_pts[dets] - track[dets], int(smooth))  # detection - track, smoothed
+        flat = offsets.reshape(len(dets), -1)
+        corr = np.stack([np.interp(frames, dets, flat[:, j]) for j in range(flat.shape[1])], 1)
+        points[frames] = track[frames] + corr.reshape(len(frames), 68, 2)
+    return points, boxes, scores, how
 
 
 def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -180,7 +371,7 @@ def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def detect_video_landmarks(
     frames: FrameSource,
-    landmarker: DlibLandmarker,
+    landmarker: Landmarker,
     *,
     video: str,
     strategy: str,
@@ -212,25 +403,12 @@ def detect_video_landmarks(
         boxes[i], scores[i] = det.bbox, det.score
         how = [("detected" if j == i else "reference") for j in range(n)]
     elif strategy == "long":
-        keys = sorted(set(range(0, n, max(1, int(detect_every)))) | {n - 1})
-        found = np.zeros(n, bool)
-        for i in progress(keys, len(keys), f"{video}: detecting landmarks"):
-            det = landmarker.detect(first if i == 0 else frames.read(i, grey=True))
-            if det is None:
-                continue
-            pts[i], boxes[i], scores[i], found[i] = det.points, det.bbox, det.score, True
-            how[i] = "detected"
+        pts, boxes, scores, how = track_landmarks(frames.iter_frames(grey=True), n, landmarker, detect_every=detect_every, smooth=smooth, video=video)
+        found = np.array([h != "missing" for h in how])
         if not found.any():
-            raise NoFaceError(f"{frames.path}: no face found in any of the {len(keys)} frames probed in video {video}")
-        idx = np.flatnonzero(found)
-        if smooth > 1 and len(idx) > 1:
-            k = int(smooth)
-            sm = np.empty_like(pts[idx])
-            for j in range(len(idx)):
-                lo, hi = max(0, j - k // 2), min(len(idx), j + k // 2 + 1)
-                sm[j] = pts[idx[lo:hi]].mean(0)
-            pts[idx] = sm
+            raise NoFaceError(f"{frames.path}: no face found in any frame of video {video} (detector run every {detect_every} frames and wherever the track was lost)")
         pts = _fill(pts, found)
+        how = [h if h != "missing" else "interpolated" for h in how]
     else:
         raise ConfigError(f"face strategy must be 'clip' or 'long', not {strategy!r}")
     return VideoLandmarks(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -68,6 +69,23 @@ class FrameSource:
         if len(shapes) > 1:
             raise DataError(f"{self.path}: frames {start}..{stop - 1} differ in size: {sorted(shapes)}")
         return np.stack(frames)
+
+    def iter_frames(self, *, grey: bool = False) -> Iterator[np.ndarray]:
+        """Every frame in order, decoded sequentially (a video file is read once, not seeked
+        per frame): memory holds one frame at a time."""
+        if not self.is_video_file:
+            for i in range(len(self)):
+                yield self.read(i, grey=grey)
+            return
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            for i in range(len(self)):
+                ok, img = cap.read()
+                if not ok:
+                    raise DataError(f"{self.path}: frame {i} cannot be decoded")
+                yield cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if grey else img
+        finally:
+            cap.release()
 
     def index_of(self, number: int) -> int:
         """0-based position of the frame whose annotation number is ``number``."""

@@ -18,9 +18,11 @@
     }
 
 ``how``: ``detected`` -- found by the detector on this frame; ``reference`` -- copied from the
-reference (onset) frame of a short clip; ``interpolated`` -- filled from neighbouring
-detections (a missed face or a frame between detections); ``tracked`` -- followed from a
-detection by a tracker.
+reference (onset) frame of a short clip; ``tracked`` -- followed from the previous frame by the
+tracker of the long-video strategy; ``interpolated`` -- the face was lost on this frame and its
+points are filled from the neighbouring frames. In long videos ``points`` are the fused,
+smoothed trajectory (see :func:`mexp_lib.face.landmarks.track_landmarks`), ``bbox`` and
+``score`` the raw detection where there was one.
 """
 
 from __future__ import annotations
