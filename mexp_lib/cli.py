@@ -109,6 +109,15 @@ def _landmarks(a: argparse.Namespace) -> int:
     return 0
 
 
+def _spot(a: argparse.Namespace) -> int:
+    from mexp_lib.spotting.stage import spot_one_video
+
+    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline,
+                          face_cfg={"backend": a.backend, "detect_every": a.detect_every})
+    print(pred.to_string(index=False) if len(pred) else "nothing spotted")
+    return 0
+
+
 def _align(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import align_faces
 
@@ -190,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--upsample", type=int, default=0)
     lm.add_argument("--detect-every", type=int, default=10)
     lm.set_defaults(func=_landmarks)
+
+    sp = sub.add_parser("spot", help="spot micro- and macro-expressions in one long video -> intervals CSV")
+    sp.add_argument("frames", help="frames folder or video file")
+    sp.add_argument("-o", "--output", required=True, help="intervals CSV: video,onset,offset,type (1-based frames, inclusive)")
+    sp.add_argument("--fps", type=float, required=True, help="frame rate (sets the windows k)")
+    sp.add_argument("--model", help="results/spotting/<dataset>/model.json of a workflow run (default: MDMD, fixed thresholds)")
+    sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
+    sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
+    sp.add_argument("--detect-every", type=int, default=10)
+    sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")
     al.add_argument("frames")

@@ -64,3 +64,85 @@ def test_threshold_selection_finds_a_working_threshold():
     gt = pd.DataFrame([(f"v{i}", 96, 106, "micro") for i in range(3)], columns=["video", "onset", "offset", "type"])
     th, f1 = select_thresholds(sc, gt, {"p_grid": [0.1, 0.5], "floor_grid": [0, 4]})
     assert f1["micro"] == 1.0
+
+
+def _local_motion_clip(n=100, apex=50, half=8, amp=2.0, seed=0):
+    """Aligned 96 px grey frames of a textured face-sized image with one local expression-like
+    motion (a Gaussian displacement near the mouth rising to ``amp`` px at ``apex`` and gone
+    ``half`` frames either side), plus sensor noise."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.uniform(0, 255, (96, 96)).astype(np.float32), (0, 0), 2)
+    yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
+    g = np.exp(-((xx - 48) ** 2 + (yy - 70) ** 2) / (2 * 8.0 ** 2))
+    frames = []
+    for i in range(n):
+        a = amp * max(0.0, 1 - abs(i - apex) / half)
+        warped = cv2.remap(base, xx, yy - a * g, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frames.append(np.clip(warped + rng.normal(0, 1.0, warped.shape), 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+def test_mdmd_peaks_at_the_apex_and_stays_low_elsewhere():
+    from mexp_lib.motion.flow import FlowParams, make_flow
+    from mexp_lib.spotting import HeadMotion
+    from mexp_lib.spotting.mdmd import mdmd_scores
+
+    frames = _local_motion_clip()
+    mask = np.zeros((96, 96), bool)
+    calc = make_flow(FlowParams("dis", {}))
+    s = mdmd_scores(frames, 8, calc=calc, remove=HeadMotion("none", mask, (40, 40, 56, 56)), mask=mask, grid=6)
+    assert abs(int(np.argmax(s)) - 50) <= 2
+    quiet = np.r_[s[8:30], s[72:92]]
+    assert s.max() > 4 * quiet.max(), (s.max(), quiet.max())  # measured: 0.26 vs 0.04
+    assert (s[:8] == 0).all() and (s[-8:] == 0).all()
+
+
+def _write_face_video(folder, n, *, expression_at=None, blank=(), seed=0, amp=2.5, half=5):
+    """A still real face (the demo photograph) with sensor noise written as PNG frames; an
+    expression-like local motion (mouth corners pulled up and out) peaking at ``expression_at``,
+    and blank frames (no face) at ``blank``."""
+    import cv2
+
+    from mexp_lib.datasets.demo import base_face
+
+    img, lm = base_face(192)
+    face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    yy, xx = np.mgrid[0:192, 0:192].astype(np.float32)
+    dx, dy = np.zeros_like(xx), np.zeros_like(yy)
+    for idx, sx in ((48, -1.0), (54, 1.0)):
+        g = np.exp(-((xx - lm[idx, 0]) ** 2 + (yy - lm[idx, 1]) ** 2) / (2 * 7.0 ** 2))
+        dx, dy = dx + sx * g, dy - g
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        a = 0.0 if expression_at is None else amp * max(0.0, 1 - abs(i - expression_at) / half)
+        f = cv2.remap(face, (xx - a * dx).astype(np.float32), (yy - a * dy).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        f = np.full_like(f, 90) if i in blank else f
+        cv2.imwrite(str(folder / f"img{i + 1:04d}.png"), np.clip(f + rng.normal(0, 1.5, f.shape), 0, 255).astype(np.uint8))
+    return folder
+
+
+def test_spot_cli_finds_an_expression_and_nothing_in_a_still_video(tmp_path):
+    from mexp_lib.spotting.stage import spot_one_video
+
+    still = _write_face_video(tmp_path / "still", 150)
+    assert spot_one_video(still, fps=30, out_csv=tmp_path / "still.csv").empty, "nothing happens, nothing is spotted"
+    expr = _write_face_video(tmp_path / "expr", 150, expression_at=80)
+    pred = spot_one_video(expr, fps=30, out_csv=tmp_path / "expr.csv", timeline_png=tmp_path / "t.png")
+    assert len(pred) == 1 and pred.onset.iloc[0] <= 81 <= pred.offset.iloc[0], pred
+    assert pd.read_csv(tmp_path / "expr.csv").columns.tolist() == ["video", "onset", "offset", "type"]
+    assert (tmp_path / "t.png").stat().st_size > 10_000
+
+
+def test_spot_cli_edge_cases(tmp_path):
+    """A video shorter than the window and a video with a faceless stretch: no crash."""
+    from mexp_lib.spotting.stage import spot_one_video
+
+    short = _write_face_video(tmp_path / "short", 12)  # k_macro = 18 frames at 30 fps
+    assert spot_one_video(short, fps=30, out_csv=tmp_path / "short.csv").empty
+    gap = _write_face_video(tmp_path / "gap", 120, expression_at=85, blank=range(20, 45))
+    pred = spot_one_video(gap, fps=30, out_csv=tmp_path / "gap.csv")
+    assert ((pred.onset <= 86) & (pred.offset >= 86)).any(), pred
+    assert not ((pred.offset >= 21) & (pred.onset <= 45)).any(), "nothing is spotted where there is no face"

@@ -44,7 +44,7 @@ def qc_table(landmark_files: Sequence[str], face_stores: Sequence[str]) -> pd.Da
         if d["strategy"] == "long":  # the detector runs on every detect_every-th frame (and where the track is lost)
             keys = range(0, n, max(1, int(d["params"].get("detect_every", 10))))
             rate = sum(how[i] == "detected" for i in keys) / len(keys)
-            crop = json.loads(read_attrs(fs).get("params", "{}"))  # the crop the jitter is measured in
+            crop = read_attrs(fs).get("params", {})  # the crop the jitter is measured in
             size, margin = int(crop.get("size", 128)), float(crop.get("margin", 0.1))
             jitter = crop_jitter(np.array([f["points"] for f in d["frames"]], np.float64), size, margin)
         else:  # frames tried until the reference face was found; one transform for the clip

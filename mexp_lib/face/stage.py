@@ -59,13 +59,12 @@ def align_faces(frames_path: str, landmarks_json: str, *, numbering: str, face_c
     crops = np.zeros((n, size, size) if grey else (n, size, size, 3), np.uint8)
     aligned_lm = np.zeros((n, 68, 2), np.float32)
     fixed = face_transform(lm.points[0], size, margin) if lm.strategy == "clip" else None
-    for i in progress(range(n), n, f"{lm.video}: aligning"):
-        img = src.read(i, grey=grey)
+    for i, img in enumerate(progress(src.iter_frames(grey=grey), n, f"{lm.video}: aligning")):
         m = fixed if fixed is not None else face_transform(lm.points[i], size, margin)
         crops[i] = warp_face(img, m, size)
         aligned_lm[i] = apply_transform(m, lm.points[i])
     write_store(
-        out, {"frames": crops, "numbers": lm.numbers, "landmarks": aligned_lm},
+        out, {"frames": crops, "numbers": lm.numbers, "landmarks": aligned_lm, "found": np.array([h != "interpolated" for h in lm.how])},
         {"stage": "faces", "video": lm.video, "strategy": lm.strategy}, params=face_cfg,
     )
 

@@ -85,6 +85,25 @@ class AffineMotion:
         return self.grid @ coef.astype(np.float32)
 
 
+class HeadMotion:
+    """Removes head motion from a flow field: ``affine`` (robust affine fit on the unmasked face,
+    which also removes alignment jitter), ``nose`` (the mean flow of a nose box) or ``none``."""
+
+    def __init__(self, mode: str, mask: np.ndarray, nose: tuple[int, int, int, int]) -> None:
+        if mode not in ("affine", "nose", "none"):
+            raise ValueError(f"spotting.head_motion must be affine, nose or none, not {mode!r}")
+        self.mode, self.nose = mode, nose
+        self.affine = AffineMotion(mask) if mode == "affine" else None
+
+    def __call__(self, f: np.ndarray) -> np.ndarray:
+        if self.affine is not None:
+            return f - self.affine(f)
+        if self.mode == "nose":
+            x0, y0, x1, y1 = self.nose
+            return f - f[y0:y1, x0:x1].reshape(-1, 2).mean(0)
+        return f
+
+
 def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, mask: np.ndarray, nose: tuple[int, int, int, int], grid: int, what: str, head_motion: str = "affine") -> np.ndarray:
     """Mean flow vector per grid cell for each frame pair, head motion removed ->
     (P, grid*grid, 2) float32."""
@@ -92,18 +111,10 @@ def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *,
     edges = np.linspace(0, size, grid + 1).round().astype(int)
     keep = (~mask).astype(np.float32)
     cell_w = np.array([keep[edges[a]:edges[a + 1], edges[b]:edges[b + 1]].sum() for a in range(grid) for b in range(grid)], np.float32)
-    x0, y0, x1, y1 = nose
-    affine = AffineMotion(mask) if head_motion == "affine" else None
-    if head_motion not in ("affine", "nose", "none"):
-        raise ValueError(f"spotting.head_motion must be affine, nose or none, not {head_motion!r}")
+    remove = HeadMotion(head_motion, mask, nose)
     out = np.zeros((n_pairs, grid * grid, 2), np.float32)
     for j, (a, b) in enumerate(progress(frames, n_pairs, what, every_s=10.0)):
-        f = calc(a, b)
-        if affine is not None:
-            f = f - affine(f)
-        elif head_motion == "nose":
-            f = f - f[y0:y1, x0:x1].reshape(-1, 2).mean(0)
-        f = f * keep[..., None]
+        f = remove(calc(a, b)) * keep[..., None]
         sums = np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2)
         out[j] = sums / np.maximum(cell_w, 1.0)[:, None]
     return out
@@ -112,8 +123,9 @@ def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *,
 def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str = "") -> dict[str, np.ndarray]:
     """Per-frame scores of one video for each type: {"micro": (T,), "macro": (T,), "k_micro": k...}.
 
-    ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8 and ``landmarks``),
-    read two frames at a time.
+    ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8, ``landmarks`` and,
+    optionally, ``found`` (T,) -- frames where the face stage found no face score 0 within k of
+    them, so a faceless stretch is never spotted), read two frames at a time.
     """
     frames_ds = faces["frames"]
     n, size = frames_ds.shape[0], frames_ds.shape[1]
@@ -122,11 +134,17 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     method = cfg.get("flow_method", "dis")
     calc = make_flow(FlowParams(method, dict(cfg.get(method, {}) or {})))
     grid, top = int(cfg.get("grid", 6)), int(cfg.get("top_cells", 3))
+    method = cfg.get("method", "feature_diff")
     out: dict[str, np.ndarray] = {}
     for t in TYPES:
         k = half_window(fps, float(cfg["k_seconds"][t]))
         score = np.zeros(n, np.float32)
-        if n > 2 * k:
+        if n > 2 * k and method == "mdmd":
+            from mexp_lib.spotting.mdmd import mdmd_scores
+
+            score = mdmd_scores(frames_ds, k, calc=calc, remove=HeadMotion(cfg.get("head_motion", "affine"), mask, nose), mask=mask, grid=grid,
+                                what=f"{video}: {t} MDMD (k={k})")
+        elif n > 2 * k:
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
             m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})", head_motion=cfg.get("head_motion", "affine"))
             d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
@@ -134,6 +152,11 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             score[k: n - k] = np.sort(mag, axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
+        if "found" in faces:  # no score where the window [i-k, i+k] holds a frame without a face
+            lost = ~faces["found"][()].astype(bool)
+            if lost.any():
+                near = np.convolve(lost.astype(float), np.ones(2 * k + 1), mode="same") > 0
+                score[near] = 0.0
         out[t] = score
         out[f"k_{t}"] = np.array(k)
     return out

@@ -11,10 +11,10 @@ import pandas as pd
 
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.evaluate import plot_timeline
-from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.io.atomic import atomic_path, write_csv, write_json
 from mexp_lib.io.h5store import open_store, read_arrays, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import TYPES, spot_loso, spotting_features
+from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_all, spot_loso, spotting_features
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,21 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
     return scores
 
 
-def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path, out_timelines: str | Path) -> pd.DataFrame:
-    """LOSO spotting of every long video; intervals, threshold selection and timeline plots."""
+# What `mexp spot` uses on a new video without a model: MDMD (no training) and fixed thresholds;
+# the noise floor keeps a video without any expression from yielding intervals.
+CLI_DEFAULTS: dict[str, Any] = {
+    "method": "mdmd", "flow_method": "dis", "k_seconds": {"micro": 0.18, "macro": 0.6}, "head_motion": "affine",
+    "type_ratio": 0.5, "grid": 6, "top_cells": 3, "eye_dilate": 0.25, "smooth": 3, "default_p": 0.5, "default_floor": 4.0,
+}
+
+
+def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
+                 out_timelines: str | Path, out_model: str | Path | None = None) -> pd.DataFrame:
+    """LOSO spotting of every long video; intervals, threshold selection and timeline plots.
+
+    ``out_model``: a JSON "model" for new videos (``mexp spot --model``): the spotting settings
+    and the thresholds selected on *all* of the dataset's videos (for use elsewhere; the metric
+    table comes from the leave-one-subject-out predictions only)."""
     samples = read_sample_table(samples_csv)
     long = samples[samples.task == "spotting"]
     gt = long[["video", "onset", "offset", "type"]]
@@ -55,7 +68,62 @@ def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[st
     logger.info("spotted %d intervals in %d videos", len(pred), len(scores))
     write_csv(pred, out_intervals)
     write_csv(sel, out_selection)
+    if out_model is not None:
+        th, f1 = select_thresholds(scores, gt[gt.video.isin(list(scores))], cfg)
+        write_json({"kind": "mexp.spotting/1", "spotting": cfg, "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
+                    "train_f1": f1, "videos": len(scores)}, out_model)
     with atomic_path(out_timelines, directory=True) as tmp:
         for v, sc in scores.items():
             plot_timeline(v, sc, gt, pred, tmp / f"{v}.png")
+    return pred
+
+
+def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds]]:
+    """(spotting settings, thresholds per type) of a ``model.json`` written by the workflow."""
+    import json
+
+    from mexp_lib.errors import ConfigError
+
+    p = Path(path)
+    try:
+        d = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{p}: cannot read a spotting model ({e})") from e
+    if not isinstance(d, dict) or d.get("kind") != "mexp.spotting/1":
+        raise ConfigError(f"{p}: not a spotting model (results/spotting/<dataset>/model.json of the workflow)")
+    return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}
+
+
+def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, model: str | Path | None = None, face_cfg: dict[str, Any] | None = None,
+                   timeline_png: str | Path | None = None, workdir: str | Path | None = None) -> pd.DataFrame:
+    """Spot one long video (frames folder or video file) outside the workflow.
+
+    Landmarks (long-video strategy) -> aligned faces -> scores -> intervals, each streamed
+    through files in ``workdir`` (a temporary folder by default) so memory does not grow with
+    the video. With ``model`` (a workflow ``model.json``) its settings and thresholds are used;
+    without, :data:`CLI_DEFAULTS` (MDMD). Writes ``video,onset,offset,type`` (1-based frame
+    positions, inclusive) to ``out_csv`` and, if asked, the score timeline.
+    """
+    import tempfile
+
+    from mexp_lib.face.stage import align_faces, detect_landmarks
+
+    if model is not None:
+        cfg, th = read_spotting_model(model)
+    else:
+        cfg = dict(CLI_DEFAULTS)
+        th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
+    video = Path(frames_path).stem
+    face = {"strategy": "long", "size": 128, "margin": 0.1, "grey": True, **(face_cfg or {})}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        t = Path(tmp)
+        detect_landmarks(str(frames_path), video=video, numbering="position", strategy="long", face_cfg=face, out=t / f"{video}.json")
+        align_faces(str(frames_path), str(t / f"{video}.json"), numbering="position", face_cfg=face, out=t / f"{video}_faces.h5")
+        features_store(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
+        scores = load_scores([str(t / f"{video}.h5")])
+    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=float(cfg.get("type_ratio", 0.5)))
+    write_csv(pred, out_csv)
+    if timeline_png is not None and video in scores:
+        plot_timeline(video, scores[video], pd.DataFrame(columns=["video", "onset", "offset", "type"]), pred, timeline_png)
+    logger.info("%s: %d interval(s) spotted", video, len(pred))
     return pred

@@ -90,7 +90,7 @@ def get_strategy(wc):
 # The keys of a config section that a stage depends on (it reruns only when these change).
 FACE_DETECT_KEYS = ("backend", "cnn_model", "detect_every", "detect_size", "detector", "fan_weights", "on_missing_face", "shape_model", "smooth", "upsample")
 FACE_ALIGN_KEYS = ("grey", "margin", "size")
-SPOTTING_FEATURE_KEYS = ("dis", "eye_dilate", "farneback", "flow_method", "grid", "head_motion", "k_seconds", "top_cells", "tvl1")
+SPOTTING_FEATURE_KEYS = ("dis", "eye_dilate", "farneback", "flow_method", "grid", "head_motion", "k_seconds", "method", "top_cells", "tvl1")
 
 
 def section_params(section, keys):
