@@ -1,7 +1,7 @@
 """`mexp spot` on a long 640x480 video: time per frame and peak memory.
 
 Renders a video file (default 10,000 frames, 640x480, 30 fps; the demo face -- a real photograph
--- with slow head drift, sensor noise and a mouth-corner expression every 1,000 frames), runs
+-- with slow head drift, sensor noise and a happiness-like expression (AU6+12, 3 px) every 1,000 frames), runs
 `mexp spot VIDEO --fps 30` in a child process and prints its wall time per frame and its peak
 resident memory (the stages stream the video: memory must not grow with its length), and how
 many of the rendered expressions were spotted.
@@ -24,24 +24,20 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.demo import base_face
+from mexp_lib.datasets.demo import base_face, expression_field, warp_by_field
 
 
 def render(path: Path, n: int, fps: float = 30.0, every: int = 1000, seed: int = 0) -> list[int]:
     """Write the video; returns the apex frame numbers (1-based) of the expressions."""
     img, lm = base_face(256)
     face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
-    yy, xx = np.mgrid[0:256, 0:256].astype(np.float32)
-    dx, dy = np.zeros_like(xx), np.zeros_like(yy)
-    for idx, sx in ((48, -1.0), (54, 1.0)):
-        g = np.exp(-((xx - lm[idx, 0]) ** 2 + (yy - lm[idx, 1]) ** 2) / (2 * 9.0 ** 2))
-        dx, dy = dx + sx * g, dy - g
+    field = expression_field(face.shape, lm, "happiness")
     apexes = list(range(every // 2, n, every))
     rng = np.random.default_rng(seed)
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480), isColor=False)
     for i in range(n):
         a = max([0.0] + [3.0 * max(0.0, 1 - abs(i - ap) / 5) for ap in apexes if abs(i - ap) < 6])
-        f = cv2.remap(face, (xx - a * dx).astype(np.float32), (yy - a * dy).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) if a else face
+        f = warp_by_field(face, field, a) if a else face
         canvas = np.full((480, 640), 90, np.float32)
         x, y = int(192 + 6 * np.sin(i / 300)), 112
         canvas[y:y + 256, x:x + 256] = f

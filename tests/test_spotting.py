@@ -100,26 +100,21 @@ def test_mdmd_peaks_at_the_apex_and_stays_low_elsewhere():
 
 
 def _write_face_video(folder, n, *, expression_at=None, blank=(), seed=0, amp=2.5, half=5):
-    """A still real face (the demo photograph) with sensor noise written as PNG frames; an
-    expression-like local motion (mouth corners pulled up and out) peaking at ``expression_at``,
+    """A still real face (the demo photograph) with sensor noise written as PNG frames; a
+    happiness-like motion (the demo's AU6+12 field) peaking at ``amp`` px at ``expression_at``,
     and blank frames (no face) at ``blank``."""
     import cv2
 
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo import base_face, expression_field, warp_by_field
 
     img, lm = base_face(192)
     face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
-    yy, xx = np.mgrid[0:192, 0:192].astype(np.float32)
-    dx, dy = np.zeros_like(xx), np.zeros_like(yy)
-    for idx, sx in ((48, -1.0), (54, 1.0)):
-        g = np.exp(-((xx - lm[idx, 0]) ** 2 + (yy - lm[idx, 1]) ** 2) / (2 * 7.0 ** 2))
-        dx, dy = dx + sx * g, dy - g
+    field = expression_field(face.shape, lm, "happiness")
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     for i in range(n):
         a = 0.0 if expression_at is None else amp * max(0.0, 1 - abs(i - expression_at) / half)
-        f = cv2.remap(face, (xx - a * dx).astype(np.float32), (yy - a * dy).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        f = np.full_like(f, 90) if i in blank else f
+        f = np.full_like(face, 90) if i in blank else warp_by_field(face, field, a)
         cv2.imwrite(str(folder / f"img{i + 1:04d}.png"), np.clip(f + rng.normal(0, 1.5, f.shape), 0, 255).astype(np.uint8))
     return folder
 

@@ -272,6 +272,13 @@ def expression_field(shape: tuple[int, int], lm: np.ndarray, emotion: str) -> np
     return f / np.linalg.norm(f, axis=-1).max()
 
 
+def warp_by_field(img: np.ndarray, field: np.ndarray, amount: float) -> np.ndarray:
+    """``img`` (float32) with its content moved by ``amount`` x ``field`` (H, W, 2) px."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(img, xx - amount * field[..., 0], yy - amount * field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def blink_field(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
     """Field that closes the upper eyelids; peak = the eye opening."""
     opening = float(np.mean([np.linalg.norm(lm[37] - lm[41]), np.linalg.norm(lm[44] - lm[46])]))
