@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("frames", help="frames folder or video file")
     sp.add_argument("-o", "--output", required=True, help="intervals CSV: video,onset,offset,type (1-based frames, inclusive)")
     sp.add_argument("--fps", type=float, required=True, help="frame rate (sets the windows k)")
-    sp.add_argument("--model", help="results/spotting/<dataset>/model.json of a workflow run (default: MDMD, fixed thresholds)")
+    sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
     sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
     sp.add_argument("--detect-every", type=int, default=10)

@@ -92,11 +92,12 @@ def test_mdmd_peaks_at_the_apex_and_stays_low_elsewhere():
     frames = _local_motion_clip()
     mask = np.zeros((96, 96), bool)
     calc = make_flow(FlowParams("dis", {}))
-    s = mdmd_scores(frames, 8, calc=calc, remove=HeadMotion("none", mask, (40, 40, 56, 56)), mask=mask, grid=6)
+    s, cells = mdmd_scores(frames, 8, calc=calc, remove=HeadMotion("none", mask, (40, 40, 56, 56)), mask=mask, grid=6)
     assert abs(int(np.argmax(s)) - 50) <= 2
     quiet = np.r_[s[8:30], s[72:92]]
     assert s.max() > 4 * quiet.max(), (s.max(), quiet.max())  # measured: 0.26 vs 0.04
     assert (s[:8] == 0).all() and (s[-8:] == 0).all()
+    assert cells.shape == (100, 36) and int(np.argmax(cells[50])) // 6 == 70 // 16, "the moving block (mouth row) differs most"
 
 
 def _write_face_video(folder, n, *, expression_at=None, blank=(), seed=0, amp=2.5, half=5):
@@ -141,3 +142,35 @@ def test_spot_cli_edge_cases(tmp_path):
     pred = spot_one_video(gap, fps=30, out_csv=tmp_path / "gap.csv")
     assert ((pred.onset <= 86) & (pred.offset >= 86)).any(), pred
     assert not ((pred.offset >= 21) & (pred.onset <= 45)).any(), "nothing is spotted where there is no face"
+
+
+def _cell_features(events, n=400, cells=36, seed=0):
+    """Per-cell motions of both scales for a video: noise everywhere, an expression moves a few
+    cells (micro: short, both scales; macro: long, mostly the macro scale); plus the scores."""
+    rng = np.random.default_rng(seed)
+    c = {t: np.abs(rng.normal(0.1, 0.03, (n, cells))).astype(np.float32) for t in ("micro", "macro")}
+    for kind, centre, where in events:
+        half = 5 if kind == "micro" else 20
+        b = bump(n, centre, half, 1.0)[:, None]
+        c["micro"][:, where] += (1.0 if kind == "micro" else 0.2) * b
+        c["macro"][:, where] += b
+    sc = {t: np.sort(c[t], 1)[:, -3:].mean(1) for t in c}
+    return {**sc, "cells_micro": c["micro"], "cells_macro": c["macro"], "numbers": np.arange(1, n + 1), "k_micro": np.array(5), "k_macro": np.array(18)}
+
+
+def test_learned_spotter_loso_spots_both_types():
+    rng = np.random.default_rng(1)
+    sc, subjects, rows = {}, {}, []
+    for i in range(5):
+        ev = [("micro", 60, [3, 4]), ("macro", 180, [20, 21, 26]), ("micro", 300, [9, 10])]
+        ev = [(k, c + int(rng.integers(-10, 10)), w) for k, c, w in ev]
+        sc[f"v{i}"], subjects[f"v{i}"] = _cell_features(ev, seed=i), f"s{i}"
+        rows += [(f"v{i}", c - (5 if k == "micro" else 20) + 1, c + (5 if k == "micro" else 20) + 1, k, c + 1) for k, c, _ in ev]
+    gt = pd.DataFrame(rows, columns=["video", "onset", "offset", "type", "apex"])
+    cfg = {"spotter": "learned", "learned": {"epochs": 30, "seed": 0, "lr": 0.003}, "p_grid": [0.2, 0.4, 0.6], "floor_grid": [0, 2], "default_p": 0.5}
+    pred, sel = spot_loso(sc, subjects, gt, cfg)
+    from mexp_lib.metrics import spotting_scores
+
+    table = spotting_scores(gt, pred).set_index("type")
+    assert table.loc["all", "f1"] >= 0.9, table
+    assert table.loc["micro", "tp"] >= 9 and table.loc["macro", "tp"] >= 4

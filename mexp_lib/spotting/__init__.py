@@ -121,7 +121,9 @@ def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *,
 
 
 def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str = "") -> dict[str, np.ndarray]:
-    """Per-frame scores of one video for each type: {"micro": (T,), "macro": (T,), "k_micro": k...}.
+    """Per-frame scores of one video for each type: {"micro": (T,), "macro": (T,), "k_micro": k,
+    "cells_micro": (T, grid^2) the per-cell motions the score summarises (the learned spotter's
+    input) ...}.
 
     ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8, ``landmarks`` and,
     optionally, ``found`` (T,) -- frames where the face stage found no face score 0 within k of
@@ -139,17 +141,18 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     for t in TYPES:
         k = half_window(fps, float(cfg["k_seconds"][t]))
         score = np.zeros(n, np.float32)
+        cells = np.zeros((n, grid * grid), np.float32)
         if n > 2 * k and method == "mdmd":
             from mexp_lib.spotting.mdmd import mdmd_scores
 
-            score = mdmd_scores(frames_ds, k, calc=calc, remove=HeadMotion(cfg.get("head_motion", "affine"), mask, nose), mask=mask, grid=grid,
+            score, cells = mdmd_scores(frames_ds, k, calc=calc, remove=HeadMotion(cfg.get("head_motion", "affine"), mask, nose), mask=mask, grid=grid,
                                 what=f"{video}: {t} MDMD (k={k})")
         elif n > 2 * k:
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
             m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})", head_motion=cfg.get("head_motion", "affine"))
             d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
-            mag = np.linalg.norm(d, axis=-1)
-            score[k: n - k] = np.sort(mag, axis=1)[:, -top:].mean(1)
+            cells[k: n - k] = np.linalg.norm(d, axis=-1)
+            score[k: n - k] = np.sort(cells[k: n - k], axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
         if "found" in faces:  # no score where the window [i-k, i+k] holds a frame without a face
@@ -157,7 +160,9 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             if lost.any():
                 near = np.convolve(lost.astype(float), np.ones(2 * k + 1), mode="same") > 0
                 score[near] = 0.0
+                cells[near] = 0.0
         out[t] = score
+        out[f"cells_{t}"] = cells
         out[f"k_{t}"] = np.array(k)
     return out
 
@@ -193,9 +198,10 @@ def to_intervals(peaks: Iterable[int], k: int, n: int) -> list[tuple[int, int]]:
     return merged
 
 
-def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5, types: Iterable[str] = TYPES) -> dict[str, list[tuple[int, int]]]:
+def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES) -> dict[str, list[tuple[int, int]]]:
     """Intervals (0-based positions) of each of ``types`` in one video's scores (see module
-    doc). A type's intervals depend only on that type's thresholds."""
+    doc). A type's intervals depend only on that type's thresholds. ``type_ratio=None``: the
+    scores are already type-specific (a learned spotter), no scale test."""
     s = {t: _smooth(sc[t], smooth) for t in TYPES}
     km, kM = int(sc["k_micro"]), int(sc["k_macro"])
     n = len(s["micro"])
@@ -206,13 +212,13 @@ def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: 
 
     out = {}
     if "micro" in types:
-        out["micro"] = to_intervals([p for p in find_candidates(s["micro"], km, th["micro"]) if ratio(p) >= type_ratio], km, n)
+        out["micro"] = to_intervals([p for p in find_candidates(s["micro"], km, th["micro"]) if type_ratio is None or ratio(p) >= type_ratio], km, n)
     if "macro" in types:
-        out["macro"] = to_intervals([p for p in find_candidates(s["macro"], kM, th["macro"]) if ratio(p) < type_ratio], kM, n)
+        out["macro"] = to_intervals([p for p in find_candidates(s["macro"], kM, th["macro"]) if type_ratio is None or ratio(p) < type_ratio], kM, n)
     return out
 
 
-def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float = 0.5, types: Iterable[str] = TYPES) -> pd.DataFrame:
+def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES) -> pd.DataFrame:
     """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
     and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers."""
     rows = []
@@ -223,10 +229,15 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
 
 
+def type_ratio_of(cfg: dict[str, Any]) -> float | None:
+    """The micro/macro scale test's ratio, or None for a learned spotter (type-specific scores)."""
+    return None if cfg.get("spotter") == "learned" else float(cfg.get("type_ratio", 0.5))
+
+
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
-    smooth, ratio = int(cfg.get("smooth", 3)), float(cfg.get("type_ratio", 0.5))
+    smooth, ratio = int(cfg.get("smooth", 3)), type_ratio_of(cfg)
     chosen: dict[str, Thresholds] = {}
     best_f1: dict[str, float] = {}
     for t in TYPES:
@@ -252,12 +263,17 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
     for s in subs:
         train = {v: sc for v, sc in scores.items() if subjects[v] != s}
         test = {v: sc for v, sc in scores.items() if subjects[v] == s}
+        if train and cfg.get("spotter") == "learned":  # the network sees the training subjects only
+            from mexp_lib.spotting.learned import learned_fold
+
+            train, test, _ = learned_fold(train, test, gt[gt.video.isin(list(train))], cfg)
+            logger.info("fold %s: learned spotter trained on %d videos", s, len(train))
         if train:
             th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
         else:  # a single subject: nothing to select on, use the configured defaults
             th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
-        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=float(cfg.get("type_ratio", 0.5))))
+        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg)))
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)

@@ -52,15 +52,16 @@ def mdmd_difference(f_cf: np.ndarray, f_tf: np.ndarray, blocks: np.ndarray, keep
 
 
 def mdmd_scores(frames: Any, k: int, *, calc: Callable[[np.ndarray, np.ndarray], np.ndarray], remove: Callable[[np.ndarray], np.ndarray],
-                mask: np.ndarray, grid: int = 6, what: str = "MDMD") -> np.ndarray:
+                mask: np.ndarray, grid: int = 6, what: str = "MDMD") -> tuple[np.ndarray, np.ndarray]:
     """MDMD score (T,) of a stack of aligned grey frames (array or HDF5 dataset, read three
-    frames at a time); 0 within k frames of either end."""
+    frames at a time), 0 within k frames of either end, and the block differences (T, grid^2)."""
     n, size = frames.shape[0], frames.shape[1]
     blocks, keep = block_ids(size, grid), ~mask
     n_blocks, top = grid * grid, max(1, (grid * grid) // 3)
     score = np.zeros(n, np.float32)
+    cells = np.zeros((n, n_blocks), np.float32)
     for i in progress(range(k, n - k), max(n - 2 * k, 0), what, every_s=10.0):
         hf = frames[i - k]
-        d = mdmd_difference(remove(calc(hf, frames[i])), remove(calc(hf, frames[i + k])), blocks, keep, n_blocks)
-        score[i] = np.sort(d)[-top:].mean()
-    return score
+        cells[i] = mdmd_difference(remove(calc(hf, frames[i])), remove(calc(hf, frames[i + k])), blocks, keep, n_blocks)
+        score[i] = np.sort(cells[i])[-top:].mean()
+    return score, cells

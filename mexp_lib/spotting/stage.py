@@ -11,10 +11,10 @@ import pandas as pd
 
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.evaluate import plot_timeline
-from mexp_lib.io.atomic import atomic_path, write_csv, write_json
+from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, read_arrays, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_all, spot_loso, spotting_features
+from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_all, spot_loso, spotting_features, type_ratio_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def features_store(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str |
     with open_store(faces_h5) as h:
         feats = spotting_features(h, fps=fps, cfg=cfg, video=Path(faces_h5).stem)
         numbers = h["numbers"][()]
-    write_store(out, {**{t: feats[t] for t in TYPES}, "numbers": numbers}, {"stage": "spotting_features", **{f"k_{t}": int(feats[f"k_{t}"]) for t in TYPES}, "fps": fps}, params=cfg)
+    write_store(out, {**{t: feats[t] for t in TYPES}, **{f"cells_{t}": feats[f"cells_{t}"].astype(np.float16) for t in TYPES}, "numbers": numbers}, {"stage": "spotting_features", **{f"k_{t}": int(feats[f"k_{t}"]) for t in TYPES}, "fps": fps}, params=cfg)
 
 
 def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
@@ -39,7 +39,8 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
             logger.warning("%s: skipped by the face stage (%s)", f, skip_reason(f))
             continue
         with open_store(f) as h:
-            scores[Path(f).stem] = {**{k: h[k][()] for k in (*TYPES, "numbers")}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES}}
+            arrays = [k for k in (*TYPES, "numbers", *(f"cells_{t}" for t in TYPES)) if k in h]
+            scores[Path(f).stem] = {**{k: h[k][()] for k in arrays}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES}}
     return scores
 
 
@@ -55,12 +56,13 @@ def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[st
                  out_timelines: str | Path, out_model: str | Path | None = None) -> pd.DataFrame:
     """LOSO spotting of every long video; intervals, threshold selection and timeline plots.
 
-    ``out_model``: a JSON "model" for new videos (``mexp spot --model``): the spotting settings
-    and the thresholds selected on *all* of the dataset's videos (for use elsewhere; the metric
-    table comes from the leave-one-subject-out predictions only)."""
+    ``out_model``: the model for new videos (``mexp spot --model``, a torch file): the spotting
+    settings, the thresholds selected on *all* of the dataset's videos and, for the learned
+    spotter, the network trained on all of them (for use elsewhere; the metric table comes from
+    the leave-one-subject-out predictions only)."""
     samples = read_sample_table(samples_csv)
     long = samples[samples.task == "spotting"]
-    gt = long[["video", "onset", "offset", "type"]]
+    gt = long[["video", "onset", "offset", "type", "apex"]]
     scores = load_scores(feature_files)
     subjects = dict(zip(long.video, long.subject))
     pred, sel = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
@@ -69,29 +71,55 @@ def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[st
     write_csv(pred, out_intervals)
     write_csv(sel, out_selection)
     if out_model is not None:
-        th, f1 = select_thresholds(scores, gt[gt.video.isin(list(scores))], cfg)
-        write_json({"kind": "mexp.spotting/1", "spotting": cfg, "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
-                    "train_f1": f1, "videos": len(scores)}, out_model)
+        write_spotting_model(scores, gt, cfg, out_model)
     with atomic_path(out_timelines, directory=True) as tmp:
         for v, sc in scores.items():
             plot_timeline(v, sc, gt, pred, tmp / f"{v}.png")
     return pred
 
 
-def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds]]:
-    """(spotting settings, thresholds per type) of a ``model.json`` written by the workflow."""
-    import json
+MODEL_KIND = "mexp.spotting/1"
+
+
+def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any], out: str | Path) -> None:
+    """Fit the spotter on every video (the learned network, then the thresholds) and save it."""
+    import torch
+
+    gt = gt[gt.video.isin(list(scores))]
+    net = None
+    if cfg.get("spotter") == "learned":
+        from mexp_lib.spotting.learned import learned_fold
+
+        scores, _, net = learned_fold(scores, {}, gt, cfg)
+    th, f1 = select_thresholds(scores, gt, cfg)
+    with atomic_path(out) as tmp:
+        torch.save({"kind": MODEL_KIND, "spotting": dict(cfg), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
+                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict()}, tmp)
+
+
+def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds], Any]:
+    """(spotting settings, thresholds per type, the learned network or None) of a ``model.pt``
+    written by the workflow."""
+    import torch
 
     from mexp_lib.errors import ConfigError
 
     p = Path(path)
     try:
-        d = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"{p}: cannot read a spotting model ({e})") from e
-    if not isinstance(d, dict) or d.get("kind") != "mexp.spotting/1":
-        raise ConfigError(f"{p}: not a spotting model (results/spotting/<dataset>/model.json of the workflow)")
-    return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}
+        d = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - missing, truncated or foreign file
+        raise ConfigError(f"{p}: cannot read a spotting model ({type(e).__name__}: {e})") from e
+    if not isinstance(d, dict) or d.get("kind") != MODEL_KIND:
+        raise ConfigError(f"{p}: not a spotting model (results/spotting/<dataset>/model.pt of a workflow run)")
+    net = None
+    if d.get("net") is not None:
+        from mexp_lib.spotting.learned import TemporalScoreNet
+
+        w = d["net"]["net.0.weight"]
+        net = TemporalScoreNet(w.shape[1], width=w.shape[0])
+        net.load_state_dict(d["net"])
+        net.eval()
+    return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}, net
 
 
 def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, model: str | Path | None = None, face_cfg: dict[str, Any] | None = None,
@@ -108,8 +136,9 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
 
     from mexp_lib.face.stage import align_faces, detect_landmarks
 
+    net = None
     if model is not None:
-        cfg, th = read_spotting_model(model)
+        cfg, th, net = read_spotting_model(model)
     else:
         cfg = dict(CLI_DEFAULTS)
         th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
@@ -121,7 +150,11 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         align_faces(str(frames_path), str(t / f"{video}.json"), numbering="position", face_cfg=face, out=t / f"{video}_faces.h5")
         features_store(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
         scores = load_scores([str(t / f"{video}.h5")])
-    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=float(cfg.get("type_ratio", 0.5)))
+    if net is not None:
+        from mexp_lib.spotting.learned import predict_scores
+
+        scores = {v: predict_scores(net, sc) for v, sc in scores.items()}
+    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg))
     write_csv(pred, out_csv)
     if timeline_png is not None and video in scores:
         plot_timeline(video, scores[video], pd.DataFrame(columns=["video", "onset", "offset", "type"]), pred, timeline_png)

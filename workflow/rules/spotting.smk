@@ -25,7 +25,7 @@ rule spot_intervals:
         intervals="results/spotting/{dataset}/intervals.csv",
         selection="results/spotting/{dataset}/selection.csv",
         timelines=directory("results/spotting/{dataset}/timelines"),
-        model="results/spotting/{dataset}/model.json",
+        model="results/spotting/{dataset}/model.pt",
     log:
         "logs/spot_intervals/{dataset}.log",
     benchmark:

@@ -1,0 +1,115 @@
+"""A learned spotter in the manner of SoftNet (Liong et al. 2021) and MEAN (Liong et al. 2023):
+a small network regresses a per-frame score for each expression type, trained on soft
+pseudo-labels, leave-one-subject-out.
+
+Input per video: the per-cell motions of both scales (``cells_micro``, ``cells_macro``:
+(T, grid^2) each, :func:`mexp_lib.spotting.spotting_features`), each cell divided by its median
+over the video (motion relative to the subject's own resting level) and ``log1p``-compressed.
+Network: a temporal CNN (three 1-D convolutions, the middle one dilated) over the sequence,
+one sigmoid output per type. Soft pseudo-labels: for every annotated expression of a type, a
+triangle peaking at 1 at its apex (or its centre when the apex is unknown) and falling to 0
+half an interval length plus k frames away -- the score the spotter's peak-picking expects,
+peaking at the apex. Loss: mean squared error (SoftNet's regression), frames inside expressions weighted by
+1 + ``pos_weight`` x label (they are few). The schedule is fixed
+(``learned.epochs``); the held-out subject is only predicted; its thresholds are then selected
+on the training videos' predicted scores, like every other score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+
+TYPES = ("macro", "micro")
+
+
+def video_input(sc: dict[str, np.ndarray]) -> np.ndarray:
+    """(2 * grid^2, T) float32 network input of one video's stored features."""
+    parts = []
+    for t in TYPES:
+        c = sc[f"cells_{t}"].astype(np.float32)
+        ref = np.median(c[c.sum(1) > 0], axis=0) if (c.sum(1) > 0).any() else np.ones(c.shape[1], np.float32)
+        parts.append(np.log1p(c / (ref + 1e-3)))
+    return np.concatenate(parts, axis=1).T.copy()
+
+
+def soft_labels(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str, int]) -> np.ndarray:
+    """(2, T) targets (rows in :data:`TYPES` order) from ``gt`` rows ``onset, offset, type[, apex]``
+    in frame numbers; ``numbers``: the video's frame numbers."""
+    y = np.zeros((len(TYPES), n), np.float32)
+    pos = np.arange(n)
+    for r in gt.itertuples(index=False):
+        row = TYPES.index(r.type)
+        on, off = np.searchsorted(numbers, r.onset), np.searchsorted(numbers, r.offset)
+        apex = getattr(r, "apex", -1)
+        c = np.searchsorted(numbers, apex) if apex is not None and apex >= 0 and r.onset <= apex <= r.offset else (on + off) / 2
+        half = (off - on) / 2 + k[r.type]
+        y[row] = np.maximum(y[row], np.clip(1 - np.abs(pos - c) / max(half, 1), 0, 1))
+    return y
+
+
+class TemporalScoreNet(nn.Module):
+    """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro)."""
+
+    def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(in_channels, width, 5, padding=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Conv1d(width, width, 5, padding=4, dilation=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Conv1d(width, len(TYPES), 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x))
+
+
+def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict[str, Any], seed: int = 0) -> TemporalScoreNet:
+    """Fit the network on whole training videos (one video per step, a fixed number of epochs)."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)))
+    opt = torch.optim.Adam(net.parameters(), lr=float(cfg.get("lr", 3e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
+    pos_weight = float(cfg.get("pos_weight", 10.0))
+    xs = [torch.tensor(x)[None] for x in inputs]
+    ys = [torch.tensor(y)[None] for y in targets]
+    net.train()
+    for _ in range(int(cfg.get("epochs", 40))):
+        for j in torch.randperm(len(xs), generator=g).tolist():
+            opt.zero_grad()
+            # frames inside expressions are few: weight them up (SoftNet balances its samples)
+            loss = ((net(xs[j]) - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
+            loss.backward()
+            opt.step()
+    net.eval()
+    return net
+
+
+def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The video's features with ``micro`` and ``macro`` replaced by the network's scores
+    (zero where the stored score is zero: ends of the video, faceless stretches)."""
+    with torch.no_grad():
+        out = net(torch.tensor(video_input(sc))[None])[0].numpy()
+    new = dict(sc)
+    for i, t in enumerate(TYPES):
+        new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
+    return new
+
+
+def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame,
+                 cfg: dict[str, Any]) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]], TemporalScoreNet]:
+    """Train on ``train`` videos (their ground truth only), score both sets."""
+    lcfg = dict(cfg.get("learned") or {})
+    names = list(train)
+    missing = [v for v in names if "cells_micro" not in train[v]]
+    if missing:
+        from mexp_lib.errors import DataError
+
+        raise DataError(f"spotting features of {missing[0]} hold no per-cell motions; rerun compute_spotting_features")
+    xs = [video_input(train[v]) for v in names]
+    ys = [soft_labels(len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
+    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)))
+    return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net
