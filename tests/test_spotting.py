@@ -165,12 +165,19 @@ def test_learned_spotter_loso_spots_both_types():
         ev = [("micro", 60, [3, 4]), ("macro", 180, [20, 21, 26]), ("micro", 300, [9, 10])]
         ev = [(k, c + int(rng.integers(-10, 10)), w) for k, c, w in ev]
         sc[f"v{i}"], subjects[f"v{i}"] = _cell_features(ev, seed=i), f"s{i}"
-        rows += [(f"v{i}", c - (5 if k == "micro" else 20) + 1, c + (5 if k == "micro" else 20) + 1, k, c + 1) for k, c, _ in ev]
-    gt = pd.DataFrame(rows, columns=["video", "onset", "offset", "type", "apex"])
-    cfg = {"spotter": "learned", "learned": {"epochs": 30, "seed": 0, "lr": 0.003}, "p_grid": [0.2, 0.4, 0.6], "floor_grid": [0, 2], "default_p": 0.5}
+        rows += [(f"v{i}", c - (5 if k == "micro" else 20) + 1, c + (5 if k == "micro" else 20) + 1, k, c + 1, emo)
+                 for (k, c, _), emo in zip(ev, ["happiness", "surprise", "disgust"])]  # the emotion is told by where the face moves
+    gt = pd.DataFrame(rows, columns=["video", "onset", "offset", "type", "apex", "emotion"])
+    cfg = {"spotter": "learned", "learned": {"epochs": 30, "seed": 0, "lr": 0.003}, "p_grid": [0.2, 0.4, 0.6], "floor_grid": [0, 2], "default_p": 0.5,
+           "classes": ["negative", "positive", "surprise"], "class_mapping": {"happiness": "positive", "surprise": "surprise", "disgust": "negative"}}
     pred, sel = spot_loso(sc, subjects, gt, cfg)
     from mexp_lib.metrics import spotting_scores
+    from mexp_lib.spotting.stage import strs_table
 
     table = spotting_scores(gt, pred).set_index("type")
     assert table.loc["all", "f1"] >= 0.9, table
     assert table.loc["micro", "tp"] >= 9 and table.loc["macro", "tp"] >= 4
+    # spot-then-recognise: the recognition head on the same trunk labels the spotted intervals
+    assert set(pred.emotion) <= {"negative", "positive", "surprise"}
+    strs = strs_table(gt, pred, cfg).iloc[0]
+    assert strs.recognised and strs.analysis_macro_f1 >= 0.9 and strs.strs >= 0.8, strs

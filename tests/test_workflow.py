@@ -195,28 +195,31 @@ def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path,
 
 @pytest.mark.slow
 def test_learned_spotter_by_one_switch_and_its_model_in_mexp_spot(tiny_run, tmp_path):
-    """spotting.spotter: learned reruns only the spotting (not the features); the model it saves
-    drives `mexp spot` on a long video of the demo."""
+    """spotting.spotter: learned (with spot-then-recognise) reruns only the spotting, not the
+    features; the model it saves drives `mexp spot` on a long video of the demo."""
     import torch
 
     wd, _ = tiny_run
     work = tmp_path / "work"
     shutil.copytree(wd, work, symlinks=True)
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
-    cfg["spotting"] = {**cfg.get("spotting", {}), "spotter": "learned"}
+    cfg["spotting"] = {**cfg.get("spotting", {}), "spotter": "learned", "recognise": True}
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     dry = snakemake(work, "-n", "results/demo_spotting_metrics.csv")
     assert planned_jobs(dry.stdout + dry.stderr) == {"spot_intervals": 1, "evaluate_spotting": 1}
     snakemake(work, "results/demo_spotting_metrics.csv")
     spot = pd.read_csv(work / "results/demo_spotting_metrics.csv").set_index("type")
     assert spot.loc["all", "tp"] + spot.loc["all", "fn"] == 9
+    strs = pd.read_csv(work / "results/spotting/demo/strs.csv").iloc[0]
+    assert strs.recognised and 0 <= strs.strs <= 1 and strs.strs == pytest.approx(strs.spot_f1 * strs.analysis_macro_f1)
+    assert set(pd.read_csv(work / "results/spotting/demo/intervals.csv").emotion) <= {"negative", "positive", "surprise"}
     model = work / "results/spotting/demo/model.pt"
     assert torch.load(model, weights_only=True)["net"] is not None
     video = sorted((work / "results/datasets/demo/rawpic").glob("*/*"))[0]
     out = subprocess.run([str(Path(sys.executable).parent / "mexp"), "spot", str(video), "--fps", "30", "--model", str(model), "-o", str(tmp_path / "iv.csv")],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert list(pd.read_csv(tmp_path / "iv.csv").columns) == ["video", "onset", "offset", "type"]
+    assert list(pd.read_csv(tmp_path / "iv.csv").columns) == ["video", "onset", "offset", "type", "emotion"], "the model recognises too"
 
 
 @pytest.mark.slow

@@ -218,15 +218,21 @@ def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: 
     return out
 
 
-def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES) -> pd.DataFrame:
+def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES,
+             classes: list[str] | None = None) -> pd.DataFrame:
     """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
-    and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers."""
+    and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers,
+    and ``emotion`` when ``classes`` are given and the scores carry ``emotion_logits`` (a
+    learned spotter with a recognition head: spot-then-recognise)."""
+    from mexp_lib.spotting.learned import interval_emotion
+
+    recognise = bool(classes) and all("emotion_logits" in sc for sc in scores.values())
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
         for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types).items():
-            rows += [(v, int(nums[a]), int(nums[b]), t) for a, b in spans]
-    return pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
+            rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, classes),) if recognise else ())) for a, b in spans]
+    return pd.DataFrame(rows, columns=["video", "onset", "offset", "type", *(("emotion",) if recognise else ())])
 
 
 def type_ratio_of(cfg: dict[str, Any]) -> float | None:
@@ -273,7 +279,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
         else:  # a single subject: nothing to select on, use the configured defaults
             th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
-        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg)))
+        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes")))
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)

@@ -13,6 +13,11 @@ peaking at the apex. Loss: mean squared error (SoftNet's regression), frames ins
 1 + ``pos_weight`` x label (they are few). The schedule is fixed
 (``learned.epochs``); the held-out subject is only predicted; its thresholds are then selected
 on the training videos' predicted scores, like every other score.
+
+Spot-then-recognise (MEAN): with ``classes`` the network has a second head on the same trunk,
+per-frame emotion logits trained with cross-entropy on the frames inside annotated
+expressions whose emotion is in the class set; a spotted interval's emotion is the argmax of
+its frames' mean logits (:func:`interval_emotion`).
 """
 
 from __future__ import annotations
@@ -53,35 +58,64 @@ def soft_labels(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str, int]
 
 
 class TemporalScoreNet(nn.Module):
-    """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro)."""
+    """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro); with ``n_classes`` a
+    recognition head on the same trunk gives per-frame emotion logits (:meth:`emotions`)."""
 
-    def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2) -> None:
+    def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0) -> None:
         super().__init__()
-        self.net = nn.Sequential(
+        self.trunk = nn.Sequential(
             nn.Conv1d(in_channels, width, 5, padding=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Conv1d(width, width, 5, padding=4, dilation=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Conv1d(width, len(TYPES), 1),
         )
+        self.score = nn.Conv1d(width, len(TYPES), 1)
+        self.emotion = nn.Conv1d(width, n_classes, 1) if n_classes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x))
+        return torch.sigmoid(self.score(self.trunk(x)))
+
+    def emotions(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, classes, T) per-frame emotion logits."""
+        if self.emotion is None:
+            raise ValueError("this spotter was trained without a recognition head")
+        return self.emotion(self.trunk(x))
 
 
-def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict[str, Any], seed: int = 0) -> TemporalScoreNet:
-    """Fit the network on whole training videos (one video per step, a fixed number of epochs)."""
+def emotion_targets(n: int, numbers: np.ndarray, gt: pd.DataFrame, classes: list[str], mapping: dict[str, str]) -> np.ndarray:
+    """(T,) class index of the annotated expression covering each frame, -1 elsewhere (and for
+    emotions outside the class set)."""
+    y = np.full(n, -1, np.int64)
+    for r in gt.itertuples(index=False):
+        cls = mapping.get(str(getattr(r, "emotion", "")).lower())
+        if cls in classes:
+            y[np.searchsorted(numbers, r.onset): np.searchsorted(numbers, r.offset, side="right")] = classes.index(cls)
+    return y
+
+
+def interval_emotion(logits: np.ndarray, a: int, b: int, classes: list[str]) -> str:
+    """The class of frames a..b (0-based, inclusive): argmax of their mean logits (C, T)."""
+    return classes[int(logits[:, a: b + 1].mean(1).argmax())]
+
+
+def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict[str, Any], seed: int = 0,
+                  emotions: list[np.ndarray] | None = None, n_classes: int = 0) -> TemporalScoreNet:
+    """Fit the network on whole training videos (one video per step, a fixed number of epochs);
+    with ``emotions`` (per-frame class targets, -1 = none) also the recognition head."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)))
+    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)), n_classes=n_classes if emotions is not None else 0)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg.get("lr", 3e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
     pos_weight = float(cfg.get("pos_weight", 10.0))
     xs = [torch.tensor(x)[None] for x in inputs]
     ys = [torch.tensor(y)[None] for y in targets]
+    es = [torch.tensor(e)[None] for e in emotions] if emotions is not None else None
     net.train()
     for _ in range(int(cfg.get("epochs", 40))):
         for j in torch.randperm(len(xs), generator=g).tolist():
             opt.zero_grad()
             # frames inside expressions are few: weight them up (SoftNet balances its samples)
             loss = ((net(xs[j]) - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
+            if es is not None and bool((es[j] >= 0).any()):
+                loss = loss + nn.functional.cross_entropy(net.emotions(xs[j]), es[j], ignore_index=-1)
             loss.backward()
             opt.step()
     net.eval()
@@ -92,8 +126,12 @@ def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str
     """The video's features with ``micro`` and ``macro`` replaced by the network's scores
     (zero where the stored score is zero: ends of the video, faceless stretches)."""
     with torch.no_grad():
-        out = net(torch.tensor(video_input(sc))[None])[0].numpy()
+        x = torch.tensor(video_input(sc))[None]
+        out = net(x)[0].numpy()
+        logits = net.emotions(x)[0].numpy() if net.emotion is not None else None
     new = dict(sc)
+    if logits is not None:
+        new["emotion_logits"] = logits
     for i, t in enumerate(TYPES):
         new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
     return new
@@ -111,5 +149,10 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
         raise DataError(f"spotting features of {missing[0]} hold no per-cell motions; rerun compute_spotting_features")
     xs = [video_input(train[v]) for v in names]
     ys = [soft_labels(len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
-    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)))
+    classes = list(cfg.get("classes") or [])
+    es = None
+    if classes:
+        mapping = dict(cfg.get("class_mapping") or {c: c for c in classes})
+        es = [emotion_targets(len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v], classes, mapping) for v in names]
+    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes))
     return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net

@@ -53,16 +53,19 @@ CLI_DEFAULTS: dict[str, Any] = {
 
 
 def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
-                 out_timelines: str | Path, out_model: str | Path | None = None) -> pd.DataFrame:
+                 out_timelines: str | Path, out_model: str | Path | None = None, out_strs: str | Path | None = None) -> pd.DataFrame:
     """LOSO spotting of every long video; intervals, threshold selection and timeline plots.
 
+    With ``cfg["classes"]`` (and ``class_mapping``, emotion -> class) a learned spotter also
+    recognises each spotted interval; ``out_strs`` gets the STRS table (spotting F1 x the
+    macro-F1 of the spotted true positives' emotions; NaN when nothing is recognised).
     ``out_model``: the model for new videos (``mexp spot --model``, a torch file): the spotting
     settings, the thresholds selected on *all* of the dataset's videos and, for the learned
     spotter, the network trained on all of them (for use elsewhere; the metric table comes from
     the leave-one-subject-out predictions only)."""
     samples = read_sample_table(samples_csv)
     long = samples[samples.task == "spotting"]
-    gt = long[["video", "onset", "offset", "type", "apex"]]
+    gt = long[["video", "onset", "offset", "type", "apex", "emotion"]]
     scores = load_scores(feature_files)
     subjects = dict(zip(long.video, long.subject))
     pred, sel = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
@@ -72,6 +75,8 @@ def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[st
     write_csv(sel, out_selection)
     if out_model is not None:
         write_spotting_model(scores, gt, cfg, out_model)
+    if out_strs is not None:
+        write_csv(strs_table(gt, pred, cfg), out_strs)
     with atomic_path(out_timelines, directory=True) as tmp:
         for v, sc in scores.items():
             plot_timeline(v, sc, gt, pred, tmp / f"{v}.png")
@@ -79,6 +84,18 @@ def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[st
 
 
 MODEL_KIND = "mexp.spotting/1"
+
+
+def strs_table(gt: pd.DataFrame, pred: pd.DataFrame, cfg: dict[str, Any]) -> pd.DataFrame:
+    """One row: STRS and its parts for spotted-and-recognised intervals (ground-truth emotions
+    mapped to the configured classes), or NaN with ``recognised = False``."""
+    from mexp_lib.metrics import strs_scores
+
+    if "emotion" not in pred.columns:
+        return pd.DataFrame([{"recognised": False, "strs": float("nan")}])
+    mapping = dict(cfg.get("class_mapping") or {})
+    g = gt.assign(emotion=[mapping.get(str(e).lower(), str(e)) for e in gt.emotion])
+    return pd.DataFrame([{"recognised": True, **strs_scores(g, pred)}])
 
 
 def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any], out: str | Path) -> None:
@@ -115,8 +132,9 @@ def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thr
     if d.get("net") is not None:
         from mexp_lib.spotting.learned import TemporalScoreNet
 
-        w = d["net"]["net.0.weight"]
-        net = TemporalScoreNet(w.shape[1], width=w.shape[0])
+        w = d["net"]["trunk.0.weight"]
+        emo = d["net"].get("emotion.weight")
+        net = TemporalScoreNet(w.shape[1], width=w.shape[0], n_classes=0 if emo is None else emo.shape[0])
         net.load_state_dict(d["net"])
         net.eval()
     return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}, net
@@ -154,7 +172,7 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         from mexp_lib.spotting.learned import predict_scores
 
         scores = {v: predict_scores(net, sc) for v, sc in scores.items()}
-    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg))
+    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes"))
     write_csv(pred, out_csv)
     if timeline_png is not None and video in scores:
         plot_timeline(video, scores[video], pd.DataFrame(columns=["video", "onset", "offset", "type"]), pred, timeline_png)

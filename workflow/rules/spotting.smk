@@ -26,12 +26,15 @@ rule spot_intervals:
         selection="results/spotting/{dataset}/selection.csv",
         timelines=directory("results/spotting/{dataset}/timelines"),
         model="results/spotting/{dataset}/model.pt",
+        strs="results/spotting/{dataset}/strs.csv",
     log:
         "logs/spot_intervals/{dataset}.log",
     benchmark:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
         spotting=config["spotting"],
+        classes=CLASSES if config["spotting"]["recognise"] else [],
+        class_mapping=CLASS_SET.mapping if config["spotting"]["recognise"] else {},
     script:
         "../scripts/spot_intervals.py"
 

@@ -4,5 +4,6 @@ from mexp_lib.spotting.stage import spot_dataset
 
 setup_logging(snakemake.log[0])
 o = snakemake.output
-spot_dataset(snakemake.input.samples, snakemake.input.features, cfg=dict(snakemake.params.spotting),
-             out_intervals=o.intervals, out_selection=o.selection, out_timelines=o.timelines, out_model=o.model)
+cfg = dict(snakemake.params.spotting) | {"classes": list(snakemake.params.classes), "class_mapping": dict(snakemake.params.class_mapping)}
+spot_dataset(snakemake.input.samples, snakemake.input.features, cfg=cfg,
+             out_intervals=o.intervals, out_selection=o.selection, out_timelines=o.timelines, out_model=o.model, out_strs=o.strs)
