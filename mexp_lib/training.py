@@ -24,6 +24,7 @@ from mexp_lib.features.lbptop import lbp_top
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
+from mexp_lib.input_kinds import input_kind
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
@@ -44,26 +45,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-# What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
-# the onset-referenced flow of every frame of the normalised clip; "sequence_grey" = (T, 4, s, s)
-# the same plus the grey frame (ELRCN); "lbptop" = the LBP-TOP descriptor of the normalised (or
-# magnified) grey clip, resized to s x s.
-INPUT_KINDS = {
-    "ststnet": "apex", "offapexnet": "apex", "aufusion": "apex",
-    "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence",
-    "elrcn_se": "sequence_grey", "elrcn_te": "sequence_grey",
-    "lbptop_svm": "lbptop",
-}
-
-
-def input_kind(model: str) -> str:
-    """``apex``, ``sequence``, ``sequence_grey`` or ``lbptop`` for a model name (ConfigError for an
-    unknown one)."""
-    if model not in INPUT_KINDS:
-        raise ConfigError(f"training.model: unknown model {model!r} (available: {sorted(INPUT_KINDS)})")
-    return INPUT_KINDS[model]
 
 
 def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path | None = None) -> tuple[np.ndarray, float]:
@@ -87,9 +68,7 @@ def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path
             x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(x.transpose(2, 0, 1)), 0.5
     if kind == "lbptop":
-        frames = read_arrays(p, "frames")["frames"].astype(np.float32)
-        frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
-        return lbp_top(frames), 0.0
+        return lbp_top(_resized(read_arrays(p, "frames")["frames"].astype(np.float32), size)), 0.0
     if kind == "sequence_grey":
         if clip is None:
             raise ConfigError(f"{p}: the {kind} input needs the grey clip store the flow was computed from")
@@ -97,14 +76,16 @@ def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path
     return (apex_flow_input(p, size) if kind == "apex" else sequence_flow_input(p, size)), 0.0
 
 
+def _resized(images: np.ndarray, size: int) -> np.ndarray:
+    """Each image (H, W[, C]) of a stack resized to ``size`` x ``size`` (area interpolation)."""
+    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in images])
+
+
 def sequence_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     """(T, 3, size, size) float32: u, v, strain of every frame of a flow store."""
     arrays = read_arrays(flow_h5, "flow", "strain")
-    out = []
-    for flow, strain in zip(arrays["flow"].astype(np.float32), arrays["strain"].astype(np.float32)):
-        x = cv2.resize(np.dstack([flow, strain[..., None]]), (size, size), interpolation=cv2.INTER_AREA)
-        out.append(x.transpose(2, 0, 1))
-    return np.ascontiguousarray(np.stack(out))
+    x = np.concatenate([arrays["flow"].astype(np.float32), arrays["strain"].astype(np.float32)[..., None]], axis=-1)
+    return np.ascontiguousarray(_resized(x, size).transpose(0, 3, 1, 2))
 
 
 def sequence_grey_input(flow_h5: str | Path, clip_h5: str | Path, size: int) -> np.ndarray:
@@ -118,8 +99,7 @@ def sequence_grey_input(flow_h5: str | Path, clip_h5: str | Path, size: int) -> 
     if frames.ndim != 3 or len(frames) != len(seq):
         raise DataError(f"{flow_h5}: {len(seq)} flow frames but {clip_h5} holds frames of shape {frames.shape}; "
                         "the grey input needs flow.reference onset or previous on grey clips")
-    grey = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
-    return np.ascontiguousarray(np.concatenate([seq, grey[:, None]], axis=1))
+    return np.ascontiguousarray(np.concatenate([seq, _resized(frames, size)[:, None]], axis=1))
 
 
 def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.ids import subject_id
-from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
+from mexp_lib.datasets.table import LoadReport, coded_rows, finish_table, locate_frames
 
 COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
 
@@ -34,16 +34,10 @@ def load_casme2(
     src = str(annotations)
     require_columns(df, COLUMNS, src)
     rows = []
-    for i, r in df.iterrows():
-        row_id = int(i) + 2  # spreadsheet row (1-based, after the header)
-        subj_raw = clean_str(r["Subject"])
-        if not subj_raw:
-            continue
-        subject = subject_id("casme2", subj_raw)
+    for row_id, r, frames in coded_rows(df, ("OnsetFrame", "ApexFrame", "OffsetFrame"), src=src, first_row=2, required=("Subject",),
+                                        on_bad_row=on_bad_row, report=report):
+        subject = subject_id("casme2", clean_str(r["Subject"]))
         filename = clean_str(r["Filename"])
-        frames = read_frames(r, ("OnsetFrame", "ApexFrame", "OffsetFrame"), src, row_id, on_bad_row, report)
-        if frames is None:
-            continue
         video = f"{subject}_{filename}"
         frames_path = locate_frames(root, [f"{subject}/{filename}"], src, row_id, on_bad_row, report)
         if frames_path is None:

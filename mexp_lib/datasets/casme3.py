@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_sheet, read_table_with_header, require_columns, sheet_names
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, locate_frames, read_frames
+from mexp_lib.datasets.table import LoadReport, bad_row, coded_rows, expression_type, finish_table, locate_frames
 
 
 def _casme3_table(annotations: str | Path) -> tuple[pd.DataFrame, int]:
@@ -52,19 +52,13 @@ def load_casme3(
         require_columns(df, ["Expression type"], src)
     rows = []
     count: dict[str, int] = {}
-    for i, r in df.iterrows():
-        row_id = header_row + 1 + int(i)
+    for row_id, r, frames in coded_rows(df, ("Onset", "Apex", "Offset"), src=src, first_row=header_row + 1, required=("Subject", "Filename"),
+                                        on_bad_row=on_bad_row, report=report):
         subject, clip = clean_str(r["Subject"]), clean_str(r["Filename"])
-        if not subject or not clip:
-            continue
-        frames = read_frames(r, ("Onset", "Apex", "Offset"), src, row_id, on_bad_row, report)
-        if frames is None:
-            continue
         if recognition:
             etype = "micro"
         else:
-            t = clean_str(r["Expression type"]).lower()
-            etype = "macro" if t.startswith("macro") else "micro" if t.startswith("micro") else ""
+            etype = expression_type(r["Expression type"])
             if not etype:
                 bad_row(src, row_id, f"Expression type {r['Expression type']!r} is neither Macro- nor Micro-expression", on_bad_row, report)
                 continue

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_sheet
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
+from mexp_lib.datasets.table import LoadReport, bad_row, expression_type, finish_table, parse_frame
 from mexp_lib.errors import DataError
 
 
@@ -27,11 +27,6 @@ def _numeric(v: object) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _type(v: str) -> str | None:
-    v = v.lower()
-    return "macro" if v.startswith("macro") else "micro" if v.startswith("micro") else None
 
 
 def load_casme_sq(
@@ -75,8 +70,8 @@ def load_casme_sq(
             continue
         if offset == 0:
             offset = apex
-        etype = _type(cells[7])
-        if etype is None:
+        etype = expression_type(cells[7])
+        if not etype:
             bad_row(src, row_id, f"type {cells[7]!r} is neither macro nor micro", on_bad_row, report)
             continue
         sid = subject[1:]

@@ -73,13 +73,15 @@ def load_composite(
     sources: dict[str, dict[str, Any]] | None = None,
     on_bad_row: str = "error",
     report: LoadReport | None = None,
+    listed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Load the composite list; with ``sources``, join each clip to its database's sheet."""
+    """Load the composite list; with ``sources``, join each clip to its database's sheet.
+    ``listed``: the list already read by :func:`read_composite_list`."""
     from mexp_lib.datasets import load_dataset  # the per-database loaders
 
     report = report if report is not None else LoadReport()
     src = str(annotations)
-    lst = read_composite_list(annotations)
+    lst = read_composite_list(annotations) if listed is None else listed
     sheets: dict[str, pd.DataFrame] = {}
     for db, dcfg in (sources or {}).items():
         if db not in DATABASES:

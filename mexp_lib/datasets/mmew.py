@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_table_with_header, require_columns
-from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
+from mexp_lib.datasets.table import LoadReport, coded_rows, finish_table, locate_frames
 
 
 def load_mmew(
@@ -30,14 +30,9 @@ def load_mmew(
     df, header_row = read_table_with_header(annotations, ["Subject", "Filename", "OnsetFrame"])
     require_columns(df, ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Estimated Emotion"], src)
     rows = []
-    for i, r in df.iterrows():
-        row_id = header_row + 1 + int(i)
+    for row_id, r, frames in coded_rows(df, ("OnsetFrame", "ApexFrame", "OffsetFrame"), src=src, first_row=header_row + 1, required=("Filename",),
+                                        on_bad_row=on_bad_row, report=report):
         clip = clean_str(r["Filename"])
-        if not clip:
-            continue
-        frames = read_frames(r, ("OnsetFrame", "ApexFrame", "OffsetFrame"), src, row_id, on_bad_row, report)
-        if frames is None:
-            continue
         emotion = clean_str(r["Estimated Emotion"]).lower()
         path = locate_frames(root, [f"{emotion}/{clip}", clip], src, row_id, on_bad_row, report, unique_name=clip)
         if path is None:

@@ -70,8 +70,9 @@ def load_precomputed(
         if sources:
             raise DataError(f"{src}: sources: joins a MEGC 2019 composite list to its databases' sheets; this is a subject,image,emotion list")
     else:
-        joined = load_composite(annotations, dataset=dataset, sources=sources, on_bad_row=on_bad_row, report=report).set_index("sample") if sources else None
-        for row in read_composite_list(annotations, raw).itertuples(index=False):
+        listed = read_composite_list(annotations, raw)
+        joined = load_composite(annotations, dataset=dataset, sources=sources, on_bad_row=on_bad_row, report=report, listed=listed).set_index("sample") if sources else None
+        for row in listed.itertuples(index=False):
             if not row.emotion:
                 if joined is None:  # load_composite has reported it otherwise
                     bad_row(src, row.row, f"label {row.label!r} is not 0, 1 or 2", on_bad_row, report)

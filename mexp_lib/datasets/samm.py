@@ -28,7 +28,7 @@ import pandas as pd
 
 from mexp_lib.datasets.ids import subject_id
 from mexp_lib.datasets.sheets import clean_str, read_table_with_header, require_columns
-from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, locate_frames, read_frames
+from mexp_lib.datasets.table import LoadReport, bad_row, coded_rows, expression_type, finish_table, locate_frames
 
 
 def load_samm(
@@ -46,13 +46,8 @@ def load_samm(
     df, header_row = read_table_with_header(annotations, ["Subject", "Filename", "Onset Frame"])
     require_columns(df, ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Estimated Emotion"], src)
     rows = []
-    for i, r in df.iterrows():
-        row_id = header_row + 1 + int(i)
-        if not clean_str(r["Filename"]):
-            continue
-        frames = read_frames(r, ("Onset Frame", "Apex Frame", "Offset Frame"), src, row_id, on_bad_row, report)
-        if frames is None:
-            continue
+    for row_id, r, frames in coded_rows(df, ("Onset Frame", "Apex Frame", "Offset Frame"), src=src, first_row=header_row + 1, required=("Filename",),
+                                        on_bad_row=on_bad_row, report=report):
         subject, clip = subject_id("samm", r["Subject"]), clean_str(r["Filename"])
         path = locate_frames(root, [f"{subject}/{clip}", clip], src, row_id, on_bad_row, report, unique_name=clip)
         if path is None:
@@ -87,21 +82,15 @@ def load_samm_lv(
     rows = []
     names = df["Filename"].map(clean_str)
     repeated = set(names[names.duplicated()])
-    for i, r in df.iterrows():
-        row_id = header_row + 1 + int(i)
+    for row_id, r, frames in coded_rows(df, ("Onset", "Apex", "Offset"), src=src, first_row=header_row + 1, required=("Filename",),
+                                        on_bad_row=on_bad_row, report=report, fractional=fractional):
         name = clean_str(r["Filename"])
-        if not name:
-            continue
-        frames = read_frames(r, ("Onset", "Apex", "Offset"), src, row_id, on_bad_row, report, fractional)
-        if frames is None:
-            continue
         if frames[0] == 0 and zero_onset == "drop":
             report.skip(src, row_id, "Onset = 0 (expression began before the recording): dropped (zero_onset: drop)")
             continue
         if frames[0] == 0 and zero_onset == "apex" and frames[1] > 0:
             frames = (frames[1], frames[1], frames[2])
-        etype = clean_str(r["Type"]).lower()
-        etype = "macro" if etype.startswith("macro") else "micro" if etype.startswith("micro") else ""
+        etype = expression_type(r["Type"])
         if not etype:
             bad_row(src, row_id, f"Type {r['Type']!r} is neither Macro nor Micro", on_bad_row, report)
             continue

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.sheets import find_frames
+from mexp_lib.datasets.sheets import clean_str, find_frames
 from mexp_lib.errors import DataError
 
 SAMPLE_COLUMNS = [
@@ -149,6 +150,31 @@ def read_frames(
             else:
                 apex = parsed
     return onset, apex, offset
+
+
+def coded_rows(
+    df: pd.DataFrame, frame_columns: tuple[str, str | None, str], *, src: str, first_row: int, required: tuple[str, ...],
+    on_bad_row: str, report: LoadReport, fractional: str = "round",
+) -> Iterator[tuple[int, "pd.Series", tuple[int, int, int]]]:
+    """The coded expressions of a sheet: ``(spreadsheet row, row, (onset, apex, offset))``.
+
+    ``first_row``: the spreadsheet row of ``df``'s first row. Rows with an empty cell in any of
+    ``required`` (summary or blank rows) are passed over; rows whose frames do not parse are
+    bad rows (:func:`read_frames`)."""
+    for i, r in df.iterrows():
+        row_id = first_row + int(i)
+        if any(not clean_str(r[c]) for c in required):
+            continue
+        frames = read_frames(r, frame_columns, src, row_id, on_bad_row, report, fractional)
+        if frames is not None:
+            yield row_id, r, frames
+
+
+def expression_type(text: object) -> str:
+    """``macro`` / ``micro`` from a sheet's type cell (``Macro``, ``micro-expression``...), or
+    ``""`` when it is neither."""
+    t = clean_str(text).lower()
+    return "macro" if t.startswith("macro") else "micro" if t.startswith("micro") else ""
 
 
 def locate_frames(

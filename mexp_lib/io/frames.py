@@ -53,18 +53,7 @@ class FrameSource:
 
     def read_range(self, start: int, stop: int, *, grey: bool = False) -> np.ndarray:
         """Frames ``start..stop-1`` stacked: (n, H, W) or (n, H, W, 3) uint8."""
-        if not self.is_video_file:
-            frames = [self.read(i, grey=grey) for i in range(start, stop)]
-        else:
-            cap = cv2.VideoCapture(str(self.path))
-            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-            frames = []
-            for i in range(start, stop):
-                ok, img = cap.read()
-                if not ok:
-                    raise DataError(f"{self.path}: frame {i} cannot be decoded")
-                frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if grey else img)
-            cap.release()
+        frames = list(self._frames(start, stop, grey))
         shapes = {f.shape for f in frames}
         if len(shapes) > 1:
             raise DataError(f"{self.path}: frames {start}..{stop - 1} differ in size: {sorted(shapes)}")
@@ -73,13 +62,19 @@ class FrameSource:
     def iter_frames(self, *, grey: bool = False) -> Iterator[np.ndarray]:
         """Every frame in order, decoded sequentially (a video file is read once, not seeked
         per frame): memory holds one frame at a time."""
+        return self._frames(0, len(self), grey)
+
+    def _frames(self, start: int, stop: int, grey: bool) -> Iterator[np.ndarray]:
+        """Frames ``start..stop-1`` one by one; a video file is opened once and read in order."""
         if not self.is_video_file:
-            for i in range(len(self)):
+            for i in range(start, stop):
                 yield self.read(i, grey=grey)
             return
         cap = cv2.VideoCapture(str(self.path))
         try:
-            for i in range(len(self)):
+            if start:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            for i in range(start, stop):
                 ok, img = cap.read()
                 if not ok:
                     raise DataError(f"{self.path}: frame {i} cannot be decoded")

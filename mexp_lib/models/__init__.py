@@ -40,5 +40,7 @@ def build_model(name: str, *, num_classes: int, **kwargs: Any) -> nn.Module:
         raise ConfigError(f"training.model: unknown model {name!r} (available: {sorted(BUILDERS)})")
     try:
         return BUILDERS[name](num_classes=num_classes, **kwargs)
-    except TypeError as e:  # an option the model does not take
-        raise ConfigError(f"training.options for model {name!r}: {e}") from e
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise
+        raise ConfigError(f"training.options for model {name!r}: {e}") from e  # an option the model does not take

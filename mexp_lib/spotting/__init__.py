@@ -104,14 +104,18 @@ class HeadMotion:
         return f
 
 
-def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, mask: np.ndarray, nose: tuple[int, int, int, int], grid: int, what: str, head_motion: str = "affine") -> np.ndarray:
+def grid_edges(size: int, grid: int) -> np.ndarray:
+    """Pixel edges (grid + 1,) of the ``grid`` x ``grid`` cells of a ``size`` px face."""
+    return np.linspace(0, size, grid + 1).round().astype(int)
+
+
+def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, remove: HeadMotion, mask: np.ndarray, grid: int, what: str) -> np.ndarray:
     """Mean flow vector per grid cell for each frame pair, head motion removed ->
     (P, grid*grid, 2) float32."""
     size = mask.shape[0]
-    edges = np.linspace(0, size, grid + 1).round().astype(int)
+    edges = grid_edges(size, grid)
     keep = (~mask).astype(np.float32)
     cell_w = np.array([keep[edges[a]:edges[a + 1], edges[b]:edges[b + 1]].sum() for a in range(grid) for b in range(grid)], np.float32)
-    remove = HeadMotion(head_motion, mask, nose)
     out = np.zeros((n_pairs, grid * grid, 2), np.float32)
     for j, (a, b) in enumerate(progress(frames, n_pairs, what, every_s=10.0)):
         f = remove(calc(a, b)) * keep[..., None]
@@ -133,10 +137,12 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
     mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
-    method = cfg.get("flow_method", "dis")
-    calc = make_flow(FlowParams(method, dict(cfg.get(method, {}) or {})))
+    flow_method = cfg.get("flow_method", "dis")
+    calc = make_flow(FlowParams(flow_method, dict(cfg.get(flow_method, {}) or {})))
+    remove = HeadMotion(cfg.get("head_motion", "affine"), mask, nose)
     grid, top = int(cfg.get("grid", 6)), int(cfg.get("top_cells", 3))
     method = cfg.get("method", "feature_diff")
+    lost = ~faces["found"][()].astype(bool) if "found" in faces else np.zeros(n, bool)
     out: dict[str, np.ndarray] = {}
     for t in TYPES:
         k = half_window(fps, float(cfg["k_seconds"][t]))
@@ -145,22 +151,19 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
         if n > 2 * k and method == "mdmd":
             from mexp_lib.spotting.mdmd import mdmd_scores
 
-            score, cells = mdmd_scores(frames_ds, k, calc=calc, remove=HeadMotion(cfg.get("head_motion", "affine"), mask, nose), mask=mask, grid=grid,
-                                what=f"{video}: {t} MDMD (k={k})")
+            score, cells = mdmd_scores(frames_ds, k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} MDMD (k={k})")
         elif n > 2 * k:
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
-            m = cell_flows(pairs, n - k, calc=calc, mask=mask, nose=nose, grid=grid, what=f"{video}: {t} flow (k={k})", head_motion=cfg.get("head_motion", "affine"))
+            m = cell_flows(pairs, n - k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} flow (k={k})")
             d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
             cells[k: n - k] = np.linalg.norm(d, axis=-1)
             score[k: n - k] = np.sort(cells[k: n - k], axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
-        if "found" in faces:  # no score where the window [i-k, i+k] holds a frame without a face
-            lost = ~faces["found"][()].astype(bool)
-            if lost.any():
-                near = np.convolve(lost.astype(float), np.ones(2 * k + 1), mode="same") > 0
-                score[near] = 0.0
-                cells[near] = 0.0
+        if lost.any():  # no score where the window [i-k, i+k] holds a frame without a face
+            near = np.convolve(lost.astype(float), np.ones(2 * k + 1), mode="same") > 0
+            score[near] = 0.0
+            cells[near] = 0.0
         out[t] = score
         out[f"cells_{t}"] = cells
         out[f"k_{t}"] = np.array(k)
@@ -240,6 +243,11 @@ def type_ratio_of(cfg: dict[str, Any]) -> float | None:
     return None if cfg.get("spotter") == "learned" else float(cfg.get("type_ratio", 0.5))
 
 
+def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:
+    """:func:`spot_all` with the post-processing, type test and classes of a spotting config."""
+    return spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes"))
+
+
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
@@ -279,7 +287,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
         else:  # a single subject: nothing to select on, use the configured defaults
             th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
-        preds.append(spot_all(test, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes")))
+        preds.append(spot_configured(test, th, cfg))
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-TYPES = ("macro", "micro")
+from mexp_lib.spotting import TYPES
 
 
 def video_input(sc: dict[str, np.ndarray]) -> np.ndarray:
@@ -59,7 +59,7 @@ def soft_labels(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str, int]
 
 class TemporalScoreNet(nn.Module):
     """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro); with ``n_classes`` a
-    recognition head on the same trunk gives per-frame emotion logits (:meth:`emotions`)."""
+    recognition head on the same trunk gives per-frame emotion logits (:meth:`heads`)."""
 
     def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0) -> None:
         super().__init__()
@@ -73,11 +73,11 @@ class TemporalScoreNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.score(self.trunk(x)))
 
-    def emotions(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, classes, T) per-frame emotion logits."""
-        if self.emotion is None:
-            raise ValueError("this spotter was trained without a recognition head")
-        return self.emotion(self.trunk(x))
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores (N, 2, T) and, with a recognition head, emotion logits (N, classes, T), from
+        one pass through the trunk."""
+        h = self.trunk(x)
+        return torch.sigmoid(self.score(h)), (self.emotion(h) if self.emotion is not None else None)
 
 
 def emotion_targets(n: int, numbers: np.ndarray, gt: pd.DataFrame, classes: list[str], mapping: dict[str, str]) -> np.ndarray:
@@ -113,9 +113,10 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
         for j in torch.randperm(len(xs), generator=g).tolist():
             opt.zero_grad()
             # frames inside expressions are few: weight them up (SoftNet balances its samples)
-            loss = ((net(xs[j]) - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
+            score, logits = net.heads(xs[j])
+            loss = ((score - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
             if es is not None and bool((es[j] >= 0).any()):
-                loss = loss + nn.functional.cross_entropy(net.emotions(xs[j]), es[j], ignore_index=-1)
+                loss = loss + nn.functional.cross_entropy(logits, es[j], ignore_index=-1)
             loss.backward()
             opt.step()
     net.eval()
@@ -126,12 +127,11 @@ def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str
     """The video's features with ``micro`` and ``macro`` replaced by the network's scores
     (zero where the stored score is zero: ends of the video, faceless stretches)."""
     with torch.no_grad():
-        x = torch.tensor(video_input(sc))[None]
-        out = net(x)[0].numpy()
-        logits = net.emotions(x)[0].numpy() if net.emotion is not None else None
+        score, logits = net.heads(torch.tensor(video_input(sc))[None])
+    out = score[0].numpy()
     new = dict(sc)
     if logits is not None:
-        new["emotion_logits"] = logits
+        new["emotion_logits"] = logits[0].numpy()
     for i, t in enumerate(TYPES):
         new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
     return new
@@ -148,11 +148,12 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
 
         raise DataError(f"spotting features of {missing[0]} hold no per-cell motions; rerun compute_spotting_features")
     xs = [video_input(train[v]) for v in names]
-    ys = [soft_labels(len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
+    gt_of = {v: gt[gt.video == v] for v in names}
+    ys = [soft_labels(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
     classes = list(cfg.get("classes") or [])
     es = None
     if classes:
         mapping = dict(cfg.get("class_mapping") or {c: c for c in classes})
-        es = [emotion_targets(len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v], classes, mapping) for v in names]
+        es = [emotion_targets(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], classes, mapping) for v in names]
     net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes))
     return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net

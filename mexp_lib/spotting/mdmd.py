@@ -22,13 +22,14 @@ from typing import Any, Callable
 import numpy as np
 
 from mexp_lib.log import progress
+from mexp_lib.spotting import grid_edges
 
 N_DIRECTIONS = 8
 
 
 def block_ids(size: int, grid: int) -> np.ndarray:
-    """(size, size) index of the grid block of every pixel."""
-    edges = np.linspace(0, size, grid + 1).round().astype(int)
+    """(size, size) index of the grid block of every pixel (the cells of :func:`grid_edges`)."""
+    edges = grid_edges(size, grid)
     row = np.searchsorted(edges, np.arange(size), side="right") - 1
     return (row[:, None] * grid + row[None, :]).astype(np.int64)
 

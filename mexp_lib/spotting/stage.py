@@ -14,7 +14,7 @@ from mexp_lib.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, read_arrays, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_all, spot_loso, spotting_features, type_ratio_of
+from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_configured, spot_loso, spotting_features
 
 logger = logging.getLogger(__name__)
 
@@ -146,9 +146,9 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
 
     Landmarks (long-video strategy) -> aligned faces -> scores -> intervals, each streamed
     through files in ``workdir`` (a temporary folder by default) so memory does not grow with
-    the video. With ``model`` (a workflow ``model.json``) its settings and thresholds are used;
-    without, :data:`CLI_DEFAULTS` (MDMD). Writes ``video,onset,offset,type`` (1-based frame
-    positions, inclusive) to ``out_csv`` and, if asked, the score timeline.
+    the video. With ``model`` (a workflow ``model.pt``) its settings, thresholds and network are
+    used; without, :data:`CLI_DEFAULTS` (MDMD). Writes ``video,onset,offset,type[,emotion]``
+    (1-based frame positions, inclusive) to ``out_csv`` and, if asked, the score timeline.
     """
     import tempfile
 
@@ -172,7 +172,7 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         from mexp_lib.spotting.learned import predict_scores
 
         scores = {v: predict_scores(net, sc) for v, sc in scores.items()}
-    pred = spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes"))
+    pred = spot_configured(scores, th, cfg)
     write_csv(pred, out_csv)
     if timeline_png is not None and video in scores:
         plot_timeline(video, scores[video], pd.DataFrame(columns=["video", "onset", "offset", "type"]), pred, timeline_png)
