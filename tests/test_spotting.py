@@ -181,3 +181,64 @@ def test_learned_spotter_loso_spots_both_types():
     assert set(pred.emotion) <= {"negative", "positive", "surprise"}
     strs = strs_table(gt, pred, cfg).iloc[0]
     assert strs.recognised and strs.analysis_macro_f1 >= 0.9 and strs.strs >= 0.8, strs
+
+
+def _durations_dataset(n_videos=6, n=500):
+    """Synthetic per-cell features whose macro-expressions last 17 or 81 frames (k_macro = 18
+    makes a fixed peak +/- k interval of 37 frames: IoU < 0.5 with both)."""
+    rng = np.random.default_rng(3)
+    sc, subjects, rows = {}, {}, []
+    for i in range(n_videos):
+        ev = [("micro", 60, 4, [3, 4]), ("macro", 170, 8, [20, 21, 26]), ("macro", 330, 40, [8, 14, 15]), ("micro", 440, 6, [9, 10])]
+        ev = [(k, c + int(rng.integers(-8, 8)), h, w) for k, c, h, w in ev]
+        noise = np.random.default_rng(i)
+        c = {t: np.abs(noise.normal(0.1, 0.03, (n, 36))).astype(np.float32) for t in ("micro", "macro")}
+        for kind, centre, half, where in ev:
+            b = bump(n, centre, half, 1.0)[:, None]
+            c["micro"][:, where] += (1.0 if kind == "micro" else 0.2) * b
+            c["macro"][:, where] += b
+        sc[f"v{i}"] = {**{t: np.sort(c[t], 1)[:, -3:].mean(1) for t in c}, "cells_micro": c["micro"], "cells_macro": c["macro"],
+                       "numbers": np.arange(1, n + 1), "k_micro": np.array(5), "k_macro": np.array(18)}
+        subjects[f"v{i}"] = f"s{i}"
+        rows += [(f"v{i}", ce - h + 1, ce + h + 1, k, ce + 1) for k, ce, h, _ in ev]
+    return sc, subjects, pd.DataFrame(rows, columns=["video", "onset", "offset", "type", "apex"])
+
+
+def test_two_stage_spotter_proposes_intervals_of_the_right_length():
+    """Apex spotting + boundary proposals (TSMSNet-style) finds expressions whose length differs
+    from 2k + 1, which peak +/- k cannot match at IoU 0.5."""
+    from mexp_lib.metrics import spotting_scores
+
+    sc, subjects, gt = _durations_dataset()
+    f1 = {}
+    for spotter in ("learned", "two_stage"):
+        cfg = {"spotter": spotter, "learned": {"epochs": 30, "seed": 0, "lr": 0.003}, "p_grid": [0.2, 0.4, 0.6], "floor_grid": [0, 2], "default_p": 0.5}
+        pred, _ = spot_loso(sc, subjects, gt, cfg)
+        f1[spotter] = spotting_scores(gt, pred).set_index("type").f1
+    assert f1["two_stage"]["all"] >= 0.9 and f1["two_stage"]["macro"] >= 0.9, f1
+    assert f1["two_stage"]["macro"] >= f1["learned"]["macro"] + 0.3, f1
+
+
+def test_proposals_are_merged_when_they_overlap():
+    from mexp_lib.spotting import propose_intervals
+
+    score = np.zeros(100)
+    score[[20, 24, 70]] = [1.0, 0.5, 0.8]
+    on, off = np.full(100, 5.0), np.full(100, 6.0)
+    # 20 -> [15, 26] and 24 -> [19, 30] overlap (IoU 8/16): merged, boundaries weighted 2:1
+    assert propose_intervals([20, 24, 70], score, on, off, 100, merge_iou=0.3, reach=0) == [(16, 27), (65, 76)]
+    assert propose_intervals([20, 24, 70], score, on, off, 100, merge_iou=0.9, reach=0) == [(15, 26), (19, 30), (65, 76)]
+    assert propose_intervals([2], score, on, off, 100, reach=0) == [(0, 8)], "clipped to the video"
+
+
+def test_two_stage_model_round_trip(tmp_path):
+    from mexp_lib.spotting.stage import read_spotting_model, write_spotting_model
+
+    sc, _, gt = _durations_dataset(n_videos=2)
+    cfg = {"spotter": "two_stage", "learned": {"epochs": 2, "seed": 0, "dilations": [1, 2, 4]}, "p_grid": [0.4], "floor_grid": [0]}
+    write_spotting_model(sc, gt, cfg, tmp_path / "model.pt")
+    got_cfg, th, net = read_spotting_model(tmp_path / "model.pt")
+    assert got_cfg["spotter"] == "two_stage" and net.bounds is not None and net.dilations == (1, 2, 4)
+    from mexp_lib.spotting.learned import predict_scores
+
+    assert predict_scores(net, sc["v0"])["bounds"].shape == (4, 500)

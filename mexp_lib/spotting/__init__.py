@@ -20,6 +20,12 @@ macro-expression moves little within k_micro frames. A micro-score peak is kept 
 ``micro / macro >= type_ratio`` around it, a macro-score peak as ``macro`` when the ratio is
 below. ``p`` and ``floor`` are chosen per held-out subject on the *other* subjects' videos
 (:func:`select_thresholds`), never on the test subject.
+
+Two-stage spotting (``spotter: two_stage``, after TSMSNet): when the scores carry per-frame
+boundary distances (``bounds``, :mod:`mexp_lib.spotting.learned`), the peaks are apexes
+(stage one) and each becomes the interval proposal ``[apex - onset distance, apex + offset
+distance]`` read around it (stage two) instead of the fixed ``peak +/- k``; overlapping
+proposals of a type are merged (:func:`propose_intervals`).
 """
 
 from __future__ import annotations
@@ -201,10 +207,40 @@ def to_intervals(peaks: Iterable[int], k: int, n: int) -> list[tuple[int, int]]:
     return merged
 
 
-def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES) -> dict[str, list[tuple[int, int]]]:
+def propose_intervals(apexes: Iterable[int], score: np.ndarray, on_dist: np.ndarray, off_dist: np.ndarray, n: int, *, merge_iou: float = 0.3,
+                      reach: int = 1) -> list[tuple[int, int]]:
+    """Stage two of two-stage spotting: one proposal per apex, its onset and offset distances
+    (frames) averaged over ``apex +/- reach``; then, strongest apex first, a proposal whose
+    temporal IoU with an already kept one is at least ``merge_iou`` is merged into it (the
+    boundaries become the score-weighted mean), and a kept proposal contained in another is
+    dropped. Returns sorted 0-based inclusive intervals."""
+    props = []
+    for p in apexes:
+        sl = slice(max(0, int(p) - reach), int(p) + reach + 1)
+        a = max(0, int(round(p - float(np.mean(on_dist[sl])))))
+        b = min(n - 1, int(round(p + float(np.mean(off_dist[sl])))))
+        props.append([float(a), float(b), float(score[int(p)])])
+    kept: list[list[float]] = []
+    for a, b, w in sorted(props, key=lambda r: -r[2]):
+        for k in kept:
+            inter = min(b, k[1]) - max(a, k[0]) + 1
+            union = max(b, k[1]) - min(a, k[0]) + 1
+            if inter > 0 and inter / union >= merge_iou:
+                k[0], k[1] = (k[0] * k[2] + a * w) / (k[2] + w), (k[1] * k[2] + b * w) / (k[2] + w)
+                k[2] += w
+                break
+        else:
+            kept.append([a, b, w])
+    spans = sorted((int(round(a)), int(round(b))) for a, b, _ in kept)
+    return [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+
+
+def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES,
+               merge_iou: float = 0.3) -> dict[str, list[tuple[int, int]]]:
     """Intervals (0-based positions) of each of ``types`` in one video's scores (see module
     doc). A type's intervals depend only on that type's thresholds. ``type_ratio=None``: the
-    scores are already type-specific (a learned spotter), no scale test."""
+    scores are already type-specific (a learned spotter), no scale test. Scores carrying
+    ``bounds`` are spotted in two stages (apex, then proposal; :func:`propose_intervals`)."""
     s = {t: _smooth(sc[t], smooth) for t in TYPES}
     km, kM = int(sc["k_micro"]), int(sc["k_macro"])
     n = len(s["micro"])
@@ -213,16 +249,22 @@ def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: 
         macro = s["macro"][max(0, i - km): i + km + 1].max()
         return float(s["micro"][max(0, i - km): i + km + 1].max() / macro) if macro > 0 else float("inf")
 
+    def intervals(t: str, peaks: list[int], k: int) -> list[tuple[int, int]]:
+        if "bounds" not in sc:
+            return to_intervals(peaks, k, n)
+        i = TYPES.index(t)
+        return propose_intervals(peaks, s[t], sc["bounds"][2 * i], sc["bounds"][2 * i + 1], n, merge_iou=merge_iou)
+
     out = {}
     if "micro" in types:
-        out["micro"] = to_intervals([p for p in find_candidates(s["micro"], km, th["micro"]) if type_ratio is None or ratio(p) >= type_ratio], km, n)
+        out["micro"] = intervals("micro", [p for p in find_candidates(s["micro"], km, th["micro"]) if type_ratio is None or ratio(p) >= type_ratio], km)
     if "macro" in types:
-        out["macro"] = to_intervals([p for p in find_candidates(s["macro"], kM, th["macro"]) if type_ratio is None or ratio(p) < type_ratio], kM, n)
+        out["macro"] = intervals("macro", [p for p in find_candidates(s["macro"], kM, th["macro"]) if type_ratio is None or ratio(p) < type_ratio], kM)
     return out
 
 
 def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES,
-             classes: list[str] | None = None) -> pd.DataFrame:
+             classes: list[str] | None = None, merge_iou: float = 0.3) -> pd.DataFrame:
     """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
     and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers,
     and ``emotion`` when ``classes`` are given and the scores carry ``emotion_logits`` (a
@@ -233,25 +275,43 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
-        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types).items():
+        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types, merge_iou=merge_iou).items():
             rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, classes),) if recognise else ())) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type", *(("emotion",) if recognise else ())])
 
 
+SPOTTERS = ("classical", "learned", "two_stage")
+
+
+def is_learned(cfg: dict[str, Any]) -> bool:
+    """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
+    spotter = cfg.get("spotter", "classical")
+    if spotter not in SPOTTERS:
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"spotting.spotter must be one of {SPOTTERS}, not {spotter!r}")
+    return spotter != "classical"
+
+
 def type_ratio_of(cfg: dict[str, Any]) -> float | None:
     """The micro/macro scale test's ratio, or None for a learned spotter (type-specific scores)."""
-    return None if cfg.get("spotter") == "learned" else float(cfg.get("type_ratio", 0.5))
+    return None if is_learned(cfg) else float(cfg.get("type_ratio", 0.5))
+
+
+def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The post-processing keywords of :func:`spot_all` a spotting config sets."""
+    return {"smooth": int(cfg.get("smooth", 3)), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg.get("merge_iou", 0.3))}
 
 
 def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:
     """:func:`spot_all` with the post-processing, type test and classes of a spotting config."""
-    return spot_all(scores, th, smooth=int(cfg.get("smooth", 3)), type_ratio=type_ratio_of(cfg), classes=cfg.get("classes"))
+    return spot_all(scores, th, classes=cfg.get("classes"), **post_options(cfg))
 
 
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
-    smooth, ratio = int(cfg.get("smooth", 3)), type_ratio_of(cfg)
+    post = post_options(cfg)
     chosen: dict[str, Thresholds] = {}
     best_f1: dict[str, float] = {}
     for t in TYPES:
@@ -259,7 +319,7 @@ def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame
         for p in cfg["p_grid"]:
             for fl in cfg["floor_grid"]:
                 trial = Thresholds(float(p), float(fl))
-                pred = spot_all(scores, {t: trial}, smooth=smooth, type_ratio=ratio, types=(t,))
+                pred = spot_all(scores, {t: trial}, types=(t,), **post)
                 f1 = float(spotting_scores(gt, pred, types=(t,)).set_index("type").loc[t, "f1"])
                 if f1 > best[0] + 1e-12:
                     best = (f1, trial)
@@ -277,7 +337,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
     for s in subs:
         train = {v: sc for v, sc in scores.items() if subjects[v] != s}
         test = {v: sc for v, sc in scores.items() if subjects[v] == s}
-        if train and cfg.get("spotter") == "learned":  # the network sees the training subjects only
+        if train and is_learned(cfg):  # the network sees the training subjects only
             from mexp_lib.spotting.learned import learned_fold
 
             train, test, _ = learned_fold(train, test, gt[gt.video.isin(list(train))], cfg)

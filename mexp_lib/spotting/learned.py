@@ -18,11 +18,18 @@ Spot-then-recognise (MEAN): with ``classes`` the network has a second head on th
 per-frame emotion logits trained with cross-entropy on the frames inside annotated
 expressions whose emotion is in the class set; a spotted interval's emotion is the argmax of
 its frames' mean logits (:func:`interval_emotion`).
+
+Two-stage spotting (TSMSNet-style, ``spotting.spotter: two_stage``): the same trunk also
+regresses, for every frame inside an expression of each type, its distances to the onset and
+to the offset (in units of that type's k, softplus outputs, L1 loss on the frames inside
+annotated expressions only: :func:`boundary_targets`). Stage one spots apexes as peaks of the
+score; stage two turns every apex into an interval proposal from the boundaries predicted
+around it, and merges proposals that overlap (:func:`mexp_lib.spotting.propose_intervals`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,27 +64,64 @@ def soft_labels(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str, int]
     return y
 
 
+def boundary_targets(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str, int]) -> np.ndarray:
+    """(2 * len(TYPES), T) targets of the boundary head: rows ``2 i`` and ``2 i + 1`` hold, for
+    frames inside an annotated expression of type ``TYPES[i]``, the distance to its onset and to
+    its offset in units of that type's k; -1 elsewhere (no loss)."""
+    y = np.full((2 * len(TYPES), n), -1.0, np.float32)
+    for r in gt.itertuples(index=False):
+        i = TYPES.index(r.type)
+        on, off = int(np.searchsorted(numbers, r.onset)), int(np.searchsorted(numbers, r.offset))
+        pos = np.arange(on, min(off, n - 1) + 1)
+        y[2 * i, pos] = (pos - on) / k[r.type]
+        y[2 * i + 1, pos] = (off - pos) / k[r.type]
+    return y
+
+
+class Heads(NamedTuple):
+    """The network's outputs from one trunk pass: scores (N, 2, T) in [0, 1]; emotion logits
+    (N, classes, T) or None; boundary distances (N, 4, T) in units of k, or None."""
+
+    score: torch.Tensor
+    emotion: torch.Tensor | None
+    bounds: torch.Tensor | None
+
+
 class TemporalScoreNet(nn.Module):
     """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro); with ``n_classes`` a
-    recognition head on the same trunk gives per-frame emotion logits (:meth:`heads`)."""
+    recognition head on the same trunk gives per-frame emotion logits, with ``boundaries`` a
+    head gives per-frame onset/offset distances (:meth:`heads`)."""
 
-    def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0) -> None:
+    def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0, boundaries: bool = False,
+                 dilations: tuple[int, ...] = (1, 2)) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(
-            nn.Conv1d(in_channels, width, 5, padding=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Conv1d(width, width, 5, padding=4, dilation=2), nn.ReLU(inplace=True), nn.Dropout(dropout),
-        )
+        self.dilations = tuple(int(d) for d in dilations)
+        layers: list[nn.Module] = []
+        for i, d in enumerate(self.dilations):  # kernel 5: the receptive field is 1 + 4 * sum(dilations) frames
+            layers += [nn.Conv1d(in_channels if i == 0 else width, width, 5, padding=2 * d, dilation=d), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        self.trunk = nn.Sequential(*layers)
         self.score = nn.Conv1d(width, len(TYPES), 1)
         self.emotion = nn.Conv1d(width, n_classes, 1) if n_classes else None
+        self.bounds = nn.Conv1d(width, 2 * len(TYPES), 1) if boundaries else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.score(self.trunk(x)))
 
-    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Scores (N, 2, T) and, with a recognition head, emotion logits (N, classes, T), from
-        one pass through the trunk."""
+    def heads(self, x: torch.Tensor) -> Heads:
+        """Every head's output from one pass through the trunk."""
         h = self.trunk(x)
-        return torch.sigmoid(self.score(h)), (self.emotion(h) if self.emotion is not None else None)
+        return Heads(torch.sigmoid(self.score(h)), self.emotion(h) if self.emotion is not None else None,
+                     nn.functional.softplus(self.bounds(h)) if self.bounds is not None else None)
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], dilations: tuple[int, ...] = (1, 2)) -> "TemporalScoreNet":
+        """The network a saved ``state_dict`` (and its trunk's ``dilations``) belongs to, with
+        those weights, in eval mode."""
+        w = state["trunk.0.weight"]
+        emo = state.get("emotion.weight")
+        net = cls(w.shape[1], width=w.shape[0], n_classes=0 if emo is None else emo.shape[0], boundaries="bounds.weight" in state, dilations=dilations)
+        net.load_state_dict(state)
+        return net.eval()
 
 
 def emotion_targets(n: int, numbers: np.ndarray, gt: pd.DataFrame, classes: list[str], mapping: dict[str, str]) -> np.ndarray:
@@ -97,26 +141,32 @@ def interval_emotion(logits: np.ndarray, a: int, b: int, classes: list[str]) -> 
 
 
 def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict[str, Any], seed: int = 0,
-                  emotions: list[np.ndarray] | None = None, n_classes: int = 0) -> TemporalScoreNet:
+                  emotions: list[np.ndarray] | None = None, n_classes: int = 0, bounds: list[np.ndarray] | None = None) -> TemporalScoreNet:
     """Fit the network on whole training videos (one video per step, a fixed number of epochs);
-    with ``emotions`` (per-frame class targets, -1 = none) also the recognition head."""
+    with ``emotions`` (per-frame class targets, -1 = none) also the recognition head, with
+    ``bounds`` (:func:`boundary_targets`) also the boundary head."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)), n_classes=n_classes if emotions is not None else 0)
+    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)), n_classes=n_classes if emotions is not None else 0,
+                           boundaries=bounds is not None, dilations=tuple(cfg.get("dilations", (1, 2))))
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg.get("lr", 3e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
     pos_weight = float(cfg.get("pos_weight", 10.0))
     xs = [torch.tensor(x)[None] for x in inputs]
     ys = [torch.tensor(y)[None] for y in targets]
     es = [torch.tensor(e)[None] for e in emotions] if emotions is not None else None
+    bs = [torch.tensor(b)[None] for b in bounds] if bounds is not None else None
     net.train()
     for _ in range(int(cfg.get("epochs", 40))):
         for j in torch.randperm(len(xs), generator=g).tolist():
             opt.zero_grad()
             # frames inside expressions are few: weight them up (SoftNet balances its samples)
-            score, logits = net.heads(xs[j])
-            loss = ((score - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
+            out = net.heads(xs[j])
+            loss = ((out.score - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
             if es is not None and bool((es[j] >= 0).any()):
-                loss = loss + nn.functional.cross_entropy(logits, es[j], ignore_index=-1)
+                loss = loss + nn.functional.cross_entropy(out.emotion, es[j], ignore_index=-1)
+            if bs is not None and bool((bs[j] >= 0).any()):
+                inside = bs[j] >= 0
+                loss = loss + nn.functional.l1_loss(out.bounds[inside], bs[j][inside])
             loss.backward()
             opt.step()
     net.eval()
@@ -125,13 +175,18 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
 
 def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The video's features with ``micro`` and ``macro`` replaced by the network's scores
-    (zero where the stored score is zero: ends of the video, faceless stretches)."""
+    (zero where the stored score is zero: ends of the video, faceless stretches); with those
+    heads, ``emotion_logits`` (C, T) and ``bounds`` (4, T: onset and offset distance of each type
+    in :data:`TYPES` order, in frames)."""
     with torch.no_grad():
-        score, logits = net.heads(torch.tensor(video_input(sc))[None])
-    out = score[0].numpy()
+        heads = net.heads(torch.tensor(video_input(sc))[None])
+    out = heads.score[0].numpy()
     new = dict(sc)
-    if logits is not None:
-        new["emotion_logits"] = logits[0].numpy()
+    if heads.emotion is not None:
+        new["emotion_logits"] = heads.emotion[0].numpy()
+    if heads.bounds is not None:
+        k = np.repeat([float(sc[f"k_{t}"]) for t in TYPES], 2)[:, None]
+        new["bounds"] = (heads.bounds[0].numpy() * k).astype(np.float32)
     for i, t in enumerate(TYPES):
         new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
     return new
@@ -155,5 +210,8 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
     if classes:
         mapping = dict(cfg.get("class_mapping") or {c: c for c in classes})
         es = [emotion_targets(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], classes, mapping) for v in names]
-    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes))
+    bs = None
+    if cfg.get("spotter") == "two_stage":
+        bs = [boundary_targets(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
+    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes), bounds=bs)
     return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net

@@ -14,7 +14,7 @@ from mexp_lib.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, read_arrays, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, spot_configured, spot_loso, spotting_features
+from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, is_learned, spot_configured, spot_loso, spotting_features
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +104,15 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
 
     gt = gt[gt.video.isin(list(scores))]
     net = None
-    if cfg.get("spotter") == "learned":
+    if is_learned(cfg):
         from mexp_lib.spotting.learned import learned_fold
 
         scores, _, net = learned_fold(scores, {}, gt, cfg)
     th, f1 = select_thresholds(scores, gt, cfg)
     with atomic_path(out) as tmp:
         torch.save({"kind": MODEL_KIND, "spotting": dict(cfg), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
-                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict()}, tmp)
+                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict(),
+                    "net_dilations": None if net is None else list(net.dilations)}, tmp)
 
 
 def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds], Any]:
@@ -132,11 +133,7 @@ def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thr
     if d.get("net") is not None:
         from mexp_lib.spotting.learned import TemporalScoreNet
 
-        w = d["net"]["trunk.0.weight"]
-        emo = d["net"].get("emotion.weight")
-        net = TemporalScoreNet(w.shape[1], width=w.shape[0], n_classes=0 if emo is None else emo.shape[0])
-        net.load_state_dict(d["net"])
-        net.eval()
+        net = TemporalScoreNet.from_state(d["net"], tuple(d.get("net_dilations") or (1, 2)))
     return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}, net
 
 
