@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
-from mexp_lib.errors import MexpError
+from mexp_lib.errors import ConfigError, MexpError
 
 
 def _read_csv(path: str, columns: set[str], what: str):  # type: ignore[no-untyped-def]
@@ -125,16 +125,65 @@ def _align(a: argparse.Namespace) -> int:
     return 0
 
 
+def _read_clip(path: str):  # type: ignore[no-untyped-def]
+    """Grey frames (T, H, W) of a frames folder, a video file, or an mexp HDF5 store with
+    ``frames``; and the store's fps if it has one."""
+    from mexp_lib.io.h5store import read_arrays, read_attrs
+
+    if Path(path).suffix in (".h5", ".hdf5"):
+        return read_arrays(path, "frames")["frames"].astype("float32"), read_attrs(path).get("fps")
+    from mexp_lib.io.frames import open_frames
+
+    src = open_frames(path)
+    return src.read_range(0, len(src), grey=True), None
+
+
+def _write_clip(out: str, frames, attrs: dict, params: dict) -> None:  # type: ignore[no-untyped-def]
+    from mexp_lib.io.h5store import write_store
+
+    write_store(out, {"frames": frames.astype("float32")}, attrs, params=params)
+    print(f"{out}: {len(frames)} frames {frames.shape[1]}x{frames.shape[2]}")
+
+
+def _interpolate(a: argparse.Namespace) -> int:
+    from mexp_lib.motion.interpolate import interpolate_clip, target_times, upsample_times
+
+    frames, _ = _read_clip(a.frames)
+    if (a.n_frames is None) == (a.factor is None):
+        raise ConfigError("mexp interpolate: give exactly one of --n-frames and --factor")
+    times = target_times(len(frames), a.n_frames) if a.n_frames else upsample_times(len(frames), a.factor)
+    cfg = {"method": a.method, "rife_weights": a.weights}
+    out = interpolate_clip(frames, times, cfg, source=a.frames)
+    _write_clip(a.output, out, {"stage": "tim", "source": str(a.frames)}, cfg)
+    return 0
+
+
+def _magnify(a: argparse.Namespace) -> int:
+    from mexp_lib.motion.magnify import magnify_clip
+
+    frames, stored_fps = _read_clip(a.frames)
+    fps = a.fps or stored_fps
+    if fps is None and a.method == "eulerian":
+        raise ConfigError(f"mexp magnify: {a.frames} carries no frame rate; give --fps")
+    cfg = {"method": a.method, "alpha": a.alpha, "low_hz": a.low_hz, "high_hz": a.high_hz, "lambda_c": a.lambda_c, "levels": a.levels,
+           "filter": a.filter, "order": a.order, "magnet_weights": a.weights}
+    out = magnify_clip(frames, float(fps or 0.0), cfg, source=a.frames)
+    _write_clip(a.output, out, {"stage": "magnified", "source": str(a.frames), **({"fps": float(fps)} if fps else {})}, cfg)
+    return 0
+
+
 def _flow(a: argparse.Namespace) -> int:
     import numpy as np
 
-    from mexp_lib.io.frames import open_frames
+    from mexp_lib.errors import DataError
     from mexp_lib.io.h5store import write_store
     from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
 
-    src = open_frames(a.frames)
-    frames = src.read_range(0, len(src), grey=True)
-    flow, pairs = compute_flow(frames, params=FlowParams(a.method), reference=a.reference)
+    frames, _ = _read_clip(a.frames)
+    try:
+        flow, pairs = compute_flow(frames, params=FlowParams(a.method), reference=a.reference)
+    except DataError as e:
+        raise DataError(f"{a.frames}: {e}") from e
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
                 {"stage": "flow", "method": a.method, "reference": a.reference, "video": str(a.frames)})
     print(f"{a.output}: {len(pairs)} flow pairs ({a.method}, {a.reference})")
@@ -218,7 +267,31 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--margin", type=float, default=0.1)
     al.set_defaults(func=_align)
 
-    fl = sub.add_parser("flow", help="optical flow + strain of a frames folder or video -> HDF5")
+    ip = sub.add_parser("interpolate", help="resample a clip (frames folder, video or .h5) to N frames or upsample it -> HDF5")
+    ip.add_argument("frames")
+    ip.add_argument("-o", "--output", required=True)
+    ip.add_argument("--n-frames", type=int, help="output frames spanning the clip (TIM)")
+    ip.add_argument("--factor", type=int, help="upsample: factor - 1 new frames between each pair")
+    ip.add_argument("--method", default="flow", choices=["flow", "linear", "rife"])
+    ip.add_argument("--weights", help="rife: RIFE v4.0 flownet.pkl")
+    ip.set_defaults(func=_interpolate)
+
+    mg = sub.add_parser("magnify", help="magnify the motion of a clip (frames folder, video or .h5) -> HDF5")
+    mg.add_argument("frames")
+    mg.add_argument("-o", "--output", required=True)
+    mg.add_argument("--method", default="eulerian", choices=["eulerian", "magnet"])
+    mg.add_argument("--alpha", type=float, default=10.0)
+    mg.add_argument("--fps", type=float, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
+    mg.add_argument("--low-hz", type=float, default=0.5)
+    mg.add_argument("--high-hz", type=float, default=5.0)
+    mg.add_argument("--lambda-c", type=float, default=16.0)
+    mg.add_argument("--levels", type=int, default=4)
+    mg.add_argument("--filter", default="ideal", choices=["ideal", "butterworth"])
+    mg.add_argument("--order", type=int, default=2)
+    mg.add_argument("--weights", help="magnet: MagNet state dict")
+    mg.set_defaults(func=_magnify)
+
+    fl = sub.add_parser("flow", help="optical flow + strain of a clip (frames folder, video or .h5) -> HDF5")
     fl.add_argument("frames")
     fl.add_argument("-o", "--output", required=True)
     fl.add_argument("--method", default="tvl1", choices=["tvl1", "dis", "farneback"])

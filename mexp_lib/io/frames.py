@@ -54,9 +54,11 @@ class FrameSource:
     def read_range(self, start: int, stop: int, *, grey: bool = False) -> np.ndarray:
         """Frames ``start..stop-1`` stacked: (n, H, W) or (n, H, W, 3) uint8."""
         frames = list(self._frames(start, stop, grey))
-        shapes = {f.shape for f in frames}
-        if len(shapes) > 1:
-            raise DataError(f"{self.path}: frames {start}..{stop - 1} differ in size: {sorted(shapes)}")
+        bad = next((j for j, f in enumerate(frames) if f.shape != frames[0].shape), None)
+        if bad is not None:
+            where = self.files[start + bad] if self.files else f"{self.path} frame {start + bad}"
+            raise DataError(f"{where}: frame size {frames[bad].shape[:2]} differs from {frames[0].shape[:2]} of the video's frame {start} "
+                            f"({self.path}); all frames of a video must have one size")
         return np.stack(frames)
 
     def iter_frames(self, *, grey: bool = False) -> Iterator[np.ndarray]:

@@ -8,6 +8,9 @@ One file per video and stage. Layout (datasets present depend on the stage)::
     /landmarks     (T, 68, 2) float32   landmarks in the coordinates of /frames
     /flow          (T, H, W, 2) float16   optical flow (u, v) in pixels (flow stage)
     /strain        (T, H, W) float16      optical-strain magnitude (flow stage)
+    /pairs         (T, 2) int32           the frame pairs of /flow (flow stage)
+    /times         (T,) float64           frame numbers of resampled frames (tim, magnified)
+    /roi_<name>    (T, h, w, 2) float16   flow crops of named regions; /roibox_<name> (4,) their boxes
     attrs: "stage", "video", "dataset", "mexp_version", "params" (JSON), and stage-specific
            scalars (e.g. "apex_index", "reference").
 

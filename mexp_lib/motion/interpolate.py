@@ -13,10 +13,12 @@ flow does not come back to itself within ``occlusion_px`` is treated as occluded
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from mexp_lib.errors import ConfigError
+from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.motion.flow import FlowParams, make_flow
 
 
@@ -33,11 +35,38 @@ def _visibility(f_ab: np.ndarray, f_ba: np.ndarray, tol: float) -> np.ndarray:
     return (err <= tol).astype(np.float32) * 0.98 + 0.02
 
 
+def upsample_times(n_in: int, factor: int) -> np.ndarray:
+    """Times that upsample a clip of ``n_in`` frames by an integer ``factor`` (the original
+    frames kept, ``factor - 1`` new frames between each pair): ``(n_in - 1) * factor + 1`` times."""
+    if factor < 1:
+        raise ConfigError(f"upsampling factor must be >= 1, not {factor}")
+    return np.arange((n_in - 1) * factor + 1) / factor
+
+
 def target_times(n_in: int, n_out: int) -> np.ndarray:
     """Evenly spaced times in [0, n_in - 1] for ``n_out`` output frames."""
     if n_out < 2:
         raise ConfigError(f"interpolation.n_frames must be >= 2, not {n_out}")
     return np.linspace(0.0, n_in - 1.0, n_out)
+
+
+METHODS = ("flow", "linear", "rife")
+
+
+def interpolate_clip(frames: np.ndarray, times: np.ndarray, cfg: dict, *, source: str | Path = "") -> np.ndarray:
+    """Resample a clip with the configured interpolator: ``method`` flow | linear (classical,
+    :func:`interpolate_frames`) or rife (RIFE's IFNet with the weights at ``rife_weights``)."""
+    method = cfg.get("method", "flow")
+    if method not in METHODS:
+        raise ConfigError(f"interpolation.method must be one of {METHODS}, not {method!r}")
+    if not np.all(np.isfinite(frames)):
+        raise DataError(f"{source or 'frames'}: the clip holds NaN or infinite values")
+    if method == "rife":
+        from mexp_lib.motion.networks import IFNet, load_weights, rife_interpolate
+
+        net = load_weights(IFNet(), cfg.get("rife_weights"), what="interpolation.method rife", key="interpolation.rife_weights")
+        return rife_interpolate(net, frames.astype(np.float32), times)
+    return interpolate_frames(frames, times, method=method)
 
 
 def interpolate_frames(frames: np.ndarray, times: np.ndarray, *, method: str = "flow", occlusion_px: float = 1.0) -> np.ndarray:

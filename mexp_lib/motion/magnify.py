@@ -1,7 +1,10 @@
 """Linear Eulerian motion magnification (Wu et al., SIGGRAPH 2012).
 
-Each frame is decomposed into a Laplacian pyramid; every level is band-passed in time with an
-ideal filter (FFT along time, pass band ``[low_hz, high_hz]``), multiplied by a level-dependent
+Each frame is decomposed into a Laplacian pyramid; every level is band-passed in time -- with
+an ideal filter (``filter: ideal``: FFT along time, every frequency outside ``[low_hz, high_hz]``
+zeroed) or a Butterworth IIR band-pass (``filter: butterworth``, order ``order``, run forward
+and backward so the magnified motion keeps the phase of the original, which an offline clip
+allows) --, multiplied by a level-dependent
 gain and added back. The gain follows the paper's bound (1 + alpha) delta(t) < lambda / 8: with
 ``lambda`` the spatial wavelength of a level (starting at ``sqrt(H^2 + W^2) / 3`` at the finest
 level and halving per level) and ``delta = lambda_c / 8 / (1 + alpha)``, a level gets
@@ -46,26 +49,55 @@ def ideal_bandpass(x: np.ndarray, fps: float, low: float, high: float) -> np.nda
     return np.fft.irfft(spec, n=n, axis=0).astype(np.float32)
 
 
+def butterworth_bandpass(x: np.ndarray, fps: float, low: float, high: float, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth band-pass of x (T, ...) along time (second-order sections, run
+    forward and backward); ``low = 0`` makes it a low-pass, ``high`` at or above the clip's
+    Nyquist frequency a high-pass (a TIM-normalised clip's frame rate varies with its length)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    nyq = fps / 2.0
+    if high >= nyq and low <= 0:  # the band covers every frequency the clip has
+        return x.astype(np.float32)
+    if high >= nyq:  # the band reaches the Nyquist frequency: a high-pass
+        sos = butter(order, low, btype="highpass", fs=fps, output="sos")
+    elif low <= 0:
+        sos = butter(order, high, btype="lowpass", fs=fps, output="sos")
+    else:
+        sos = butter(order, [low, high], btype="bandpass", fs=fps, output="sos")
+    padlen = min(x.shape[0] - 1, 3 * (2 * len(sos) + 1))
+    return sosfiltfilt(sos, x, axis=0, padlen=padlen).astype(np.float32)
+
+
+FILTERS = ("ideal", "butterworth")
+
+
 def level_gains(shape: tuple[int, int], levels: int, alpha: float, lambda_c: float) -> list[float]:
     """Amplification of each pyramid level (finest first), per Wu et al. 2012."""
-    lam = float(np.hypot(*shape)) / 3.0
     delta = lambda_c / 8.0 / (1.0 + alpha)
     gains = []
     for lev in range(levels):
+        lam = float(np.hypot(*shape)) / 3.0 / 2.0 ** (levels - 1 - lev)  # coarsest level: hypot / 3
         a = lam / (8.0 * delta) - 1.0
         gains.append(0.0 if lev in (0, levels - 1) else float(min(alpha, max(a, 0.0))))
-        lam /= 2.0
     return gains
 
 
 def magnify_eulerian(
-    frames: np.ndarray, *, fps: float, alpha: float, low_hz: float, high_hz: float, lambda_c: float = 16.0, levels: int = 4
+    frames: np.ndarray, *, fps: float, alpha: float, low_hz: float, high_hz: float, lambda_c: float = 16.0, levels: int = 4,
+    filter: str = "ideal", order: int = 2,
 ) -> np.ndarray:
     """Magnify the motion of grey frames (T, H, W) in the temporal band; returns float32 frames."""
     if frames.ndim != 3:
         raise ConfigError(f"magnification expects grey frames (T, H, W), got {frames.shape}")
     if not 0 <= low_hz < high_hz:
         raise ConfigError(f"magnification: need 0 <= low_hz < high_hz, got {low_hz}, {high_hz}")
+    if filter not in FILTERS:
+        raise ConfigError(f"magnification.filter must be one of {FILTERS}, not {filter!r}")
+    if min(frames.shape[1:]) < 2 ** levels:
+        raise ConfigError(f"magnification: {levels} pyramid levels need frames of at least {2 ** levels} px, got {frames.shape[1:]}")
+    if frames.shape[0] < 3:
+        raise ConfigError(f"magnification needs at least 3 frames, got {frames.shape[0]}")
+    band = (lambda x: ideal_bandpass(x, fps, low_hz, high_hz)) if filter == "ideal" else (lambda x: butterworth_bandpass(x, fps, low_hz, high_hz, order))
     t, h, w = frames.shape
     f = frames.astype(np.float32)
     pyrs = [laplacian_pyramid(f[i], levels) for i in range(t)]
@@ -74,6 +106,27 @@ def magnify_eulerian(
     for lev in range(levels):
         stack = np.stack([p[lev] for p in pyrs])
         if gains[lev] > 0:
-            stack = stack + gains[lev] * ideal_bandpass(stack, fps, low_hz, high_hz)
+            stack = stack + gains[lev] * band(stack)
         out_pyr.append(stack)
     return np.stack([collapse([out_pyr[lev][i] for lev in range(levels)]) for i in range(t)]).astype(np.float32)
+
+
+def magnify_clip(frames: np.ndarray, fps: float, cfg: dict, *, source: str = "") -> np.ndarray:
+    """Magnify a clip as configured: ``method`` eulerian (:func:`magnify_eulerian` with
+    ``alpha, low_hz, high_hz, lambda_c, levels, filter, order``) or magnet (MagNet, weights at
+    ``magnet_weights``, static mode against the first frame, ``alpha``)."""
+    if not np.all(np.isfinite(frames)):
+        from mexp_lib.errors import DataError
+
+        raise DataError(f"{source or 'frames'}: the clip holds NaN or infinite values")
+    method = cfg.get("method", "eulerian")
+    if method == "magnet":
+        from mexp_lib.motion.networks import MagNet, load_weights, magnet_magnify
+
+        net = load_weights(MagNet(), cfg.get("magnet_weights"), what="magnification.method magnet", key="magnification.magnet_weights")
+        return magnet_magnify(net, frames.astype(np.float32), float(cfg["alpha"]))
+    if method != "eulerian":
+        raise ConfigError(f"magnification.method must be eulerian or magnet, not {method!r}")
+    return magnify_eulerian(frames, fps=fps, alpha=float(cfg["alpha"]), low_hz=float(cfg["low_hz"]), high_hz=float(cfg["high_hz"]),
+                            lambda_c=float(cfg.get("lambda_c", 16)), levels=int(cfg.get("levels", 4)), filter=cfg.get("filter", "ideal"),
+                            order=int(cfg.get("order", 2)))

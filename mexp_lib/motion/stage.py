@@ -13,8 +13,9 @@ from mexp_lib.errors import DataError
 from mexp_lib.io.h5store import read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
 from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
-from mexp_lib.motion.interpolate import interpolate_frames, target_times
-from mexp_lib.motion.magnify import magnify_eulerian
+from mexp_lib.motion.interpolate import interpolate_clip, target_times
+from mexp_lib.motion.magnify import magnify_clip
+from mexp_lib.motion.regions import HeadMotion, face_masks, roi_box
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,14 @@ def _propagate_skip(src: str | Path, out: str | Path) -> bool:
 def normalise_clip(faces_h5: str, *, onset: int, apex: int, offset: int, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
     """Resample frames onset..offset of a clip to ``cfg['n_frames']`` frames (TIM).
 
-    Stores ``frames`` (N, H, W) float32, ``times`` (frame numbers of the output frames), and the
-    attributes ``apex_index`` (output frame nearest the apex, -1 if unknown) and ``fps`` (the
+    Stores ``frames`` (N, H, W) float32, ``times`` (frame numbers of the output frames),
+    ``landmarks`` (68, 2: the clip's median aligned landmarks, for the flow stage's regions) and
+    the attributes ``apex_index`` (output frame nearest the apex, -1 if unknown) and ``fps`` (the
     effective frame rate after resampling).
     """
     if _propagate_skip(faces_h5, out):
         return
-    d = read_arrays(faces_h5, "frames", "numbers")
+    d = read_arrays(faces_h5, "frames", "numbers", "landmarks")
     frames, numbers = d["frames"], d["numbers"]
     if frames.ndim != 3:
         raise DataError(f"{faces_h5}: TIM needs grey faces (set face.grey: true)")
@@ -45,24 +47,58 @@ def normalise_clip(faces_h5: str, *, onset: int, apex: int, offset: int, fps: fl
         raise DataError(f"{faces_h5}: frames {onset}..{offset} give {len(sel)} frame(s); need >= 2")
     n_out = int(cfg["n_frames"])
     times = target_times(len(sel), n_out)
-    out_frames = interpolate_frames(frames[sel], times, method=cfg.get("method", "flow"))
+    out_frames = interpolate_clip(frames[sel], times, cfg, source=faces_h5)
     t_numbers = numbers[sel[0]] + times * (numbers[sel[-1]] - numbers[sel[0]]) / max(len(sel) - 1, 1)
     apex_index = int(np.argmin(np.abs(t_numbers - apex))) if apex >= 0 else -1
     fps_eff = fps * (n_out - 1) / max(offset - onset, 1)
-    write_store(out, {"frames": out_frames, "times": t_numbers}, {"stage": "tim", "apex_index": apex_index, "fps": fps_eff}, params=cfg)
+    lm = np.median(d["landmarks"][sel], axis=0).astype(np.float32)
+    write_store(out, {"frames": out_frames, "times": t_numbers, "landmarks": lm}, {"stage": "tim", "apex_index": apex_index, "fps": fps_eff}, params=cfg)
 
 
 def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
-    """Eulerian magnification of a stored clip (see :mod:`mexp_lib.motion.magnify`)."""
+    """Magnification of a stored clip (Eulerian or MagNet, :func:`mexp_lib.motion.magnify.magnify_clip`);
+    the clip's times and landmarks are carried over."""
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", "times")
     a = read_attrs(in_h5)
-    mag = magnify_eulerian(
-        d["frames"], fps=float(a["fps"]), alpha=float(cfg["alpha"]), low_hz=float(cfg["low_hz"]),
-        high_hz=float(cfg["high_hz"]), lambda_c=float(cfg["lambda_c"]), levels=int(cfg["levels"]),
-    )
-    write_store(out, {"frames": mag, "times": d["times"]}, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"]}, params=cfg)
+    mag = magnify_clip(d["frames"], float(a["fps"]), cfg, source=in_h5)
+    carried = {k: v for k, v in read_optional(in_h5, "landmarks").items()}
+    write_store(out, {"frames": mag, "times": d["times"], **carried}, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"]}, params=cfg)
+
+
+def read_optional(path: str | Path, *names: str) -> dict[str, np.ndarray]:
+    """The datasets among ``names`` that a store has."""
+    from mexp_lib.io.h5store import open_store
+
+    with open_store(path) as h:
+        present = [n for n in names if n in h]
+    return read_arrays(path, *present) if present else {}
+
+
+def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, Any], source: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Apply the flow options of the spotting methods to flow (P, S, S, 2): ``head_motion``
+    (none | nose | affine), ``mask_eyes`` (zero flow in the dilated eye polygons) and ``rois``
+    (named crops, :data:`mexp_lib.motion.regions.ROIS`). Returns the flow and
+    ``{"roi_<name>": crop (P, h, w, 2), "roibox_<name>": (4,) x0, y0, x1, y1}``."""
+    head, mask_eyes, rois = cfg.get("head_motion", "none"), bool(cfg.get("mask_eyes", False)), list(cfg.get("rois") or [])
+    if head == "none" and not mask_eyes and not rois:
+        return flow, {}
+    if landmarks is None:
+        raise DataError(f"{source}: the flow options head_motion/mask_eyes/rois need the clip's landmarks, and this store has none "
+                        "(written by an older mexp: rerun normalise_clip)")
+    size = flow.shape[1]
+    mask, nose = face_masks(landmarks, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
+    remove = HeadMotion(head, mask, nose)
+    flow = np.stack([remove(f) for f in flow])
+    if mask_eyes:
+        flow = flow * (~mask)[None, :, :, None]
+    extra: dict[str, np.ndarray] = {}
+    for r in rois:
+        x0, y0, x1, y1 = roi_box(landmarks, size, r)
+        extra[f"roi_{r}"] = flow[:, y0:y1, x0:x1]
+        extra[f"roibox_{r}"] = np.array([x0, y0, x1, y1], np.int32)
+    return flow.astype(np.float32), extra
 
 
 def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
@@ -72,12 +108,17 @@ def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     d = read_arrays(in_h5, "frames")
     a = read_attrs(in_h5)
     method = cfg.get("method", "tvl1")
-    flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"))
+    try:
+        flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"))
+    except DataError as e:
+        raise DataError(f"{in_h5}: {e}") from e
+    flow, extra = flow_regions(flow, read_optional(in_h5, "landmarks").get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
     logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs), mag.max(), int(mag.argmax()))
     write_store(
-        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
+        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32),
+              **{k: (v.astype(np.float16) if k.startswith("roi_") else v) for k, v in extra.items()}},
         {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg.get("reference", "onset"), "method": method},
         params=cfg,
     )

@@ -12,7 +12,7 @@ import pandas as pd
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
-from mexp_lib.io.h5store import open_store, read_arrays, write_store
+from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
 from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, is_learned, spot_configured, spot_loso, spotting_features
 
