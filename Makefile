@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CORES ?= $(shell nproc)
 CONTRIB := opencv-contrib-python-headless
 
-.PHONY: demo test install install-face-alignment check-cv2 lint clean
+.PHONY: demo test install install-face-alignment install-slurm install-system check-cv2 lint clean
 
 install: $(VENV)/.installed
 
@@ -38,11 +38,32 @@ $(VENV)/.face-alignment: $(VENV)/.installed
 	$(MAKE) --no-print-directory check-cv2
 	touch $@
 
+# The SLURM executor plugin for profiles/slurm. Its metadata asks for numpy >= 2.4.5 although
+# it uses numpy only in its optional efficiency report; we keep the tested numpy and install the
+# plugin without dependencies, adding the ones it needs.
+install-slurm: $(VENV)/.slurm
+
+$(VENV)/.slurm: $(VENV)/.installed
+	$(PY) -m pip install -q -c constraints.txt --no-deps snakemake-executor-plugin-slurm snakemake-executor-plugin-slurm-jobstep
+	$(PY) -m pip install -q -c constraints.txt throttler
+	touch $@
+
+# Debian packages for the real single-node SLURM test and the report test (root, as in CI):
+# slurm-wlm, slurmdbd, munge, mariadb-server, chromium. Installed only when missing.
+SYSTEM_PACKAGES := slurm-wlm slurmdbd munge mariadb-server chromium
+install-system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES) results/demo_loso_metrics.csv results/demo_spotting_metrics.csv
 
 # The tests cover the optional FAN backend too, and prove that its install keeps contrib cv2.
-test: install install-face-alignment
+test: install install-face-alignment install-slurm install-system
 	$(PY) -m pytest
 
 lint: install
