@@ -43,6 +43,14 @@ def measure(calc, a, b, truth, reps: int) -> tuple[float, float]:  # type: ignor
     return 1.0 / dt, float(np.linalg.norm(f - truth, axis=-1)[m:-m, m:-m].mean())
 
 
+def flow_function(params: FlowParams | None):  # type: ignore[no-untyped-def]
+    """The flow function of a variant; None = OpenCV's TV-L1 with its default parameters."""
+    if params is not None:
+        return make_flow(params)
+    tv = cv2.optflow.DualTVL1OpticalFlow_create()
+    return lambda x, y: tv.calc(x, y, None)
+
+
 def main() -> None:
     cv2.setNumThreads(1)
     variants = {
@@ -56,13 +64,8 @@ def main() -> None:
     for h, w in ((128, 128), (480, 640)):
         a, b, truth = pair(h, w)
         for name, params in variants.items():
-            if params is None:
-                tv = cv2.optflow.DualTVL1OpticalFlow_create()
-                calc = lambda x, y: tv.calc(x, y, None)  # noqa: E731
-            else:
-                calc = make_flow(params)
             reps = 5 if h == 128 else 1
-            rate, epe = measure(calc, a, b, truth, reps)
+            rate, epe = measure(flow_function(params), a, b, truth, reps)
             print(f"{w}x{h:<4}  {name:<24} {rate:8.2f} {epe:7.3f}")
     face_pairs(variants)
     motion_stage()
@@ -82,11 +85,7 @@ def face_pairs(variants: dict) -> None:  # type: ignore[type-arg]
         cv2.fillConvexPoly(face, cv2.convexHull(pts.astype(np.int32)), 1)
         print(f"\nface {size}x{size}, smooth field {np.linalg.norm(field, axis=-1)[face > 0].min():.2f}-{np.linalg.norm(field, axis=-1)[face > 0].max():.2f} px; EPE inside the face")
         for name, params in variants.items():
-            if params is None:
-                tv = cv2.optflow.DualTVL1OpticalFlow_create()
-                calc = lambda x, y: tv.calc(x, y, None)  # noqa: E731
-            else:
-                calc = make_flow(params)
+            calc = flow_function(params)
             t = time.perf_counter()
             f = calc(grey, moved)
             dt = time.perf_counter() - t

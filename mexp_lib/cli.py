@@ -175,15 +175,11 @@ def _magnify(a: argparse.Namespace) -> int:
 def _flow(a: argparse.Namespace) -> int:
     import numpy as np
 
-    from mexp_lib.errors import DataError
     from mexp_lib.io.h5store import write_store
     from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
 
     frames, _ = _read_clip(a.frames)
-    try:
-        flow, pairs = compute_flow(frames, params=FlowParams(a.method), reference=a.reference)
-    except DataError as e:
-        raise DataError(f"{a.frames}: {e}") from e
+    flow, pairs = compute_flow(frames, params=FlowParams(a.method), reference=a.reference, source=a.frames)
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
                 {"stage": "flow", "method": a.method, "reference": a.reference, "video": str(a.frames)})
     print(f"{a.output}: {len(pairs)} flow pairs ({a.method}, {a.reference})")

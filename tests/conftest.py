@@ -30,9 +30,9 @@ def textured_image(size: int = 128, seed: int = 0) -> np.ndarray:
 
 def shift_image(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """img translated by (dx, dy) px (content moves by +dx, +dy), bilinear."""
-    h, w = img.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(img.astype(np.float32), xx - np.float32(dx), yy - np.float32(dy), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    from mexp_lib.motion.synthetic import translate
+
+    return translate(img, dx, dy)
 
 
 @pytest.fixture(scope="session")

@@ -170,7 +170,9 @@ def test_flow_regions_remove_head_motion_mask_eyes_and_crop_rois(demo_face):
     x0, y0, x1, y1 = extra["roibox_mouth"]
     assert x0 < lm[48, 0] and lm[54, 0] < x1 and y0 < lm[51, 1] and lm[57, 1] < y1
     assert extra["roi_mouth"].shape == (2, y1 - y0, x1 - x0, 2)
-    with pytest.raises(Exception, match="clip.h5.*landmarks"):
+    from mexp_lib.errors import DataError
+
+    with pytest.raises(DataError, match="clip.h5.*landmarks"):
         flow_regions(flow, None, {"head_motion": "nose"}, "clip.h5")
 
 

@@ -86,7 +86,7 @@ def _local_motion_clip(n=100, apex=50, half=8, amp=2.0, seed=0):
 
 def test_mdmd_peaks_at_the_apex_and_stays_low_elsewhere():
     from mexp_lib.motion.flow import FlowParams, make_flow
-    from mexp_lib.spotting import HeadMotion
+    from mexp_lib.motion.regions import HeadMotion
     from mexp_lib.spotting.mdmd import mdmd_scores
 
     frames = _local_motion_clip()

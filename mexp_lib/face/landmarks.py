@@ -399,11 +399,10 @@ def detect_video_landmarks(
     n = len(frames)
     first = frames.read(0, grey=True)
     h, w = first.shape
-    pts = np.zeros((n, 68, 2), np.float32)
-    boxes = np.full((n, 4), np.nan, np.float32)
-    scores = np.full(n, np.nan, np.float32)
-    how = ["interpolated"] * n
     if strategy == "clip":
+        pts = np.zeros((n, 68, 2), np.float32)
+        boxes = np.full((n, 4), np.nan, np.float32)
+        scores = np.full(n, np.nan, np.float32)
         det = None
         for i in range(n):
             det = landmarker.detect(first if i == 0 else frames.read(i, grey=True))
@@ -416,11 +415,11 @@ def detect_video_landmarks(
         how = [("detected" if j == i else "reference") for j in range(n)]
     elif strategy == "long":
         pts, boxes, scores, how = track_landmarks(frames.iter_frames(grey=True), n, landmarker, detect_every=detect_every, smooth=smooth, video=video)
-        found = np.array([h != "missing" for h in how])
+        found = np.array([state != "missing" for state in how])
         if not found.any():
             raise NoFaceError(f"{frames.path}: no face found in any frame of video {video} (detector run every {detect_every} frames and wherever the track was lost)")
         pts = _fill(pts, found)
-        how = [h if h != "missing" else "interpolated" for h in how]
+        how = [state if state != "missing" else "interpolated" for state in how]
     else:
         raise ConfigError(f"face strategy must be 'clip' or 'long', not {strategy!r}")
     return VideoLandmarks(

@@ -72,11 +72,12 @@ def open_store(path: str | Path) -> h5py.File:
     return h
 
 
-def read_arrays(path: str | Path, *names: str) -> dict[str, np.ndarray]:
-    """Read whole datasets ``names`` from a store; a missing one raises :class:`DataError`."""
+def read_arrays(path: str | Path, *names: str, optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Read whole datasets ``names`` from a store; a missing one raises :class:`DataError`.
+    Datasets in ``optional`` are read when the store has them, left out when not."""
     with open_store(path) as h:
         out = {}
-        for n in names:
+        for n in (*names, *(o for o in optional if o in h)):
             if n not in h:
                 raise DataError(f"{path}: has no dataset {n!r} (has {sorted(h.keys())})")
             try:

@@ -13,6 +13,7 @@ border (``numpy.gradient``), in units of pixels per pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import cv2
@@ -67,12 +68,18 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
     raise ConfigError(f"flow.method must be one of {METHODS}, not {m!r}")
 
 
-def to_uint8(frames: np.ndarray) -> np.ndarray:
+def require_finite(frames: np.ndarray, source: str | Path = "") -> None:
+    """A :class:`DataError` naming ``source`` (the file the frames came from) when a float stack
+    holds NaN or infinite values -- before any stage computes on it."""
+    if frames.dtype.kind == "f" and not np.all(np.isfinite(frames)):
+        raise DataError(f"{source or 'frames'}: the clip holds NaN or infinite values")
+
+
+def to_uint8(frames: np.ndarray, source: str | Path = "") -> np.ndarray:
     """Frames as uint8 (float stacks are rounded and clipped to 0..255)."""
     if frames.dtype == np.uint8:
         return frames
-    if not np.all(np.isfinite(frames)):
-        raise DataError("frames hold NaN or infinite values")
+    require_finite(frames, source)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
 
 
@@ -95,14 +102,15 @@ def reference_pairs(n: int, reference: str) -> list[tuple[int, int]]:
     raise ConfigError(f"flow reference must be onset, previous or skip:K, not {reference!r}")
 
 
-def compute_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset") -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Optical flow of a stack of grey frames (T, H, W) for the pairs of ``reference``.
+def compute_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "") -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Optical flow of a stack of grey frames (T, H, W) for the pairs of ``reference``; errors
+    name ``source``, the file the frames came from.
 
     Returns flow (P, H, W, 2) float32 in pixels and the pairs used.
     """
     if frames.ndim != 3:
-        raise DataError(f"compute_flow expects grey frames (T, H, W), got shape {frames.shape}")
-    f8 = to_uint8(frames)
+        raise DataError(f"{source or 'compute_flow'}: expects grey frames (T, H, W), got shape {frames.shape}")
+    f8 = to_uint8(frames, source)
     calc = make_flow(params)
     pairs = reference_pairs(len(f8), reference)
     out = np.zeros((len(pairs), *f8.shape[1:], 2), np.float32)

@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mexp_lib.errors import ConfigError, DataError
-from mexp_lib.motion.flow import FlowParams, make_flow
+from mexp_lib.errors import ConfigError
+from mexp_lib.motion.flow import FlowParams, make_flow, require_finite
 
 
 def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -59,8 +59,7 @@ def interpolate_clip(frames: np.ndarray, times: np.ndarray, cfg: dict, *, source
     method = cfg.get("method", "flow")
     if method not in METHODS:
         raise ConfigError(f"interpolation.method must be one of {METHODS}, not {method!r}")
-    if not np.all(np.isfinite(frames)):
-        raise DataError(f"{source or 'frames'}: the clip holds NaN or infinite values")
+    require_finite(frames, source)
     if method == "rife":
         from mexp_lib.motion.networks import IFNet, load_weights, rife_interpolate
 

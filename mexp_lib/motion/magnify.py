@@ -6,8 +6,8 @@ zeroed) or a Butterworth IIR band-pass (``filter: butterworth``, order ``order``
 and backward so the magnified motion keeps the phase of the original, which an offline clip
 allows) --, multiplied by a level-dependent
 gain and added back. The gain follows the paper's bound (1 + alpha) delta(t) < lambda / 8: with
-``lambda`` the spatial wavelength of a level (starting at ``sqrt(H^2 + W^2) / 3`` at the finest
-level and halving per level) and ``delta = lambda_c / 8 / (1 + alpha)``, a level gets
+``lambda`` the representative spatial wavelength of a level (``sqrt(H^2 + W^2) / 3`` at the
+coarsest level, halving at each finer level, as in the authors' code) and ``delta = lambda_c / 8 / (1 + alpha)``, a level gets
 ``min(alpha, lambda / (8 delta) - 1)``; the finest and the coarsest (residual) levels are not
 amplified. ``lambda_c`` is the spatial cut-off below which motion is attenuated.
 """
@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from mexp_lib.errors import ConfigError
+from mexp_lib.motion.flow import require_finite
 
 
 def laplacian_pyramid(img: np.ndarray, levels: int) -> list[np.ndarray]:
@@ -115,10 +116,7 @@ def magnify_clip(frames: np.ndarray, fps: float, cfg: dict, *, source: str = "")
     """Magnify a clip as configured: ``method`` eulerian (:func:`magnify_eulerian` with
     ``alpha, low_hz, high_hz, lambda_c, levels, filter, order``) or magnet (MagNet, weights at
     ``magnet_weights``, static mode against the first frame, ``alpha``)."""
-    if not np.all(np.isfinite(frames)):
-        from mexp_lib.errors import DataError
-
-        raise DataError(f"{source or 'frames'}: the clip holds NaN or infinite values")
+    require_finite(frames, source)
     method = cfg.get("method", "eulerian")
     if method == "magnet":
         from mexp_lib.motion.networks import MagNet, load_weights, magnet_magnify

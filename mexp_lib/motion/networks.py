@@ -119,13 +119,25 @@ class IFNet(nn.Module):
         return w0 * m + w1 * (1 - m)
 
 
+def _rgb_batch(frames: np.ndarray, lo: float, hi: float, multiple: int) -> torch.Tensor:
+    """Grey frames (T, H, W) in 0..255 as a (T, 3, H', W') tensor scaled to ``lo``..``hi``, the
+    grey replicated to 3 channels, padded (replicate) to multiples of ``multiple``."""
+    h, w = frames.shape[1:]
+    x = torch.tensor(frames, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) * ((hi - lo) / 255.0) + lo
+    return F.pad(x, (0, (-w) % multiple, 0, (-h) % multiple), mode="replicate")
+
+
+def _grey(y: torch.Tensor, h: int, w: int, lo: float, hi: float) -> np.ndarray:
+    """The first image of a (N, 3, H', W') batch in ``lo``..``hi``, cropped to h x w, as one grey
+    float32 image in 0..255 (the mean of the channels)."""
+    return ((y[0, :, :h, :w].mean(0) - lo) * (255.0 / (hi - lo))).numpy().astype(np.float32)
+
+
 def rife_interpolate(net: IFNet, frames: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Grey frames (T, H, W) in 0..255 resampled at fractional ``times`` with RIFE (frames are
     replicated to 3 channels and padded to a multiple of 32) -> (len(times), H, W) float32."""
     t_n, h, w = frames.shape
-    ph, pw = (-h) % 32, (-w) % 32
-    x = torch.tensor(frames, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) / 255.0
-    x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    x = _rgb_batch(frames, 0.0, 1.0, 32)
     out = np.empty((len(times), h, w), np.float32)
     with torch.no_grad():
         for j, tt in enumerate(times):
@@ -134,8 +146,7 @@ def rife_interpolate(net: IFNet, frames: np.ndarray, times: np.ndarray) -> np.nd
             if frac < 1e-6 or a == t_n - 1:
                 out[j] = frames[a]
                 continue
-            y = net(x[a: a + 1], x[a + 1: a + 2], frac)
-            out[j] = y[0, :, :h, :w].mean(0).numpy() * 255.0
+            out[j] = _grey(net(x[a: a + 1], x[a + 1: a + 2], frac), h, w, 0.0, 1.0)
     return out
 
 
@@ -172,7 +183,11 @@ class MagNet(nn.Module):
         return self.texture(f), self.shape(f)
 
     def forward(self, xa: torch.Tensor, xb: torch.Tensor, alpha: float) -> torch.Tensor:
-        _, sa = self.encode(xa)
+        return self.magnify_from(self.encode(xa)[1], xb, alpha)
+
+    def magnify_from(self, sa: torch.Tensor, xb: torch.Tensor, alpha: float) -> torch.Tensor:
+        """Frame ``xb`` with its motion from the reference (whose shape representation is ``sa``)
+        amplified by ``alpha``."""
         tb, sb = self.encode(xb)
         s = sa + self.h((alpha - 1.0) * self.g(sb - sa))
         return self.decoder(torch.cat([F.interpolate(tb, scale_factor=2, mode="nearest"), s], 1))
@@ -182,12 +197,10 @@ def magnet_magnify(net: MagNet, frames: np.ndarray, alpha: float) -> np.ndarray:
     """Grey frames (T, H, W) in 0..255 magnified by MagNet against the first frame (static
     mode) -> (T, H, W) float32."""
     t_n, h, w = frames.shape
-    ph, pw = (-h) % 4, (-w) % 4
-    x = torch.tensor(frames, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) / 127.5 - 1.0
-    x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    x = _rgb_batch(frames, -1.0, 1.0, 4)
     out = np.empty((t_n, h, w), np.float32)
     with torch.no_grad():
+        reference = net.encode(x[:1])[1]  # the first frame's shape, encoded once
         for i in range(t_n):
-            y = net(x[:1], x[i: i + 1], alpha)
-            out[i] = ((y[0, :, :h, :w].mean(0) + 1.0) * 127.5).numpy()
+            out[i] = _grey(net.magnify_from(reference, x[i: i + 1], alpha), h, w, -1.0, 1.0)
     return out

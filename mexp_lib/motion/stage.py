@@ -60,27 +60,17 @@ def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     the clip's times and landmarks are carried over."""
     if _propagate_skip(in_h5, out):
         return
-    d = read_arrays(in_h5, "frames", "times")
+    d = read_arrays(in_h5, "frames", "times", optional=("landmarks",))
     a = read_attrs(in_h5)
-    mag = magnify_clip(d["frames"], float(a["fps"]), cfg, source=in_h5)
-    carried = {k: v for k, v in read_optional(in_h5, "landmarks").items()}
-    write_store(out, {"frames": mag, "times": d["times"], **carried}, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"]}, params=cfg)
-
-
-def read_optional(path: str | Path, *names: str) -> dict[str, np.ndarray]:
-    """The datasets among ``names`` that a store has."""
-    from mexp_lib.io.h5store import open_store
-
-    with open_store(path) as h:
-        present = [n for n in names if n in h]
-    return read_arrays(path, *present) if present else {}
+    d["frames"] = magnify_clip(d["frames"], float(a["fps"]), cfg, source=in_h5)
+    write_store(out, d, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"]}, params=cfg)
 
 
 def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, Any], source: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Apply the flow options of the spotting methods to flow (P, S, S, 2): ``head_motion``
     (none | nose | affine), ``mask_eyes`` (zero flow in the dilated eye polygons) and ``rois``
     (named crops, :data:`mexp_lib.motion.regions.ROIS`). Returns the flow and
-    ``{"roi_<name>": crop (P, h, w, 2), "roibox_<name>": (4,) x0, y0, x1, y1}``."""
+    ``{"roi_<name>": crop (P, h, w, 2) float16, "roibox_<name>": (4,) x0, y0, x1, y1}``."""
     head, mask_eyes, rois = cfg.get("head_motion", "none"), bool(cfg.get("mask_eyes", False)), list(cfg.get("rois") or [])
     if head == "none" and not mask_eyes and not rois:
         return flow, {}
@@ -89,36 +79,34 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
                         "(written by an older mexp: rerun normalise_clip)")
     size = flow.shape[1]
     mask, nose = face_masks(landmarks, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
-    remove = HeadMotion(head, mask, nose)
-    flow = np.stack([remove(f) for f in flow])
+    if head != "none":
+        remove = HeadMotion(head, mask, nose)
+        flow = np.stack([remove(f) for f in flow])
     if mask_eyes:
         flow = flow * (~mask)[None, :, :, None]
     extra: dict[str, np.ndarray] = {}
     for r in rois:
         x0, y0, x1, y1 = roi_box(landmarks, size, r)
-        extra[f"roi_{r}"] = flow[:, y0:y1, x0:x1]
+        extra[f"roi_{r}"] = flow[:, y0:y1, x0:x1].astype(np.float16)
         extra[f"roibox_{r}"] = np.array([x0, y0, x1, y1], np.int32)
-    return flow.astype(np.float32), extra
+    return flow, extra
 
 
 def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     """Optical flow (onset -> every frame by default) and strain of a stored clip."""
     if _propagate_skip(in_h5, out):
         return
-    d = read_arrays(in_h5, "frames")
+    d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
     method = cfg.get("method", "tvl1")
-    try:
-        flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"))
-    except DataError as e:
-        raise DataError(f"{in_h5}: {e}") from e
-    flow, extra = flow_regions(flow, read_optional(in_h5, "landmarks").get("landmarks"), cfg, in_h5)
+    flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
+    flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
     logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs), mag.max(), int(mag.argmax()))
     write_store(
         out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32),
-              **{k: (v.astype(np.float16) if k.startswith("roi_") else v) for k, v in extra.items()}},
+              **extra},
         {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg.get("reference", "onset"), "method": method},
         params=cfg,
     )

@@ -41,10 +41,8 @@ from scipy.signal import find_peaks
 
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
-from mexp_lib.motion.regions import HeadMotion, face_masks
-
-__all__ = ["HeadMotion", "face_masks"]  # re-exported: the spotting features use them
 from mexp_lib.log import progress
+from mexp_lib.motion.regions import HeadMotion, face_masks
 
 logger = logging.getLogger(__name__)
 TYPES = ("macro", "micro")

@@ -78,6 +78,10 @@ def boundary_targets(n: int, numbers: np.ndarray, gt: pd.DataFrame, k: dict[str,
     return y
 
 
+# The trunk's dilations (kernel 5) unless ``learned.dilations`` sets them: 13 frames of receptive field.
+DILATIONS = (1, 2)
+
+
 class Heads(NamedTuple):
     """The network's outputs from one trunk pass: scores (N, 2, T) in [0, 1]; emotion logits
     (N, classes, T) or None; boundary distances (N, 4, T) in units of k, or None."""
@@ -93,7 +97,7 @@ class TemporalScoreNet(nn.Module):
     head gives per-frame onset/offset distances (:meth:`heads`)."""
 
     def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0, boundaries: bool = False,
-                 dilations: tuple[int, ...] = (1, 2)) -> None:
+                 dilations: tuple[int, ...] = DILATIONS) -> None:
         super().__init__()
         self.dilations = tuple(int(d) for d in dilations)
         layers: list[nn.Module] = []
@@ -114,9 +118,10 @@ class TemporalScoreNet(nn.Module):
                      nn.functional.softplus(self.bounds(h)) if self.bounds is not None else None)
 
     @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor], dilations: tuple[int, ...] = (1, 2)) -> "TemporalScoreNet":
-        """The network a saved ``state_dict`` (and its trunk's ``dilations``) belongs to, with
-        those weights, in eval mode."""
+    def from_state(cls, state: dict[str, torch.Tensor], learned_cfg: dict[str, Any] | None = None) -> "TemporalScoreNet":
+        """The network a saved ``state_dict`` belongs to, with those weights, in eval mode; the
+        trunk's dilations come from the ``learned`` settings it was trained with."""
+        dilations = tuple((learned_cfg or {}).get("dilations", DILATIONS))
         w = state["trunk.0.weight"]
         emo = state.get("emotion.weight")
         net = cls(w.shape[1], width=w.shape[0], n_classes=0 if emo is None else emo.shape[0], boundaries="bounds.weight" in state, dilations=dilations)
@@ -148,7 +153,7 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)), n_classes=n_classes if emotions is not None else 0,
-                           boundaries=bounds is not None, dilations=tuple(cfg.get("dilations", (1, 2))))
+                           boundaries=bounds is not None, dilations=tuple(cfg.get("dilations", DILATIONS)))
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg.get("lr", 3e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
     pos_weight = float(cfg.get("pos_weight", 10.0))
     xs = [torch.tensor(x)[None] for x in inputs]
@@ -203,15 +208,15 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
 
         raise DataError(f"spotting features of {missing[0]} hold no per-cell motions; rerun compute_spotting_features")
     xs = [video_input(train[v]) for v in names]
-    gt_of = {v: gt[gt.video == v] for v in names}
-    ys = [soft_labels(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
+    # per video: (frame count, frame numbers, its ground truth), and k per type
+    frames_gt = {v: (len(train[v]["micro"]), train[v]["numbers"], gt[gt.video == v]) for v in names}
+    ks = {v: {t: int(train[v][f"k_{t}"]) for t in TYPES} for v in names}
+    ys = [soft_labels(*frames_gt[v], ks[v]) for v in names]
     classes = list(cfg.get("classes") or [])
     es = None
     if classes:
         mapping = dict(cfg.get("class_mapping") or {c: c for c in classes})
-        es = [emotion_targets(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], classes, mapping) for v in names]
-    bs = None
-    if cfg.get("spotter") == "two_stage":
-        bs = [boundary_targets(len(train[v]["micro"]), train[v]["numbers"], gt_of[v], {t: int(train[v][f"k_{t}"]) for t in TYPES}) for v in names]
+        es = [emotion_targets(*frames_gt[v], classes, mapping) for v in names]
+    bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg.get("spotter") == "two_stage" else None
     net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes), bounds=bs)
     return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net

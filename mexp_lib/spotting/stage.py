@@ -111,8 +111,7 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
     th, f1 = select_thresholds(scores, gt, cfg)
     with atomic_path(out) as tmp:
         torch.save({"kind": MODEL_KIND, "spotting": dict(cfg), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
-                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict(),
-                    "net_dilations": None if net is None else list(net.dilations)}, tmp)
+                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict()}, tmp)
 
 
 def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds], Any]:
@@ -133,7 +132,7 @@ def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thr
     if d.get("net") is not None:
         from mexp_lib.spotting.learned import TemporalScoreNet
 
-        net = TemporalScoreNet.from_state(d["net"], tuple(d.get("net_dilations") or (1, 2)))
+        net = TemporalScoreNet.from_state(d["net"], d["spotting"].get("learned"))
     return d["spotting"], {t: Thresholds(float(v["p"]), float(v["floor"])) for t, v in d["thresholds"].items()}, net
 
 
