@@ -59,8 +59,11 @@ install-system:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# The demo's tables, then the HTML report of the same targets (tables, figures, captions).
+DEMO_TARGETS := results/demo_loso_metrics.csv results/demo_spotting_metrics.csv results/qc/demo_faces.csv
 demo: install
-	$(VENV)/bin/snakemake --cores $(CORES) results/demo_loso_metrics.csv results/demo_spotting_metrics.csv
+	$(VENV)/bin/snakemake --cores $(CORES) $(DEMO_TARGETS)
+	$(VENV)/bin/snakemake --report results/demo_report.html $(DEMO_TARGETS)
 
 # The tests cover the optional FAN backend too, and prove that its install keeps contrib cv2.
 test: install install-face-alignment install-slurm install-system

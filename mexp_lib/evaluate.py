@@ -14,6 +14,7 @@ import pandas as pd
 import mexp_lib
 from mexp_lib.io.atomic import atomic_path, write_csv, write_json
 from mexp_lib.metrics import confusion, recognition_scores, spotting_scores
+from mexp_lib.report import provenance_notes, write_table_html
 
 
 def config_hash(cfg: Any) -> str:
@@ -31,8 +32,12 @@ def code_version() -> str:
     return f"{mexp_lib.__version__}+{rev}" if rev else mexp_lib.__version__
 
 
-def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra: dict[str, Any] | None = None) -> None:
-    write_json({"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}, path)
+def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write (and return) the provenance record of a metric table: config hash, code version,
+    seeds, ``extra`` counts and the config itself."""
+    record = {"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}
+    write_json(record, path)
+    return record
 
 
 METRICS = ("accuracy", "uar", "uf1", "macro_f1")
@@ -138,11 +143,12 @@ def plot_confusion(m: np.ndarray, classes: list[str], out_png: str | Path, title
     plt.close(fig)
 
 
-def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None) -> pd.DataFrame:
+def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None, out_html: str | Path | None = None) -> pd.DataFrame:
     """Pool the folds' predictions into the metric table, the prediction file and the plot.
 
     ``expected``: how many samples the class set keeps; ``excluded``: ``{emotion: count}`` of
     those it leaves out -- both go to the provenance file, so no sample is lost silently.
+    ``out_html``: the table as a page for the Snakemake report (:mod:`mexp_lib.report`).
     """
     preds = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in pred_files], ignore_index=True)
     table = recognition_table(preds, classes)
@@ -153,15 +159,27 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     plot_confusion(m, classes, out_png, f"LOSO, {allrow.seeds} seed(s) pooled: UF1 {allrow.uf1:.3f}, UAR {allrow.uar:.3f}")
     seeds = sorted(int(s) for s in preds.seed.unique())
     n_pred = int(preds[preds.seed == seeds[0]].shape[0])
-    write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes})
+    prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes})
+    if out_html is not None:
+        left_out = ", ".join(f"{k} {v}" for k, v in (excluded or {}).items()) or "none"
+        notes = [f"leave-one-subject-out, classes {', '.join(classes)}; {n_pred} samples predicted of {expected if expected is not None else n_pred} kept by the class set (left out: {left_out})",
+                 "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics",
+                 *provenance_notes(prov)]
+        write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean"))
     return table
 
 
-def evaluate_spotting(gt: pd.DataFrame, pred: pd.DataFrame, *, cfg: Any, out_csv: str | Path, out_provenance: str | Path, iou: float = 0.5) -> pd.DataFrame:
-    """Spotting metric table (per type and ``all``) and its provenance."""
+def evaluate_spotting(gt: pd.DataFrame, pred: pd.DataFrame, *, cfg: Any, out_csv: str | Path, out_provenance: str | Path, iou: float = 0.5, out_html: str | Path | None = None) -> pd.DataFrame:
+    """Spotting metric table (per type and ``all``) and its provenance; ``out_html``: the table
+    as a page for the Snakemake report."""
     table = spotting_scores(gt, pred, threshold=iou)
     write_csv(table, out_csv)
-    write_provenance(out_provenance, cfg=cfg, seeds=[], extra={"videos": int(gt.video.nunique()), "gt_intervals": len(gt), "predicted_intervals": len(pred), "iou": iou})
+    prov = write_provenance(out_provenance, cfg=cfg, seeds=[], extra={"videos": int(gt.video.nunique()), "gt_intervals": len(gt), "predicted_intervals": len(pred), "iou": iou})
+    if out_html is not None:
+        notes = [f"{gt.video.nunique()} videos, {len(gt)} ground-truth intervals, {len(pred)} spotted",
+                 f"MEGC 2020/2021: a spotted interval is a true positive when its IoU with a ground-truth interval of the same type is at least {iou}; counts pooled over videos",
+                 *provenance_notes(prov)]
+        write_table_html(table, out_html, title="Spotting: intervals against the annotations", notes=notes)
     return table
 
 

@@ -1,5 +1,7 @@
 """The whole workflow on the tiny config, end to end; partial reruns; config validation."""
 
+import base64
+import html
 import json
 import re
 import shutil
@@ -8,6 +10,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -72,6 +75,116 @@ def test_end_to_end_tables(tiny_run):
     qc = pd.read_csv(wd / "results/qc/demo_faces.csv")
     assert (qc.detection_rate > 0.9).all()
     assert (wd / "logs/train_fold/demo/sub01.log").read_text().count("fold sub01") >= 1
+
+
+# What `snakemake --report` must hold for the tiny run: category -> subcategory -> {label: file}.
+REPORT = {
+    "Recognition": {"demo": {"metric table": "results/recognition/demo/metrics.html", "metric table (CSV)": "results/demo_loso_metrics.csv",
+                             "confusion matrix": "results/recognition/demo/confusion.png"}},
+    "Spotting": {"demo: metrics": {"metric table": "results/spotting/demo/metrics.html", "metric table (CSV)": "results/demo_spotting_metrics.csv"},
+                 "demo: score timelines": {v: f"results/spotting/demo/timelines/{v}.png" for v in ("s15_0101", "s16_0101", "s17_0101")}},
+    "Face QC": {"demo": {"QC table": "results/qc/demo_faces.html", "aligned crops": "results/qc/demo_faces.png"}},
+}
+# JavaScript helpers for the report's own menus: click a link by its text, find a result row by its label.
+CLICK = "(t => { const a = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === t); if (a) a.click(); return !!a; })"
+ROW_BUTTON = "((t, i) => { const r = [...document.querySelectorAll('tr')].find(r => r.cells.length && r.cells[0].textContent.trim() === t); " \
+             "if (!r) return false; r.cells[r.cells.length - 1].querySelectorAll('a')[i].click(); return true; })"
+
+
+def _show(browser, report: Path, category: str, subcategory: str, label: str, button: int) -> None:
+    """Open the report afresh and click through its menu: category, subcategory, then the
+    result's view (button 0) or information (button 1) button."""
+    browser.open(report)
+    browser.wait_for("document.querySelector('#app') && document.querySelector('#app').children.length")
+    assert browser.eval(f"{CLICK}({json.dumps(category)})"), f"no menu entry {category!r}"
+    if len(REPORT[category]) > 1:
+        assert browser.wait_for(f"{CLICK}({json.dumps(subcategory)})"), f"no menu entry {subcategory!r}"
+    assert browser.wait_for(f"{ROW_BUTTON}({json.dumps(label)}, {button})"), f"no result row {label!r} in {category}/{subcategory}"
+
+
+def _plain(caption_html: str) -> str:
+    """A caption's text, as the browser shows it (tags dropped, entities decoded, spaces collapsed)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", caption_html)).split())
+
+
+@pytest.mark.slow
+@pytest.mark.report
+def test_report_renders_its_figures_in_headless_chromium(tiny_run, tmp_path):
+    """`snakemake --report` on the tiny run, opened in headless Chromium and clicked through as a
+    reader would: every figure is displayed as the image on disk (compared pixel by pixel), every
+    metric table renders with the numbers of its CSV, every result shows its caption, the page
+    loads nothing from outside the file and throws no script error."""
+    import cv2
+    from headless_chromium import Chromium, chromium_binary
+
+    if chromium_binary() is None:  # never skipped silently: `make test` installs it
+        pytest.fail("chromium is not installed: run `make install-system` (Debian package chromium)")
+    wd, _ = tiny_run
+    report = tmp_path / "report.html"
+    snakemake(wd, "--report", str(report))
+    with Chromium() as browser:
+        browser.open(report)
+        browser.wait_for("document.querySelector('#app') && document.querySelector('#app').children.length")
+        categories = browser.eval("categories")
+        assert {c: {s: sorted(f) for s, f in subs.items()} for c, subs in categories.items()} == \
+            {c: {s: sorted(f.values()) for s, f in subs.items()} for c, subs in REPORT.items()}
+        text = browser.eval("document.body.innerText")
+        assert "facial micro-expression spotting and recognition" in text and "ststnet" in text  # the workflow description, with the config
+        assert browser.wait_for("document.querySelectorAll('svg, canvas').length > 2")  # the rule graph (vega)
+        home = browser.screenshot()
+        cv2.imwrite(str(tmp_path / "home.png"), home)
+        assert home.std() > 20, "the start page is blank"
+        results = browser.eval("results")
+        for category, subs in REPORT.items():
+            for subcategory, files in subs.items():
+                for label, path in files.items():
+                    entry = results[path]
+                    caption = _plain(entry["caption"])
+                    assert len(caption) > 100 and "{{" not in caption and ("demo" in caption or "CSV" in caption), (path, caption)
+                    _show(browser, report, category, subcategory, label, 1)  # the information view shows the caption
+                    assert browser.wait_for(f"document.body.innerText.replace(/\\s+/g, ' ').includes({json.dumps(caption[:60])})"), path
+                    _show(browser, report, category, subcategory, label, 0)
+                    on_disk = wd / path
+                    if path.endswith(".png"):  # displayed, and the very image on disk
+                        uri = entry["data_uri"]
+                        rect = browser.wait_for(f"(() => {{ const i = [...document.images].find(i => i.src === {json.dumps(uri)}); "
+                                                "if (!i || !i.complete || !i.naturalWidth) return null; const r = i.getBoundingClientRect(); "
+                                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
+                        shot = cv2.cvtColor(browser.screenshot(rect), cv2.COLOR_BGR2GRAY)
+                        cv2.imwrite(str(tmp_path / f"{on_disk.stem}.png"), shot)
+                        shot = shot.astype(np.float64)
+                        want = cv2.imread(str(on_disk), cv2.IMREAD_GRAYSCALE)
+                        want = cv2.resize(want, (shot.shape[1], shot.shape[0]), interpolation=cv2.INTER_AREA).astype(np.float64)
+                        assert np.corrcoef(shot.ravel(), want.ravel())[0, 1] > 0.95, path
+                        assert np.abs(shot - want).mean() < 8, path
+                    elif path.endswith(".html"):  # the table renders inside the report with its CSV's values
+                        browser.wait_for(f"[...document.querySelectorAll('iframe')].some(f => f.src === {json.dumps(entry['data_uri'])})")
+                        frame = browser.frame_context("data:text/html")
+                        rows = None
+                        for _ in range(50):
+                            rows = browser.eval("[...document.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent))", frame)
+                            if rows:
+                                break
+                            browser.pump(0.1)
+                        csv = {"results/recognition/demo/metrics.html": "results/demo_loso_metrics.csv",
+                               "results/spotting/demo/metrics.html": "results/demo_spotting_metrics.csv",
+                               "results/qc/demo_faces.html": "results/qc/demo_faces.csv"}[path]
+                        table = pd.read_csv(wd / csv, dtype=str, keep_default_na=False)
+                        assert [r[0] for r in rows] == table.iloc[:, 0].tolist(), path
+                        numeric = [c for c in table.columns if c in ("uf1", "f1", "detection_rate")][0]
+                        col = browser.eval(f"[...document.querySelectorAll('thead th')].map(h => h.textContent).indexOf({json.dumps(numeric)})", frame)
+                        assert col >= 0, (path, numeric)
+                        assert [r[col] for r in rows] == [f"{float(v):.3f}" for v in table[numeric]], (path, numeric)
+                        box = browser.eval("(() => { const r = document.querySelector('iframe').getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
+                        shot = browser.screenshot(box)
+                        cv2.imwrite(str(tmp_path / f"{on_disk.stem}_{category}.png".replace(" ", "_")), shot)
+                        assert (cv2.cvtColor(shot, cv2.COLOR_BGR2GRAY) < 128).mean() > 0.005, f"{path}: no text drawn"
+                    else:  # a CSV is offered for download, byte for byte
+                        href = browser.eval(f"[...document.querySelectorAll('a[download]')].map(a => a.href).find(h => h === {json.dumps(entry['data_uri'])}) || null")
+                        assert href is not None, path
+                        assert base64.b64decode(href.split("base64,", 1)[1]) == on_disk.read_bytes(), path
+        assert not [u for u in browser.requests if not u.startswith(("data:", "file:", "about:"))], browser.requests
+        assert browser.errors == [], browser.errors
 
 
 @pytest.mark.slow

@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 import pandas as pd
 
 from mexp_lib.face.align import STABLE, apply_transform, face_transform
-from mexp_lib.io.h5store import read_attrs
+from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.io.h5store import open_store, read_attrs
 from mexp_lib.io.skip import skip_reason
+from mexp_lib.report import write_table_html
 
 
 def crop_jitter(points: np.ndarray, size: int = 128, margin: float = 0.1) -> float:
@@ -55,3 +58,65 @@ def qc_table(landmark_files: Sequence[str], face_stores: Sequence[str]) -> pd.Da
             "jitter_px": jitter, "skipped": "",
         })
     return pd.DataFrame(rows)
+
+
+def qc_grid(face_stores: Sequence[str], out_png: str | Path, *, per_row: int = 6) -> int:
+    """A grid of aligned crops (the middle frame of each store) with their landmarks drawn in
+    green and the video's name written on each tile; returns how many tiles it drew. When every
+    video was skipped, the image says so instead (the report still has its figure)."""
+    tiles = []
+    for p in face_stores:
+        if skip_reason(p) is not None:
+            continue
+        with open_store(p) as h:
+            n = h["frames"].shape[0]
+            img = h["frames"][n // 2]
+            pts = h["landmarks"][n // 2]
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img.copy()
+        for x, y in pts:
+            cv2.circle(img, (int(round(x)), int(round(y))), 1, (0, 255, 0), -1)
+        _label(img, Path(p).stem)
+        tiles.append(img)
+    drawn = len(tiles)
+    if tiles:
+        while len(tiles) % per_row:
+            tiles.append(np.zeros_like(tiles[0]))
+        grid = np.vstack([np.hstack(tiles[i: i + per_row]) for i in range(0, len(tiles), per_row)])
+    else:
+        grid = np.full((64, 480, 3), 255, np.uint8)
+        cv2.putText(grid, f"no aligned faces: all {len(face_stores)} videos skipped (see the QC table)", (8, 38),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 160), 1, cv2.LINE_AA)
+    with atomic_path(out_png) as tmp:
+        if not cv2.imwrite(str(tmp), grid):
+            raise OSError(f"{out_png}: could not write the QC grid")
+    return drawn
+
+
+def _label(img: np.ndarray, text: str) -> None:
+    """Write ``text`` in the top-left corner of a tile, white on a dark band, scaled to its width."""
+    scale = max(0.3, img.shape[1] / 400)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(img, (0, 0), (min(img.shape[1], w + 4), h + base + 4), (40, 40, 40), -1)
+    cv2.putText(img, text, (2, h + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+QC_NOTES = (
+    "one row per video; frames: frames in the video; detected / tracked / filled: frames whose landmarks came from the detector, "
+    "from tracking between detections (long videos), or were interpolated where no face was found",
+    "detection_rate: share of the frames the detector had to find the face on (every detect_every-th frame of a long video; "
+    "the frames tried for a clip's reference) where it did",
+    "jitter_px: RMS frame-to-frame motion of the aligned crop, px (0 for clips, which are aligned by one transform); "
+    "skipped: why a video was left out (face.on_missing_face: skip)",
+)
+
+
+def face_qc(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_png: str | Path,
+            out_html: str | Path | None = None) -> pd.DataFrame:
+    """The face stage's QC of a dataset: the table (:func:`qc_table`) as CSV and, for the
+    report, as HTML; the crop grid (:func:`qc_grid`)."""
+    table = qc_table(landmark_files, face_stores)
+    write_csv(table, out_csv)
+    if out_html is not None:
+        write_table_html(table, out_html, title="Face stage: quality control", notes=QC_NOTES, pooled=())
+    qc_grid(face_stores, out_png)
+    return table

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from mexp_lib.errors import ConfigError, NoFaceError
@@ -67,30 +66,3 @@ def align_faces(frames_path: str, landmarks_json: str, *, numbering: str, face_c
         out, {"frames": crops, "numbers": lm.numbers, "landmarks": aligned_lm, "found": np.array([h != "interpolated" for h in lm.how])},
         {"stage": "faces", "video": lm.video, "strategy": lm.strategy}, params=face_cfg,
     )
-
-
-def qc_grid(face_stores: list[str], out_png: str | Path, *, per_row: int = 6) -> None:
-    """A grid of aligned crops (the middle frame of each store) with their landmarks drawn."""
-    from mexp_lib.io.h5store import open_store
-
-    tiles = []
-    for p in face_stores:
-        if skip_reason(p) is not None:
-            continue
-        with open_store(p) as h:
-            n = h["frames"].shape[0]
-            img = h["frames"][n // 2]
-            pts = h["landmarks"][n // 2]
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img.copy()
-        for x, y in pts:
-            cv2.circle(img, (int(round(x)), int(round(y))), 1, (0, 255, 0), -1)
-        tiles.append(img)
-    if not tiles:
-        return
-    while len(tiles) % per_row:
-        tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.hstack(tiles[i: i + per_row]) for i in range(0, len(tiles), per_row)]
-    from mexp_lib.io.atomic import atomic_path
-
-    with atomic_path(out_png) as tmp:
-        cv2.imwrite(str(tmp), np.vstack(rows))

@@ -43,7 +43,8 @@ rule qc_faces:
         faces=get_face_stores,
     output:
         table="results/qc/{dataset}_faces.csv",
-        grid=report("results/qc/{dataset}_faces.png", caption="../report/qc_faces.rst", category="Face QC"),
+        page=report("results/qc/{dataset}_faces.html", caption="../report/qc_table.rst", category="Face QC", subcategory="{dataset}", labels={"result": "QC table"}),
+        grid=report("results/qc/{dataset}_faces.png", caption="../report/qc_faces.rst", category="Face QC", subcategory="{dataset}", labels={"result": "aligned crops"}),
     log:
         "logs/qc_faces/{dataset}.log",
     benchmark:

@@ -47,10 +47,11 @@ rule evaluate_recognition:
     input:
         predictions=get_fold_predictions,
     output:
-        metrics=report("results/{dataset}_loso_metrics.csv", caption="../report/loso_metrics.rst", category="Recognition"),
+        metrics=report("results/{dataset}_loso_metrics.csv", caption="../report/table_csv.rst", category="Recognition", subcategory="{dataset}", labels={"result": "metric table (CSV)"}),
+        page=report("results/recognition/{dataset}/metrics.html", caption="../report/loso_metrics.rst", category="Recognition", subcategory="{dataset}", labels={"result": "metric table"}),
         provenance="results/{dataset}_loso_metrics.provenance.json",
         predictions="results/recognition/{dataset}/predictions.csv",
-        confusion=report("results/recognition/{dataset}/confusion.png", caption="../report/confusion.rst", category="Recognition"),
+        confusion=report("results/recognition/{dataset}/confusion.png", caption="../report/confusion.rst", category="Recognition", subcategory="{dataset}", labels={"result": "confusion matrix"}),
     log:
         "logs/evaluate_recognition/{dataset}.log",
     benchmark:

@@ -24,7 +24,8 @@ rule spot_intervals:
     output:
         intervals="results/spotting/{dataset}/intervals.csv",
         selection="results/spotting/{dataset}/selection.csv",
-        timelines=directory("results/spotting/{dataset}/timelines"),
+        timelines=report(directory("results/spotting/{dataset}/timelines"), patterns=["{video}.png"], caption="../report/spotting_timelines.rst",
+                         category="Spotting", subcategory="{dataset}: score timelines", labels={"video": "{video}"}),
         model="results/spotting/{dataset}/model.pt",
         strs="results/spotting/{dataset}/strs.csv",
     log:
@@ -44,7 +45,8 @@ rule evaluate_spotting:
         samples=rules.build_sample_table.output.samples,
         intervals=rules.spot_intervals.output.intervals,
     output:
-        metrics=report("results/{dataset}_spotting_metrics.csv", caption="../report/spotting_metrics.rst", category="Spotting"),
+        metrics=report("results/{dataset}_spotting_metrics.csv", caption="../report/table_csv.rst", category="Spotting", subcategory="{dataset}: metrics", labels={"result": "metric table (CSV)"}),
+        page=report("results/spotting/{dataset}/metrics.html", caption="../report/spotting_metrics.rst", category="Spotting", subcategory="{dataset}: metrics", labels={"result": "metric table"}),
         provenance="results/{dataset}_spotting_metrics.provenance.json",
     log:
         "logs/evaluate_spotting/{dataset}.log",

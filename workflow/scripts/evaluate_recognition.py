@@ -6,5 +6,5 @@ setup_logging(snakemake.log[0])
 o = snakemake.output
 table = evaluate_recognition(snakemake.input.predictions, classes=list(snakemake.params.classes), cfg=dict(snakemake.params.config),
                              out_csv=o.metrics, out_predictions=o.predictions, out_png=o.confusion, out_provenance=o.provenance,
-                             expected=snakemake.params.expected, excluded=dict(snakemake.params.excluded))
+                             out_html=o.page, expected=snakemake.params.expected, excluded=dict(snakemake.params.excluded))
 logger.info("\n%s", table.to_string())

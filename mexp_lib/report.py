@@ -1,0 +1,97 @@
+"""Metric tables as self-contained HTML pages, for ``snakemake --report``.
+
+Snakemake's report shows images and HTML in place but offers CSV files only as downloads, so
+every metric table is also written as one HTML page (inline style, no scripts, no external
+resources) that the report displays: the numbers rounded for reading, ``mean ± std`` where a
+``*_std`` column exists, the pooled rows in bold, and the provenance (config hash, code version,
+seeds, sample counts) under the table. The CSV stays the file of record.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from mexp_lib.io.atomic import atomic_path
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em; color: #1f2933; }
+h1 { font-size: 1.2em; margin: 0 0 0.6em 0; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #d9dee3; text-align: right; white-space: nowrap; }
+th { background: #eef1f4; }
+th:first-child, td:first-child { text-align: left; }
+tr.pooled td { font-weight: bold; background: #f7f9fb; }
+ul { font-size: 0.85em; color: #52606d; padding-left: 1.2em; }
+"""
+
+
+def format_cell(value: Any, digits: int = 3) -> str:
+    """A table cell as text: floats rounded to ``digits``, NaN as an en dash, integers as is."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def readable_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``table`` with every ``m`` / ``m_std`` column pair folded into one ``m`` column of
+    ``"mean ± std"`` text (when any std is non-zero) and every value formatted by :func:`format_cell`."""
+    out: dict[str, list[str]] = {}
+    for col in table.columns:
+        if col.endswith("_std") and col[: -len("_std")] in table.columns:
+            continue
+        values = [format_cell(v, digits) for v in table[col].tolist()]
+        std = f"{col}_std"
+        if std in table.columns and (table[std].fillna(0) != 0).any():
+            values = [v if math.isnan(s) else f"{v} ± {s:.{digits}f}" for v, s in zip(values, table[std].astype(float))]
+        out[col] = values
+    return pd.DataFrame(out, index=table.index)
+
+
+def table_html(table: pd.DataFrame, *, title: str, notes: Iterable[str] = (), pooled: Sequence[str] = ("all",), digits: int = 3) -> str:
+    """One self-contained HTML page showing ``table``.
+
+    Rows whose first column is in ``pooled`` (the pooled ``all`` rows of the metric tables) are
+    set in bold; ``notes`` are listed under the table (escaped, one item each).
+    """
+    shown = readable_table(table, digits)
+    first = table.columns[0] if len(table.columns) else None
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for i, (_, r) in enumerate(shown.iterrows()):
+        cls = ' class="pooled"' if first is not None and str(table[first].iloc[i]) in pooled else ""
+        rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(v)}</td>" for v in r.tolist()) + "</tr>")
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + (f"<ul>{items}</ul>" if items else "")
+        + "</body></html>\n"
+    )
+
+
+def write_table_html(table: pd.DataFrame, path: str | Path, *, title: str, notes: Iterable[str] = (), pooled: Sequence[str] = ("all",)) -> None:
+    """Write :func:`table_html` to ``path`` atomically (temporary name, then rename)."""
+    text = table_html(table, title=title, notes=notes, pooled=pooled)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def provenance_notes(prov: dict[str, Any]) -> list[str]:
+    """Readable lines of a provenance record (see :func:`mexp_lib.evaluate.write_provenance`)."""
+    notes = [f"config hash {prov['config_hash']}, code version {prov['code_version']}"]
+    seeds = prov.get("seeds") or []
+    if len(seeds) == 1:
+        notes.append(f"seed {seeds[0]}")
+    elif seeds:
+        notes.append(f"seeds {', '.join(str(s) for s in seeds)}: each metric is the mean over seeds ± their standard deviation")
+    return notes
