@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from mexp_lib.face.qc import qc_grid
+from mexp_lib.face.qc import qc_grid, qc_pages
 from mexp_lib.io.h5store import write_store
 from mexp_lib.io.skip import write_skip
 from mexp_lib.report import readable_table, table_html, write_table_html
@@ -48,3 +48,21 @@ def test_qc_grid_draws_one_named_tile_per_usable_video_and_says_when_none(tmp_pa
     assert qc_grid([str(tmp_path / "v3.h5")], tmp_path / "none.png") == 0
     none = cv2.imread(str(tmp_path / "none.png"))
     assert none is not None and (none < 128).any()  # a written message, not a missing output
+
+
+def test_qc_pages_split_the_grid_and_replace_the_folder_as_a_whole(tmp_path):
+    face = np.full((1, 32, 32), 90, np.uint8)
+    lm = np.full((1, 68, 2), 16.0, np.float32)
+    stores = []
+    for i in range(5):
+        write_store(tmp_path / f"v{i}.h5", {"frames": face, "numbers": np.arange(1), "landmarks": lm}, {"stage": "faces", "video": f"v{i}"})
+        stores.append(str(tmp_path / f"v{i}.h5"))
+    write_skip(tmp_path / "s.h5", "s", "no face")
+    out = tmp_path / "crops"
+    out.mkdir()
+    (out / "crops_009.png").write_bytes(b"stale")  # a previous run's page: gone after the rewrite
+    pages = qc_pages([*stores, str(tmp_path / "s.h5")], out, per_page=2, per_row=2)
+    assert [p.name for p in pages] == ["crops_001.png", "crops_002.png", "crops_003.png"]  # 5 usable videos, 2 a page
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in pages]
+    assert cv2.imread(str(pages[-1])).shape == (32, 64, 3)  # the last page: one tile and one blank
+    assert [p.name for p in qc_pages([str(tmp_path / "s.h5")], tmp_path / "none")] == ["crops_001.png"]

@@ -83,7 +83,7 @@ REPORT = {
                              "confusion matrix": "results/recognition/demo/confusion.png"}},
     "Spotting": {"demo: metrics": {"metric table": "results/spotting/demo/metrics.html", "metric table (CSV)": "results/demo_spotting_metrics.csv"},
                  "demo: score timelines": {v: f"results/spotting/demo/timelines/{v}.png" for v in ("s15_0101", "s16_0101", "s17_0101")}},
-    "Face QC": {"demo": {"QC table": "results/qc/demo_faces.html", "aligned crops": "results/qc/demo_faces.png"}},
+    "Face QC": {"demo": {"QC table": "results/qc/demo_faces.html", "aligned crops 001": "results/qc/demo_faces/crops_001.png"}},
 }
 # JavaScript helpers for the report's own menus: click a link by its text, find a result row by its label.
 CLICK = "(t => { const a = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === t); if (a) a.click(); return !!a; })"

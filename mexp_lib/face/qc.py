@@ -92,6 +92,19 @@ def qc_grid(face_stores: Sequence[str], out_png: str | Path, *, per_row: int = 6
     return drawn
 
 
+def qc_pages(face_stores: Sequence[str], out_dir: str | Path, *, per_page: int = 36, per_row: int = 6) -> list[Path]:
+    """The crop grid of a dataset in pages of at most ``per_page`` videos (``crops_001.png``,
+    ...; one page when every video was skipped), written to ``out_dir`` as a whole (temporary
+    folder, then rename). Pages keep each figure viewable at full size: a dataset of 255 clips
+    in one grid would be 5,000 px tall."""
+    usable = [p for p in face_stores if skip_reason(p) is None]
+    chunks = [usable[i: i + per_page] for i in range(0, len(usable), per_page)] or [list(face_stores)]
+    with atomic_path(out_dir, directory=True) as tmp:
+        for i, chunk in enumerate(chunks, 1):
+            qc_grid(chunk, tmp / f"crops_{i:03d}.png", per_row=per_row)
+    return [Path(out_dir) / f"crops_{i:03d}.png" for i in range(1, len(chunks) + 1)]
+
+
 def _label(img: np.ndarray, text: str) -> None:
     """Write ``text`` in the top-left corner of a tile, white on a dark band, scaled to its width."""
     scale = max(0.3, img.shape[1] / 400)
@@ -110,13 +123,13 @@ QC_NOTES = (
 )
 
 
-def face_qc(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_png: str | Path,
+def face_qc(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_crops: str | Path,
             out_html: str | Path | None = None) -> pd.DataFrame:
     """The face stage's QC of a dataset: the table (:func:`qc_table`) as CSV and, for the
-    report, as HTML; the crop grid (:func:`qc_grid`)."""
+    report, as HTML; the crop grid in pages (:func:`qc_pages`) in the folder ``out_crops``."""
     table = qc_table(landmark_files, face_stores)
     write_csv(table, out_csv)
     if out_html is not None:
         write_table_html(table, out_html, title="Face stage: quality control", notes=QC_NOTES, pooled=())
-    qc_grid(face_stores, out_png)
+    qc_pages(face_stores, out_crops)
     return table

@@ -44,7 +44,8 @@ rule qc_faces:
     output:
         table="results/qc/{dataset}_faces.csv",
         page=report("results/qc/{dataset}_faces.html", caption="../report/qc_table.rst", category="Face QC", subcategory="{dataset}", labels={"result": "QC table"}),
-        grid=report("results/qc/{dataset}_faces.png", caption="../report/qc_faces.rst", category="Face QC", subcategory="{dataset}", labels={"result": "aligned crops"}),
+        crops=report(directory("results/qc/{dataset}_faces"), patterns=["crops_{page}.png"], caption="../report/qc_faces.rst",
+                     category="Face QC", subcategory="{dataset}", labels={"result": "aligned crops {page}"}),
     log:
         "logs/qc_faces/{dataset}.log",
     benchmark:
