@@ -130,3 +130,15 @@ def test_sequence_models_overfit_a_tiny_set():
 
         with torch.no_grad():
             assert (predict_labels(m(torch.tensor(x))).numpy() == y).all(), name
+
+
+def test_device_auto_takes_cuda_when_there_is_one(monkeypatch):
+    """training.device: auto (the default) -> CUDA on a machine with a GPU, else the CPU; an
+    explicit choice is kept. (No GPU here: CUDA's availability is what decides.)"""
+    from mexp_lib.training import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto").type == "cpu"
+    assert select_device("cpu").type == "cpu"
