@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the real files in ../shared and small synthetic inputs."""
+"""Shared fixtures: paths to the real files in ../shared, small synthetic inputs, and one run of
+the whole workflow on the tiny config."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> tuple[Path, str]:
+    """The whole workflow run once on the tiny config (default target): its work folder and the
+    dry run's output before it. Tests read it; the ones that rerun something keep its outputs."""
+    from workflow_runner import snakemake, tiny_workdir
+
+    wd = tiny_workdir(tmp_path_factory.mktemp("tiny"))
+    dry = snakemake(wd, "-n")
+    snakemake(wd)
+    return wd, dry.stdout + dry.stderr
 
 
 @pytest.fixture(scope="session")

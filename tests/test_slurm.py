@@ -1,35 +1,26 @@
 """The SLURM profile against a real single-node SLURM (slurmctld, slurmd, slurmdbd on MariaDB,
 munge), started and stopped by the test: the tiny workflow runs through `--profile
-profiles/slurm`, sacct lists its jobs COMPLETED, and its metric tables equal a local run's."""
+profiles/slurm`, sacct lists its jobs COMPLETED, and its metric tables equal those of the local
+run of the same config (the session's ``tiny_run``)."""
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from slurm_cluster import Cluster, available
+from workflow_runner import REPO, SNAKEMAKE, tiny_workdir
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 TARGETS = ["results/demo_loso_metrics.csv", "results/demo_spotting_metrics.csv"]
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 
-def _workdir(root: Path) -> Path:
-    (root / "config").mkdir(parents=True)
-    shutil.copy(REPO / "tests/configs/tiny.yaml", root / "config/config.yaml")
-    return root
-
-
-def test_profile_runs_the_workflow_on_a_real_slurm(tmp_path):
+def test_profile_runs_the_workflow_on_a_real_slurm(tmp_path, tiny_run):
     why = available()
     if why is not None:  # never skipped silently: `make test` installs what it needs
         pytest.fail(f"the SLURM test cannot run here: {why}")
     cluster = Cluster(tmp_path / "c").start()
     try:
-        wd = _workdir(tmp_path / "slurm")
+        wd = tiny_workdir(tmp_path / "slurm")
         out = subprocess.run([SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--profile", str(REPO / "profiles/slurm"),
                               "--slurm-init-seconds-before-status-checks", "5", *TARGETS], capture_output=True, text=True, env=cluster.env, cwd=REPO)
         assert out.returncode == 0, f"{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
@@ -42,8 +33,6 @@ def test_profile_runs_the_workflow_on_a_real_slurm(tmp_path):
     finally:
         cluster.stop()
     assert all(p.poll() is not None for p in cluster.procs.values()), "every daemon stopped"
-    local = _workdir(tmp_path / "local")
-    out = subprocess.run([SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(local), "--cores", "2", *TARGETS], capture_output=True, text=True, cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    local, _ = tiny_run
     for t in TARGETS:
         assert (wd / t).read_text() == (local / t).read_text(), t

@@ -15,32 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    if check and out.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
-    return out
-
-
-def planned_jobs(out: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    table = out.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("tiny")
-    (wd / "config").mkdir()
-    shutil.copy(REPO / "tests/configs/tiny.yaml", wd / "config/config.yaml")
-    dry = snakemake(wd, "-n")
-    snakemake(wd)
-    return wd, dry.stdout + dry.stderr
+from workflow_runner import REPO, planned_jobs, snakemake
 
 
 @pytest.mark.slow
