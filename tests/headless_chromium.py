@@ -123,12 +123,6 @@ class Chromium:
         while (left := end - time.monotonic()) > 0:
             if b"\0" not in self._buffer and not select.select([self._from_browser], [], [], left)[0]:
                 return
-            if b"\0" not in self._buffer:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    return
-                self._buffer += chunk
-                continue
             self._event(self._read())
 
     # -- page ----------------------------------------------------------------------------------
@@ -152,11 +146,12 @@ class Chromium:
             raise RuntimeError(f"{expression[:80]}...: {out['exceptionDetails'].get('exception', {}).get('description')}")
         return out["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
-        """Poll ``expression`` until it is truthy; return its value."""
+    def wait_for(self, expression: str, timeout: float = 20.0, context: int | None = None) -> Any:
+        """Poll ``expression`` (in the page, or in an execution ``context``) until it is truthy;
+        return its value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = self.eval(expression)
+            value = self.eval(expression, context)
             if value:
                 return value
             self.pump(0.1)

@@ -77,6 +77,31 @@ def _show(browser, report: Path, category: str, subcategory: str, label: str, bu
     assert browser.wait_for(f"{ROW_BUTTON}({json.dumps(label)}, {button})"), f"no result row {label!r} in {category}/{subcategory}"
 
 
+def _displayed_image_match(browser, uri: str, on_disk: Path, keep: Path, tries: int = 20) -> tuple[float, float]:
+    """How closely the image the report displays from ``uri`` matches the file ``on_disk``:
+    (correlation, mean absolute grey-level difference) of a screenshot clipped to the image, the
+    file resized to the displayed size. The image must have loaded and been painted: the
+    screenshot is retaken (after two animation frames) until it matches or ``tries`` run out, and
+    the last one is kept in ``keep``."""
+    import cv2
+
+    want = cv2.imread(str(on_disk), cv2.IMREAD_GRAYSCALE)
+    for _ in range(tries):
+        rect = browser.wait_for(f"(() => {{ const i = [...document.images].find(i => i.src === {json.dumps(uri)}); "
+                                "if (!i || !i.complete || !i.naturalWidth) return null; const r = i.getBoundingClientRect(); "
+                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
+        browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        shot = cv2.cvtColor(browser.screenshot(rect), cv2.COLOR_BGR2GRAY)
+        ref = cv2.resize(want, (shot.shape[1], shot.shape[0]), interpolation=cv2.INTER_AREA).astype(np.float64)
+        corr = float(np.corrcoef(shot.astype(np.float64).ravel(), ref.ravel())[0, 1])
+        diff = float(np.abs(shot - ref).mean())
+        if corr > 0.95 and diff < 8:
+            break
+        browser.pump(0.2)
+    cv2.imwrite(str(keep), shot)
+    return corr, diff
+
+
 def _plain(caption_html: str) -> str:
     """A caption's text, as the browser shows it (tags dropped, entities decoded, spaces collapsed)."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", caption_html)).split())
@@ -121,26 +146,13 @@ def test_report_renders_its_figures_in_headless_chromium(tiny_run, tmp_path):
                     _show(browser, report, category, subcategory, label, 0)
                     on_disk = wd / path
                     if path.endswith(".png"):  # displayed, and the very image on disk
-                        uri = entry["data_uri"]
-                        rect = browser.wait_for(f"(() => {{ const i = [...document.images].find(i => i.src === {json.dumps(uri)}); "
-                                                "if (!i || !i.complete || !i.naturalWidth) return null; const r = i.getBoundingClientRect(); "
-                                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
-                        shot = cv2.cvtColor(browser.screenshot(rect), cv2.COLOR_BGR2GRAY)
-                        cv2.imwrite(str(tmp_path / f"{on_disk.stem}.png"), shot)
-                        shot = shot.astype(np.float64)
-                        want = cv2.imread(str(on_disk), cv2.IMREAD_GRAYSCALE)
-                        want = cv2.resize(want, (shot.shape[1], shot.shape[0]), interpolation=cv2.INTER_AREA).astype(np.float64)
-                        assert np.corrcoef(shot.ravel(), want.ravel())[0, 1] > 0.95, path
-                        assert np.abs(shot - want).mean() < 8, path
+                        corr, diff = _displayed_image_match(browser, entry["data_uri"], on_disk, tmp_path / f"{on_disk.stem}.png")
+                        assert corr > 0.95, (path, corr)
+                        assert diff < 8, (path, diff)
                     elif path.endswith(".html"):  # the table renders inside the report with its CSV's values
                         browser.wait_for(f"[...document.querySelectorAll('iframe')].some(f => f.src === {json.dumps(entry['data_uri'])})")
                         frame = browser.frame_context("data:text/html")
-                        rows = None
-                        for _ in range(50):
-                            rows = browser.eval("[...document.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent))", frame)
-                            if rows:
-                                break
-                            browser.pump(0.1)
+                        rows = browser.wait_for("[...document.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent))", context=frame)
                         csv = {"results/recognition/demo/metrics.html": "results/demo_loso_metrics.csv",
                                "results/spotting/demo/metrics.html": "results/demo_spotting_metrics.csv",
                                "results/qc/demo_faces.html": "results/qc/demo_faces.csv"}[path]

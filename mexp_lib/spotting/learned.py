@@ -94,7 +94,7 @@ class Heads(NamedTuple):
 class TemporalScoreNet(nn.Module):
     """(N, C, T) -> (N, 2, T) per-frame scores in [0, 1] (macro, micro); with ``n_classes`` a
     recognition head on the same trunk gives per-frame emotion logits, with ``boundaries`` a
-    head gives per-frame onset/offset distances (:meth:`heads`)."""
+    head gives per-frame onset/offset distances (:class:`Heads`, from :meth:`forward`)."""
 
     def __init__(self, in_channels: int, width: int = 32, dropout: float = 0.2, n_classes: int = 0, boundaries: bool = False,
                  dilations: tuple[int, ...] = DILATIONS) -> None:
@@ -108,10 +108,7 @@ class TemporalScoreNet(nn.Module):
         self.emotion = nn.Conv1d(width, n_classes, 1) if n_classes else None
         self.bounds = nn.Conv1d(width, 2 * len(TYPES), 1) if boundaries else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.score(self.trunk(x)))
-
-    def heads(self, x: torch.Tensor) -> Heads:
+    def forward(self, x: torch.Tensor) -> Heads:
         """Every head's output from one pass through the trunk."""
         h = self.trunk(x)
         return Heads(torch.sigmoid(self.score(h)), self.emotion(h) if self.emotion is not None else None,
@@ -165,7 +162,7 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
         for j in torch.randperm(len(xs), generator=g).tolist():
             opt.zero_grad()
             # frames inside expressions are few: weight them up (SoftNet balances its samples)
-            out = net.heads(xs[j])
+            out = net(xs[j])
             loss = ((out.score - ys[j]) ** 2 * (1 + pos_weight * ys[j])).mean()
             if es is not None and bool((es[j] >= 0).any()):
                 loss = loss + nn.functional.cross_entropy(out.emotion, es[j], ignore_index=-1)
@@ -184,7 +181,7 @@ def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str
     heads, ``emotion_logits`` (C, T) and ``bounds`` (4, T: onset and offset distance of each type
     in :data:`TYPES` order, in frames)."""
     with torch.no_grad():
-        heads = net.heads(torch.tensor(video_input(sc))[None])
+        heads = net(torch.tensor(video_input(sc))[None])
     out = heads.score[0].numpy()
     new = dict(sc)
     if heads.emotion is not None:
