@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.datasets.table import SAMPLE_COLUMNS
-from mexp_lib.io.atomic import atomic_path
+from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.log import progress
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     "micro_amplitude": [0.8, 3.0],
     "macro_amplitude": [3.5, 7.0],
     "noise_sigma": 1.5,
+    "jpeg_quality": None,
+    "micro_seconds": [0.25, 0.5],
+    "macro_seconds": [0.8, 1.8],
+    "faces": None,
+    "face_subjects": None,
+    "head_motion": 1.0,
 }
 
 # AU -> [(landmark index, (dx, dy))]; directions in image coordinates (y down).
@@ -175,7 +181,7 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
         for v in range(int(g["long_videos_per_subject"])):
             rng = np.random.default_rng([seed, 2, s, v])
             kinds = ["micro"] * int(g["micro_per_long"]) + ["macro"] * int(g["macro_per_long"])
-            durs = [int(round(lfps * (rng.uniform(0.25, 0.5) if k == "micro" else rng.uniform(0.8, 1.8)))) for k in kinds]
+            durs = [int(round(lfps * rng.uniform(*(g["micro_seconds"] if k == "micro" else g["macro_seconds"])))) for k in kinds]
             starts = _place(rng, n, durs, gap=int(lfps * 0.8))
             if starts is None:
                 raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
@@ -287,6 +293,77 @@ def blink_field(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
     return f / np.linalg.norm(f, axis=-1).max() * opening * 1.2
 
 
+PHOTO_FRACTION = 0.62  # a 224 px face crop in a 360 px frame
+
+
+def photo_subject(path: Path) -> str:
+    """The source subject of a face photograph named ``<subject>_<clip>.<ext>`` (the MEGC 2019
+    composite's naming: ``sub01_EP02_01f.jpg``, ``006_006_1_2.jpg``, ``s01_s1_ne_01.jpg``)."""
+    return path.stem.split("_", 1)[0]
+
+
+def photo_face(path: str | Path, frame_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A face photograph placed in a ``frame_size`` square frame: (frame BGR float32, 68 landmarks).
+
+    Face photographs are usually tight crops (the jaw at the edges), so the photograph is scaled
+    to ``PHOTO_FRACTION`` of the frame and centred, and the rest of the frame continues its edges,
+    replicated and blurred into an out-of-focus background: the whole face, jaw included, lies
+    inside the frame, as in a dataset's recordings. Landmarks come from the dlib backend the
+    workflow uses, on the placed frame."""
+    from mexp_lib.errors import DataError
+    from mexp_lib.face.landmarks import DlibLandmarker
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DataError(f"{path}: not a readable image")
+    inner = int(round(frame_size * PHOTO_FRACTION))
+    scale = inner / max(bgr.shape[:2])
+    face = cv2.resize(bgr, (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    top, left = (frame_size - face.shape[0]) // 2, (frame_size - face.shape[1]) // 2
+    padded = cv2.copyMakeBorder(face, top, frame_size - face.shape[0] - top, left, frame_size - face.shape[1] - left, cv2.BORDER_REPLICATE)
+    blurred = cv2.GaussianBlur(padded, (0, 0), frame_size / 40)
+    inside = np.zeros(padded.shape[:2], np.float32)
+    inside[top:top + face.shape[0], left:left + face.shape[1]] = 1
+    inside = cv2.GaussianBlur(inside, (0, 0), 2)[..., None]
+    img = (inside * padded + (1 - inside) * blurred).astype(np.float32)
+    det = DlibLandmarker(upsample=1).detect(cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY))
+    if det is None:
+        raise DataError(f"{path}: dlib finds no face in it")
+    return img, det.points.astype(np.float64)
+
+
+def face_bank(folder: str | Path, frame_size: int, subjects: list[str] | None = None, n: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One identity per source subject of a folder of face photographs (:func:`photo_subject`):
+    the subjects named in ``subjects``, in that order, or the first ``n`` in name order; each
+    subject's first photograph (name order) in which dlib finds a face."""
+    from mexp_lib.errors import ConfigError, DataError
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"generator.faces: {root} is not a folder of face photographs")
+    photos: dict[str, list[Path]] = {}
+    for f in sorted(root.iterdir()):
+        if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+            photos.setdefault(photo_subject(f), []).append(f)
+    wanted = list(subjects) if subjects is not None else sorted(photos)[: n if n is not None else None]
+    missing = [s for s in wanted if s not in photos]
+    if missing:
+        raise ConfigError(f"generator.face_subjects: no photograph of {missing} in {root}")
+    if n is not None and len(wanted) < n:
+        raise ConfigError(f"generator.faces: {root} has photographs of {len(wanted)} subjects, {n} needed")
+    bank = []
+    for s in wanted:
+        for f in photos[s]:
+            try:
+                bank.append(photo_face(f, frame_size))
+                break
+            except DataError:
+                continue
+        else:
+            raise DataError(f"{root}: no photograph of subject {s} in which dlib finds a face")
+    return bank
+
+
 def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A new subject: random similarity, smooth warp and photometric change of the base face."""
     h, w = base.shape[:2]
@@ -311,8 +388,9 @@ def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) ->
     return img.astype(np.float32), new_lm
 
 
-def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float):  # type: ignore[no-untyped-def]
-    """Yield the frames (uint8 BGR) of one planned video."""
+def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float, head_motion: float = 1.0):  # type: ignore[no-untyped-def]
+    """Yield the frames (uint8 BGR) of one planned video. ``head_motion`` scales the slow head
+    translation (1.5 px) and rotation (0.6 degrees) of long videos."""
     rng = np.random.default_rng(plan.seed)
     h, w = identity.shape[:2]
     n = plan.n_frames
@@ -323,7 +401,7 @@ def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_si
     # slow head motion: sum of low-frequency sinusoids (pixels, degrees)
     secs = np.arange(n) / plan.fps
     long = n > 5 * plan.fps
-    amp_t, amp_r = (1.5, 0.6) if long else (0.3, 0.1)
+    amp_t, amp_r = (1.5 * head_motion, 0.6 * head_motion) if long else (0.3, 0.1)
     motion = np.zeros((n, 3))
     for j in range(3):
         period = rng.uniform(4, 15) if long else rng.uniform(1, 3)
@@ -347,26 +425,67 @@ def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_si
         yield np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def generate_demo(root: str | Path, gen_cfg: dict[str, Any] | None) -> None:
-    """Render the demo into ``root`` (via a temporary folder renamed at the end)."""
+def identities(g: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frame, landmarks) of every subject: real photographs (``faces``, one source subject
+    each), or variations of the astronaut photograph."""
+    size, n = int(g["frame_size"]), int(g["subjects"])
+    if g.get("faces"):
+        subjects = g.get("face_subjects")
+        if subjects is not None and len(subjects) < n:
+            raise ValueError(f"demo generator: {n} subjects but face_subjects names {len(subjects)}")
+        return face_bank(g["faces"], size, subjects=None if subjects is None else list(subjects)[:n], n=None if subjects is not None else n)
+    base, base_lm = base_face(size)
+    return [make_identity(base, base_lm, np.random.default_rng([int(g["seed"]), 0, s])) for s in range(n)]
+
+
+def frame_writer(jpeg_quality: int | None) -> tuple[str, list[int]]:
+    """(file extension, OpenCV write flags): JPEG at ``jpeg_quality`` or lossless PNG."""
+    if jpeg_quality is None:
+        return ".png", [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    return ".jpg", [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+
+
+def generate_demo(root: str | Path, gen_cfg: dict[str, Any] | None, *, layout: str = "demo") -> None:
+    """Render the demo into ``root`` (via a temporary folder renamed at the end).
+
+    ``layout``: ``demo`` writes the CASME II / CAS(ME)^2-style folders and sheets that the
+    ``demo`` format reads; ``generic`` writes ``<root>/<video>/img00001.<ext>`` (1-based
+    positions) and ``<root>/annotations.csv`` for the ``generic`` format (long videos and clips
+    in one sheet: read them with ``task: spotting`` and ``task: recognition`` entries filtered
+    by video, or render them separately)."""
+    if layout not in ("demo", "generic"):
+        raise ValueError(f"layout must be 'demo' or 'generic', not {layout!r}")
     g = settings(gen_cfg)
     plans = plan_demo(g)
-    base, base_lm = base_face(int(g["frame_size"]))
-    identities = [make_identity(base, base_lm, np.random.default_rng([int(g["seed"]), 0, s])) for s in range(int(g["subjects"]))]
+    faces = identities(g)
+    ext, flags = frame_writer(g.get("jpeg_quality"))
     with atomic_path(root, directory=True) as tmp:
         total = sum(p.n_frames for p in plans)
         frames = (
             (p, i, img)
             for p in plans
-            for i, img in enumerate(render_video(*identities[p.subject], p, float(g["noise_sigma"])))
+            for i, img in enumerate(render_video(*faces[p.subject], p, float(g["noise_sigma"]), float(g.get("head_motion", 1.0))))
         )
         for p, i, img in progress(frames, total, "demo: rendering frames"):
-            d = tmp / p.folder
+            d = tmp / (p.video if layout == "generic" else p.folder)
             if i == 0:
                 d.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(d / f"img{p.first_number + i}.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        write_sheets(tmp, g)
+            name = f"img{i + 1:05d}{ext}" if layout == "generic" else f"img{p.first_number + i}{ext}"
+            cv2.imwrite(str(d / name), img, flags)
+        if layout == "generic":
+            write_csv(generic_sheet(plans), tmp / "annotations.csv")
+        else:
+            write_sheets(tmp, g)
     logger.info("demo: %d videos, %d frames written to %s", len(plans), total, root)
+
+
+def generic_sheet(plans: list[VideoPlan]) -> pd.DataFrame:
+    """The ``generic`` annotation sheet of rendered videos (1-based frame positions)."""
+    rows = [
+        {"subject": f"s{p.subject + 1:02d}", "video": p.video, "onset": e.onset + 1, "apex": e.apex + 1, "offset": e.offset + 1, "type": e.type, "emotion": e.kind}
+        for p in plans for e in sorted(p.events, key=lambda e: e.onset) if e.type != "blink"
+    ]
+    return pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "type", "emotion"])
 
 
 def write_sheets(root: Path, gen_cfg: dict[str, Any]) -> None:

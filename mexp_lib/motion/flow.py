@@ -31,6 +31,11 @@ FARNEBACK_DEFAULTS: dict[str, Any] = {
     "pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3, "poly_n": 5, "poly_sigma": 1.2,
 }
 DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+# DIS options over its preset (OpenCV's setters)
+DIS_OPTIONS = {
+    "finest_scale": "setFinestScale", "patch_size": "setPatchSize", "patch_stride": "setPatchStride",
+    "gradient_descent_iterations": "setGradientDescentIterations", "variational_refinement_iterations": "setVariationalRefinementIterations",
+}
 
 
 @dataclass
@@ -60,7 +65,13 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
         preset = o.get("preset", "medium")
         if preset not in DIS_PRESETS:
             raise ConfigError(f"flow.dis.preset must be one of {list(DIS_PRESETS)}, not {preset!r}")
+        unknown = set(o) - {"preset", *DIS_OPTIONS}
+        if unknown:
+            raise ConfigError(f"flow.dis: unknown option(s) {sorted(unknown)}; known: preset, {', '.join(DIS_OPTIONS)}")
         dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+        for key, setter in DIS_OPTIONS.items():
+            if key in o:
+                getattr(dis, setter)(int(o[key]))
         return lambda a, b: dis.calc(a, b, None)
     if m == "farneback":
         p = {**FARNEBACK_DEFAULTS, **o}

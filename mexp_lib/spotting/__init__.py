@@ -34,6 +34,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import cv2
 import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter1d
@@ -46,6 +47,8 @@ from mexp_lib.motion.regions import HeadMotion, face_masks
 
 logger = logging.getLogger(__name__)
 TYPES = ("macro", "micro")
+# multiscale boundaries: the range of onset / offset distances searched per type, seconds
+BOUNDARY_SECONDS = {"micro": (0.05, 0.4), "macro": (0.15, 2.5)}
 
 
 def half_window(fps: float, k_seconds: float) -> int:
@@ -73,6 +76,97 @@ def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *,
     return out
 
 
+def denoised(frames: Any, *, fps: float, spatial: float = 0.0, temporal: float = 0.0, chunk: int = 256) -> Any:
+    """The aligned grey frames (T, S, S) with sensor noise and compression artefacts reduced before
+    flow: a Gaussian blur of ``spatial`` px and a centred moving average over ``temporal`` seconds
+    (``round(fps * temporal)`` frames, odd; 1 = none). Returns ``frames`` itself when both are off,
+    else a uint8 array (read ``chunk`` frames at a time, so a long store is never held in float)."""
+    w = max(1, int(round(fps * temporal)))
+    w += 1 - w % 2
+    if spatial <= 0 and w == 1:
+        return frames
+    n = frames.shape[0]
+    out = np.empty(frames.shape, np.uint8)
+    h = w // 2
+    for a in range(0, n, chunk):
+        lo, hi = max(0, a - h), min(n, a + chunk + h)
+        block = frames[lo:hi].astype(np.float32)
+        if w > 1:  # centred mean, the window shrunk at the ends
+            c = np.concatenate([np.zeros((1, *block.shape[1:]), np.float32), np.cumsum(block, axis=0)])
+            idx = np.arange(a, min(n, a + chunk)) - lo
+            l, r = np.maximum(idx - h, 0), np.minimum(idx + h + 1, len(block))
+            block = (c[r] - c[l]) / (r - l)[:, None, None]
+        else:
+            block = block[a - lo: a - lo + min(chunk, n - a)]
+        if spatial > 0:
+            block = np.stack([cv2.GaussianBlur(f, (0, 0), spatial) for f in block])
+        out[a: a + len(block)] = np.clip(np.rint(block), 0, 255).astype(np.uint8)
+    return out
+
+
+def normalise_cells(cells: np.ndarray, mode: str) -> np.ndarray:
+    """Per-cell statistics over the video (T, C) -> (T, C): ``none``; ``median`` subtracts each
+    cell's median (its noise floor: textured or noisy cells no longer dominate the top cells);
+    ``z`` also divides by the cell's robust spread (1.4826 MAD)."""
+    if mode == "none" or len(cells) == 0:
+        return cells
+    med = np.median(cells, axis=0)
+    out = cells - med
+    if mode == "z":
+        mad = 1.4826 * np.median(np.abs(out), axis=0)
+        out = out / np.maximum(mad, 1e-3 + 0.1 * float(np.median(mad)))
+    elif mode != "median":
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"spotting.cell_norm must be none, median or z, not {mode!r}")
+    return np.maximum(out, 0.0).astype(np.float32)
+
+
+def candidate_apexes(score: np.ndarray, k: int, *, smooth: int, per_second: float, fps: float) -> np.ndarray:
+    """The strongest local maxima of the smoothed score, at least ``k`` apart: one per
+    ``1 / per_second`` seconds of video at most (expressions are sparse, so every one that a
+    threshold can keep is among them)."""
+    s = _smooth(score, smooth)
+    peaks, _ = find_peaks(s, distance=max(1, k))
+    peaks = peaks[s[peaks] > 0]
+    n_keep = max(1, int(np.ceil(len(score) / fps * per_second)))
+    return np.sort(peaks[np.argsort(-s[peaks], kind="stable")[:n_keep]])
+
+
+def boundary_scales(k: int, fps: float, seconds: tuple[float, float]) -> np.ndarray:
+    """Candidate onset / offset distances (frames) of a type: about 20 % apart from
+    ``seconds[0]`` to ``seconds[1]``, ``k`` included."""
+    lo, hi = max(1, int(round(fps * seconds[0]))), max(2, int(round(fps * seconds[1])))
+    n = max(2, int(np.ceil(np.log(hi / lo) / np.log(1.2))) + 1)
+    return np.unique(np.concatenate([np.geomspace(lo, hi, n).round().astype(int), [k]]))
+
+
+def apex_boundaries(frames: Any, apex: int, scales: np.ndarray, *, calc: Any, remove: HeadMotion, keep: np.ndarray, edges: np.ndarray,
+                    cells: np.ndarray, rise: float) -> tuple[float, float]:
+    """Onset and offset distances (frames) of an expression peaking at ``apex``: the motion of
+    the apex's most active ``cells`` from ``apex - d`` to the apex (and from the apex to
+    ``apex + d``) grows with d while d is inside the expression and levels off once d reaches
+    its onset (offset); the distance is the smallest d whose motion reaches ``rise`` x the
+    largest over the candidate ``scales``."""
+    n = frames.shape[0]
+    w = np.maximum(np.add.reduceat(np.add.reduceat(keep, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1), 1.0)
+
+    def motion(a: int, b: int) -> float:
+        f = remove(calc(frames[a], frames[b])) * keep[..., None]
+        m = np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2) / w[:, None]
+        return float(np.linalg.norm(m[cells], axis=1).mean())
+
+    out = []
+    for sign in (-1, 1):
+        ds = [int(d) for d in scales if 0 <= apex + sign * d < n]
+        if not ds:
+            out.append(float(scales[0]))
+            continue
+        m = np.array([motion(apex + sign * d, apex) if sign < 0 else motion(apex, apex + d) for d in ds])
+        out.append(float(ds[int(np.argmax(m >= rise * m.max()))]))
+    return out[0], out[1]
+
+
 def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str = "") -> dict[str, np.ndarray]:
     """Per-frame scores of one video for each type: {"micro": (T,), "macro": (T,), "k_micro": k,
     "cells_micro": (T, grid^2) the per-cell motions the score summarises (the learned spotter's
@@ -82,7 +176,8 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     optionally, ``found`` (T,) -- frames where the face stage found no face score 0 within k of
     them, so a faceless stretch is never spotted), read two frames at a time.
     """
-    frames_ds = faces["frames"]
+    den = dict(cfg.get("denoise") or {})
+    frames_ds = denoised(faces["frames"], fps=fps, spatial=float(den.get("spatial", 0.0)), temporal=float(den.get("temporal", 0.0)))
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
     mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
@@ -93,6 +188,11 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     method = cfg.get("method", "feature_diff")
     lost = ~faces["found"][()].astype(bool) if "found" in faces else np.zeros(n, bool)
     out: dict[str, np.ndarray] = {}
+    multiscale = cfg.get("boundaries", "fixed") == "multiscale"
+    if multiscale:
+        bounds = np.zeros((2 * len(TYPES), n), np.float32)
+        keep = (~mask).astype(np.float32)
+        edges = grid_edges(size, grid)
     for t in TYPES:
         k = half_window(fps, float(cfg["k_seconds"][t]))
         score = np.zeros(n, np.float32)
@@ -105,7 +205,7 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
             m = cell_flows(pairs, n - k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} flow (k={k})")
             d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
-            cells[k: n - k] = np.linalg.norm(d, axis=-1)
+            cells[k: n - k] = normalise_cells(np.linalg.norm(d, axis=-1), str(cfg.get("cell_norm", "none")))
             score[k: n - k] = np.sort(cells[k: n - k], axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
@@ -116,6 +216,17 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
         out[t] = score
         out[f"cells_{t}"] = cells
         out[f"k_{t}"] = np.array(k)
+        if multiscale:  # onset / offset distances at the candidate apexes; k elsewhere
+            i = TYPES.index(t)
+            bounds[2 * i: 2 * i + 2] = k
+            scales = boundary_scales(k, fps, tuple(cfg.get("boundary_seconds", BOUNDARY_SECONDS)[t]))
+            for c in candidate_apexes(score, k, smooth=int(cfg.get("smooth", 3)), per_second=float(cfg.get("candidates_per_second", 0.5)), fps=fps):
+                top_cells = np.argsort(-cells[c])[:top]
+                on, off = apex_boundaries(frames_ds, int(c), scales, calc=calc, remove=remove, keep=keep, edges=edges, cells=top_cells,
+                                          rise=float(cfg.get("boundary_rise", 0.8)))
+                bounds[2 * i, max(0, c - 2): c + 3], bounds[2 * i + 1, max(0, c - 2): c + 3] = on, off
+    if multiscale:
+        out["bounds"] = bounds
     return out
 
 
@@ -237,8 +348,10 @@ def is_learned(cfg: dict[str, Any]) -> bool:
 
 
 def type_ratio_of(cfg: dict[str, Any]) -> float | None:
-    """The micro/macro scale test's ratio, or None for a learned spotter (type-specific scores)."""
-    return None if is_learned(cfg) else float(cfg.get("type_ratio", 0.5))
+    """The micro/macro scale test's ratio, or None for a learned spotter or ``type_ratio: null``
+    (type-specific scores: no scale test)."""
+    ratio = cfg.get("type_ratio", 0.5)
+    return None if is_learned(cfg) or ratio is None else float(ratio)
 
 
 def post_options(cfg: dict[str, Any]) -> dict[str, Any]:

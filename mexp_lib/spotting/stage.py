@@ -28,18 +28,21 @@ def features_store(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str |
     with open_store(faces_h5) as h:
         feats = spotting_features(h, fps=fps, cfg=cfg, video=Path(faces_h5).stem)
         numbers = h["numbers"][()]
-    write_store(out, {**{t: feats[t] for t in TYPES}, **{f"cells_{t}": feats[f"cells_{t}"].astype(np.float16) for t in TYPES}, "numbers": numbers}, {"stage": "spotting_features", **{f"k_{t}": int(feats[f"k_{t}"]) for t in TYPES}, "fps": fps}, params=cfg)
+    arrays = {**{t: feats[t] for t in TYPES}, **{f"cells_{t}": feats[f"cells_{t}"].astype(np.float16) for t in TYPES}, "numbers": numbers}
+    if "bounds" in feats:
+        arrays["bounds"] = feats["bounds"]
+    write_store(out, arrays, {"stage": "spotting_features", **{f"k_{t}": int(feats[f"k_{t}"]) for t in TYPES}, "fps": fps}, params=cfg)
 
 
 def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
-    """video -> {macro, micro, numbers, k_macro, k_micro}; skipped videos are left out."""
+    """video -> {macro, micro, numbers, k_macro, k_micro[, bounds, cells_*]}; skipped videos are left out."""
     scores = {}
     for f in feature_files:
         if skip_reason(f) is not None:
             logger.warning("%s: skipped by the face stage (%s)", f, skip_reason(f))
             continue
         with open_store(f) as h:
-            arrays = [k for k in (*TYPES, "numbers", *(f"cells_{t}" for t in TYPES)) if k in h]
+            arrays = [k for k in (*TYPES, "numbers", "bounds", *(f"cells_{t}" for t in TYPES)) if k in h]
             scores[Path(f).stem] = {**{k: h[k][()] for k in arrays}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES}}
     return scores
 
