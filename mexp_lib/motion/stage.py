@@ -12,7 +12,7 @@ import numpy as np
 from mexp_lib.errors import DataError
 from mexp_lib.io.h5store import read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
+from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain
 from mexp_lib.motion.interpolate import interpolate_clip, target_times
 from mexp_lib.motion.magnify import magnify_clip
 from mexp_lib.motion.regions import HeadMotion, face_masks, roi_box
@@ -92,14 +92,14 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     return flow, extra
 
 
-def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
+def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     """Optical flow (onset -> every frame by default) and strain of a stored clip."""
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
     method = cfg.get("method", "tvl1")
-    flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
+    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
     flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from mexp_lib.datasets import planned_samples
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
-from mexp_lib.input_kinds import input_kind
+from mexp_lib.recognition.kinds import input_kind
 from mexp_lib.errors import ConfigError
 
 for _name, _d in config["datasets"].items():

@@ -1,9 +1,9 @@
-"""Train one leave-one-subject-out fold (adapter for mexp_lib.training.train_fold)."""
+"""Train one leave-one-subject-out fold (adapter for mexp_lib.recognition.train.train_fold)."""
 
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.log import setup_logging
-from mexp_lib.training import train_fold
+from mexp_lib.recognition.train import train_fold
 
 setup_logging(snakemake.log[0])
 class_set = resolve_class_set(snakemake.params.class_set)

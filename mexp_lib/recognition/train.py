@@ -19,25 +19,19 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from mexp_lib.device import select_device
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.features.lbptop import lbp_top
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
-from mexp_lib.input_kinds import input_kind
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
 from mexp_lib.models.spatiotemporal import predict_labels
+from mexp_lib.recognition.kinds import input_kind
 
 logger = logging.getLogger(__name__)
-
-
-def select_device(preference: str = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU."""
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
 
 
 def seed_everything(seed: int) -> None:
@@ -120,7 +114,7 @@ def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
+def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
                      clips: dict[str, str] | None = None) -> int:
     """Gather every sample's model input into one store, so each fold job reads one file.
 
@@ -149,7 +143,7 @@ def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: in
 
 
 def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str, np.ndarray], float]:
-    """video -> input, and the centre, from :func:`build_input_pack`'s store (checked to hold
+    """video -> input, and the centre, from :func:`build_inputs`'s store (checked to hold
     ``kind`` inputs when given)."""
     attrs = read_attrs(path)
     if kind is not None and attrs.get("kind", "apex") != kind:
@@ -270,7 +264,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
-    inputs (:func:`build_input_pack`). Writes per-sample predictions (``dataset`` = the source
+    inputs (:func:`build_inputs`). Writes per-sample predictions (``dataset`` = the source
     database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
     weights, the config, the classes and the normalisation (from training subjects only).
     ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
