@@ -80,9 +80,9 @@ def test_train_fold_on_precomputed_inputs(real, tmp_path):
     samples, _ = load_dataset("m", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
     samples, _ = apply_class_set(samples[samples.source == "casme2"], CLASS_SETS["composite3"])
     cfg = {"model": "ststnet", "input_size": 28, "epochs": 2, "batch_size": 64, "lr": 5e-3, "weight_decay": 0.0, "flip": True, "seeds": [0, 1]}
-    assert build_inputs(samples, dict(zip(samples.video, samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
+    assert build_inputs(samples, dict(zip(samples["sample"], samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
     packed, centre = read_input_pack(tmp_path / "pack.h5")
-    assert centre == 0.5 and set(packed) == set(samples.video) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
+    assert centre == 0.5 and set(packed) == set(samples["sample"]) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
     preds = train_fold(samples, tmp_path / "pack.h5", test_subject="sub01", classes=["negative", "positive", "surprise"], cfg=cfg,
                        out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt")
     assert len(preds) == 2 * (samples.subject == "sub01").sum() and set(preds.subject) == {"sub01"}
