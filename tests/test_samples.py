@@ -196,3 +196,27 @@ def test_select_samples_long_videos_and_class_set():
     assert kept["sample"].tolist() == ["c1", "l1", "l2"] and excl.set_index("emotion").excluded.to_dict() == {"pain": 1}
     kept, excl = select_samples(s, {"class_set": "casme_sq_objective", "long_videos": True})
     assert kept.set_index("sample").label.to_dict() == {"l1": "negative", "l2": "others", "l3": "positive"}
+
+
+@pytest.mark.parametrize(("onset", "offset", "context", "cut"), [(130, 140, 0, (130, 140)), (130, 140, 5, (125, 145)), (102, 110, 5, (100, 115))])
+def test_clip_cut_by_its_interval_with_context(tmp_path, onset, offset, context, cut):
+    """A sample's clip is its onset..offset, widened by ``context`` frames where the video has
+    them; the stored interval stays the annotated one."""
+    from mexp_lib.motion.stage import clip_interval, normalise_clip
+
+    _faces_store(tmp_path / "v.h5", np.arange(100, 201))
+    normalise_clip(str(tmp_path / "v.h5"), sample="v_1", onset=onset, apex=onset + 3, offset=offset, fps=30.0, context=context,
+                   cfg={"method": "linear", "n_frames": 5}, out=tmp_path / "t.h5")
+    assert clip_interval(tmp_path / "t.h5") == ("v_1", onset, offset)
+    with h5py.File(tmp_path / "t.h5") as h:
+        assert (int(h.attrs["first"]), int(h.attrs["last"])) == cut and (h["times"][0], h["times"][-1]) == cut
+        assert np.allclose(h["frames"][0], cut[0] % 251) and np.allclose(h["frames"][-1], cut[1] % 251)
+
+
+def test_clip_outside_its_video_is_an_error_naming_the_sample(tmp_path):
+    from mexp_lib.errors import DataError
+    from mexp_lib.motion.stage import normalise_clip
+
+    _faces_store(tmp_path / "v.h5", np.arange(100, 201))
+    with pytest.raises(DataError, match=r"v.h5: sample v_9: frames 300..310 give 0 frame\(s\) \(the video holds frames 100..200\)"):
+        normalise_clip(str(tmp_path / "v.h5"), sample="v_9", onset=300, apex=-1, offset=310, fps=30.0, cfg={"method": "linear", "n_frames": 5}, out=tmp_path / "t.h5")
