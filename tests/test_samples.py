@@ -220,3 +220,33 @@ def test_clip_outside_its_video_is_an_error_naming_the_sample(tmp_path):
     _faces_store(tmp_path / "v.h5", np.arange(100, 201))
     with pytest.raises(DataError, match=r"v.h5: sample v_9: frames 300..310 give 0 frame\(s\) \(the video holds frames 100..200\)"):
         normalise_clip(str(tmp_path / "v.h5"), sample="v_9", onset=300, apex=-1, offset=310, fps=30.0, cfg={"method": "linear", "n_frames": 5}, out=tmp_path / "t.h5")
+
+
+@pytest.mark.parametrize(("fmt", "path", "class_set", "counts"), [
+    ("casme_sq", "genbing99__MTSN-Spot-ME-MaE/megc2021-ground-truth/CASME_sq_gt.xlsx", "casme_sq_objective",
+     {"negative": 126, "positive": 124, "others": 82, "surprise": 25}),
+    ("smic", "davidnvq__me_recognition/datasets/SMIC-HS-E_annotation.xlsx", "composite3", {"negative": 77, "positive": 51, "surprise": 43}),
+    ("casme3", "genbing99__SFAMNet/annotation/CASME3_part_A_v2.xls", "objective",
+     {"VII": 2656, "III": 729, "II": 395, "I": 197, "V": 125, "IV": 77, "VI": 27}),
+    ("samm_lv", "genbing99__MTSN-Spot-ME-MaE/megc2021-ground-truth/SAMMLV_gt.xlsx", "composite3", {}),  # its sheet codes no emotion
+])
+def test_long_video_expressions_of_the_real_sheets_feed_recognition(real, fmt, path, class_set, counts):
+    from mexp_lib.datasets import load_dataset
+    from mexp_lib.recognition.samples import select_samples
+
+    samples, _ = load_dataset(fmt, {"format": fmt, "annotations": str(real / path), "on_bad_row": "skip"})
+    assert (samples.task == "spotting").all()
+    assert select_samples(samples, {"class_set": class_set, "long_videos": False})[0].empty
+    kept, excluded = select_samples(samples, {"class_set": class_set, "long_videos": True})
+    assert kept.label.value_counts().to_dict() == counts
+    assert len(kept) + int(excluded.excluded.sum()) == len(samples)
+
+
+def test_a_dataset_whose_class_set_keeps_nothing_is_named(real, tmp_path):
+    """SAMM-LV's expressions have no emotion: asking for its recognition table says why."""
+    dcfg = {"format": "samm_lv", "annotations": str(real / "genbing99__MTSN-Spot-ME-MaE/megc2021-ground-truth/SAMMLV_gt.xlsx"),
+            "recognition": {"long_videos": True}}
+    wd = _workdir(tmp_path, {"datasets": {"slv": dcfg}})
+    out = snakemake(wd, "-n", "results/slv_loso_metrics.csv", check=False)
+    assert out.returncode != 0
+    assert "datasets.slv: no recognition samples: class set 'composite3' keeps none of its expressions; left out: {'': 502}" in out.stdout + out.stderr

@@ -145,6 +145,11 @@ def fold_column(dataset):
 
 def get_folds(dataset):
     folds = sorted(recognition_samples(dataset)[fold_column(dataset)].unique())
+    if not folds:
+        rec = RECOGNITION[dataset]
+        raise ConfigError(f"datasets.{dataset}: no recognition samples: class set {rec['class_set']!r} keeps none of "
+                          f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
+                          f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}")
     if fold_column(dataset) == "source" and len(folds) < 2:
         raise ConfigError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
     return folds
