@@ -103,14 +103,15 @@ def check_unique_samples(samples: pd.DataFrame, source: str, rows: list[object] 
     """Sample ids are unique in a dataset (every per-sample file is named by its id): a
     :class:`DataError` naming the two rows that share one. ``rows``: the sheet row of each
     sample (default: the sample table's own 0-based positions)."""
+    def where(k: int) -> str:
+        r = samples.iloc[k]
+        name = f"row {rows[k]}" if rows is not None else f"sample-table row {k}"
+        return f"{name} (video {r['video']}, frames {r['onset']}-{r['offset']})"
+
     first: dict[str, int] = {}
     for i, s in enumerate(samples["sample"].astype(str)):
         if s in first:
-            j = first[s]
-            where = (lambda k: f"row {rows[k]}") if rows is not None else (lambda k: f"sample-table row {k}")
-            a, b = samples.iloc[j], samples.iloc[i]
-            raise DataError(f"{source}: sample id {s!r} is not unique: {where(j)} (video {a['video']}, frames {a['onset']}-{a['offset']}) "
-                            f"and {where(i)} (video {b['video']}, frames {b['onset']}-{b['offset']})")
+            raise DataError(f"{source}: sample id {s!r} is not unique: {where(first[s])} and {where(i)}")
         first[s] = i
 
 
