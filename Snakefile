@@ -5,14 +5,15 @@
 #   results/samples/{dataset}.csv               the validated sample table
 #   results/landmarks/{dataset}/{video}.json    68-point landmarks per frame
 #   results/faces/{dataset}/{video}.h5          aligned, cropped faces
-#   results/tim/{dataset}/{video}.h5            temporally normalised clips (recognition)
-#   results/magnified/{dataset}/{video}.h5      magnified clips (when magnification.enabled)
-#   results/flow/{dataset}/{video}.h5           optical flow + strain (recognition)
+#   results/tim/{dataset}/{sample}.h5           a sample's clip, cut from its video by its own onset..offset, normalised
+#   results/magnified/{dataset}/{sample}.h5     magnified clips (when magnification.enabled)
+#   results/flow/{dataset}/{sample}.h5          optical flow + strain (recognition)
 #   results/train/{dataset}/{fold}/             per-fold predictions and checkpoint
 #   results/spotting_features/{dataset}/{video}.h5, results/spotting/{dataset}/   (long videos)
 #   results/{dataset}_loso_metrics.csv, results/{dataset}_spotting_metrics.csv    metric tables
 #   results/qc/{dataset}_faces.{csv,png}        face-stage quality control
-#   logs/{rule}/{dataset}/{video}.log, benchmarks/{rule}/{dataset}/{video}.tsv
+#   logs/{rule}/{dataset}/{video or sample}.log, benchmarks/{rule}/{dataset}/{video or sample}.tsv
+# (a video's landmarks and faces are shared by all its samples; {sample} ids are unique per dataset)
 #
 # `snakemake --lint` leaves one kind of warning, on purpose: "Specify a conda environment or
 # container for each rule". Every script imports mexp_lib, so the workflow runs in the one

@@ -95,7 +95,7 @@ def face_pairs(variants: dict) -> None:  # type: ignore[type-arg]
 def motion_stage() -> None:
     import torch
 
-    from mexp_lib.motion.flow import compute_flow, optical_strain
+    from mexp_lib.motion.flow import optical_flow, optical_strain
     from mexp_lib.motion.interpolate import interpolate_frames
     from mexp_lib.motion.magnify import magnify_eulerian
     from mexp_lib.motion.synthetic import band_texture, translate
@@ -113,7 +113,7 @@ def motion_stage() -> None:
         mag = magnify_eulerian(tim, fps=fps, alpha=4, low_hz=0.5, high_hz=20, lambda_c=16, levels=4, filter=filt)
         steps[f"magnification ({filt})"] = time.perf_counter() - t
     t = time.perf_counter()
-    flow, _ = compute_flow(mag, params=FlowParams("tvl1", {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02}))
+    flow, _ = optical_flow(mag, params=FlowParams("tvl1", {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02}))
     optical_strain(flow)
     steps["TV-L1 onset->every + strain"] = time.perf_counter() - t
     print(f"\nmotion stage, {n}-frame 128x128 clip (one thread)")
@@ -131,7 +131,7 @@ def motion_stage() -> None:
     tv = FlowParams("tvl1", {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02})
     for filt in ("ideal", "butterworth"):
         mag = magnify_eulerian(frames, fps=36.0, alpha=10, low_hz=2.0, high_hz=4.0, lambda_c=8, levels=5, filter=filt)
-        f, _ = compute_flow(mag, params=tv)
+        f, _ = optical_flow(mag, params=tv)
         u = f[:, 24:-24, 24:-24, 0].mean(axis=(1, 2))
         print(f"magnified 0.2 px at 3 Hz, alpha 10, {filt}: {(u.max() - u.min()) / 2:.2f} px by TV-L1 (ideal linear answer 2.2)")
 

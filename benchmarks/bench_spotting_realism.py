@@ -114,7 +114,7 @@ def feature_key(cfg: dict[str, Any]) -> str:
 def scores_of(cdir: Path, gt: pd.DataFrame, fps: float, cfg: dict[str, Any] | None) -> dict[str, dict[str, np.ndarray]]:
     """Per-video scores of one spotter's features (cached per feature settings)."""
     from mexp_lib.spotting.baseline import fixed_region_scores
-    from mexp_lib.spotting.stage import features_store, load_scores
+    from mexp_lib.spotting.stage import compute_spotting_features, load_scores
 
     key = "fixed_region" if cfg is None else feature_key(cfg)
     fdir = cdir / "features" / key
@@ -130,7 +130,7 @@ def scores_of(cdir: Path, gt: pd.DataFrame, fps: float, cfg: dict[str, Any] | No
         else:
             h5 = fdir / f"{v}.h5"
             if not h5.exists():
-                features_store(str(cdir / "faces" / f"{v}.h5"), fps=fps, cfg=cfg, out=h5)
+                compute_spotting_features(str(cdir / "faces" / f"{v}.h5"), fps=fps, cfg=cfg, out=h5)
             out.update(load_scores([str(h5)]))
     return out
 

@@ -24,7 +24,7 @@ def _read_csv(path: str, columns: set[str], what: str):  # type: ignore[no-untyp
 
 
 def _eval_recognition(a: argparse.Namespace) -> int:
-    from mexp_lib.evaluate import read_megc2019_log, recognition_table
+    from mexp_lib.recognition.evaluate import read_megc2019_log, recognition_table
 
     labels = a.labels.split(",")
     with open(a.predictions) as f:
@@ -176,10 +176,10 @@ def _flow(a: argparse.Namespace) -> int:
     import numpy as np
 
     from mexp_lib.io.h5store import write_store
-    from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
+    from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain
 
     frames, _ = _read_clip(a.frames)
-    flow, pairs = compute_flow(frames, params=FlowParams(a.method), reference=a.reference, source=a.frames)
+    flow, pairs = optical_flow(frames, params=FlowParams(a.method), reference=a.reference, source=a.frames)
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
                 {"stage": "flow", "method": a.method, "reference": a.reference, "video": str(a.frames)})
     print(f"{a.output}: {len(pairs)} flow pairs ({a.method}, {a.reference})")

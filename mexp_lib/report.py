@@ -87,7 +87,7 @@ def write_table_html(table: pd.DataFrame, path: str | Path, *, title: str, notes
 
 
 def provenance_notes(prov: dict[str, Any]) -> list[str]:
-    """Readable lines of a provenance record (see :func:`mexp_lib.evaluate.write_provenance`)."""
+    """Readable lines of a provenance record (see :func:`mexp_lib.provenance.write_provenance`)."""
     notes = [f"config hash {prov['config_hash']}, code version {prov['code_version']}"]
     seeds = prov.get("seeds") or []
     if len(seeds) == 1:

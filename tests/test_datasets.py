@@ -220,12 +220,32 @@ def test_generic_loader_good_and_bad_rows(tmp_path):
     rep = LoadReport()
     df = load_generic(csv, dataset="g", root=tmp_path, fps=30, on_bad_row="skip", report=rep)
     assert df.video.tolist() == ["a"] and rep.skipped[0]["row"] == 3
-    csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n1,a,20,22,25,micro,disgust\n")
-    with pytest.raises(DataError, match="'a' has several expressions"):
-        load_generic(csv, dataset="g", root=tmp_path, fps=30)
+    csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n1,a,20,22,25,micro,disgust\n2,b,4,6,8,micro,surprise\n")
+    several = load_generic(csv, dataset="g", root=tmp_path, fps=30)  # several expressions of one video, each its own sample
+    assert several["sample"].tolist() == ["a_1", "a_2", "b"] and several.video.tolist() == ["a", "a", "b"]
+    assert several[["onset", "offset"]].values.tolist() == [[3, 9], [20, 25], [4, 8]] and (several.task == "recognition").all()
     csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,zz,3,5,9,micro,happiness\n")
     with pytest.raises(DataError, match="no frames folder or video file for 'zz'"):
         load_generic(csv, dataset="g", root=tmp_path, fps=30)
+
+
+def test_sample_ids_are_unique_per_dataset_the_error_names_both_rows(tmp_path):
+    """Every per-sample file is named by its sample id: two rows with one id would share a clip.
+    Video a's two expressions are samples a_1 and a_2; a video named a_1 with one expression is
+    sample a_1 too -- the table is refused, naming both sheet rows."""
+    from mexp_lib.datasets.table import check_unique_samples
+
+    for v in ("a", "a_1"):
+        (tmp_path / v).mkdir()
+    csv = tmp_path / "ann.csv"
+    csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n1,a,20,22,25,micro,disgust\n2,a_1,4,6,8,micro,surprise\n")
+    with pytest.raises(DataError, match=r"ann.csv: sample id 'a_1' is not unique: row 2 \(video a, frames 3-9\) and row 4 \(video a_1, frames 4-8\)"):
+        load_generic(csv, dataset="g", root=tmp_path, fps=30)
+    csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n2,a_1,4,6,8,micro,surprise\n")
+    table = load_generic(csv, dataset="g", root=tmp_path, fps=30)  # unique: accepted
+    check_unique_samples(table, "t")
+    with pytest.raises(DataError, match=r"t: sample id 'a' is not unique: sample-table row 0 .* and sample-table row 2"):
+        check_unique_samples(pd.concat([table, table.iloc[:1]], ignore_index=True), "t")
 
 
 def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import shift_image, textured_image
 
-from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain, reference_pairs
+from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain, reference_pairs
 from mexp_lib.motion.interpolate import interpolate_frames
 from mexp_lib.motion.magnify import magnify_eulerian
 
@@ -13,7 +13,7 @@ from mexp_lib.motion.magnify import magnify_eulerian
 def test_flow_recovers_a_known_translation(method, tol):
     a = textured_image(96)
     b = shift_image(a, 1.5, -0.75)
-    flow, _ = compute_flow(np.stack([a, b]).astype(np.float32), params=FlowParams(method), reference="onset")
+    flow, _ = optical_flow(np.stack([a, b]).astype(np.float32), params=FlowParams(method), reference="onset")
     inner = flow[1, 16:-16, 16:-16]
     epe = np.linalg.norm(inner - [1.5, -0.75], axis=-1).mean()
     assert epe < tol, f"{method}: end-point error {epe:.3f} px"
@@ -70,7 +70,7 @@ def test_tvl1_on_a_face_moved_by_a_smooth_field(demo_face):
     grey = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
     field = smooth_field(grey.shape)
     moved = move_by_field(grey, field)
-    flow, _ = compute_flow(np.stack([grey, moved]).astype(np.float32), params=FlowParams("tvl1", {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02}))
+    flow, _ = optical_flow(np.stack([grey, moved]).astype(np.float32), params=FlowParams("tvl1", {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02}))
     face = np.zeros(grey.shape, np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(lm.astype(np.int32)), 1)
     mag = np.linalg.norm(field, axis=-1)[face > 0]
@@ -93,7 +93,7 @@ def test_magnification_amplifies_motion_in_the_band_only(filt):
     outside = magnify_eulerian(frames, low_hz=8.0, high_hz=12.0, **kw)
 
     def amplitude(stack, method):
-        f, _ = compute_flow(stack, params=FlowParams(method, {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02} if method == "tvl1" else {}))
+        f, _ = optical_flow(stack, params=FlowParams(method, {"scale_step": 0.5, "nscales": 4, "warps": 3, "epsilon": 0.02} if method == "tvl1" else {}))
         u = f[:, 24:-24, 24:-24, 0].mean(axis=(1, 2))
         return (u.max() - u.min()) / 2
 
@@ -176,7 +176,7 @@ def test_flow_regions_remove_head_motion_mask_eyes_and_crop_rois(demo_face):
         flow_regions(flow, None, {"head_motion": "nose"}, "clip.h5")
 
 
-def test_flow_store_errors_name_the_file(tmp_path):
+def test_compute_flow_errors_name_the_file(tmp_path):
     """A truncated store, a NaN-producing input and frames of mismatched size each stop with the
     file's name."""
     import cv2
@@ -184,7 +184,7 @@ def test_flow_store_errors_name_the_file(tmp_path):
     from mexp_lib.errors import DataError
     from mexp_lib.io.frames import open_frames
     from mexp_lib.io.h5store import write_store
-    from mexp_lib.motion.stage import flow_store
+    from mexp_lib.motion.stage import compute_flow
 
     good = tmp_path / "clip.h5"
     write_store(good, {"frames": np.stack([textured_image(32, seed=i) for i in range(3)]).astype(np.float32), "times": np.arange(3.0)},
@@ -192,13 +192,13 @@ def test_flow_store_errors_name_the_file(tmp_path):
     data = good.read_bytes()
     (tmp_path / "cut.h5").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="cut.h5"):
-        flow_store(str(tmp_path / "cut.h5"), cfg={"method": "dis"}, out=tmp_path / "f1.h5")
+        compute_flow(str(tmp_path / "cut.h5"), cfg={"method": "dis"}, out=tmp_path / "f1.h5")
     import h5py
 
     with h5py.File(good, "a") as h:  # a NaN written by some other tool
         h["frames"][1, 3, 3] = np.nan
     with pytest.raises(DataError, match="clip.h5.*NaN"):
-        flow_store(str(good), cfg={"method": "tvl1"}, out=tmp_path / "f2.h5")
+        compute_flow(str(good), cfg={"method": "tvl1"}, out=tmp_path / "f2.h5")
     assert not (tmp_path / "f1.h5").exists() and not (tmp_path / "f2.h5").exists()
     d = tmp_path / "frames"
     d.mkdir()

@@ -27,7 +27,7 @@ def test_ststnet_overfits_a_tiny_set():
 
 
 def test_training_is_deterministic():
-    from mexp_lib.training import _train_one
+    from mexp_lib.recognition.train import _train_one
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(12, 3, 28, 28)).astype(np.float32)
@@ -57,7 +57,7 @@ def test_offapexnet_shape_and_overfit():
 
 
 def test_precomputed_flow_image_input_and_its_mirror(real):
-    from mexp_lib.training import load_input
+    from mexp_lib.recognition.train import load_input
 
     png = real / "wangzhifengharrison__HTNet/STSNet_whole_norm_u_v_os/sub01_EP02_01f.png"
     x, centre = load_input(png, 28)
@@ -74,15 +74,15 @@ def test_train_fold_on_precomputed_inputs(real, tmp_path):
 
     from mexp_lib.datasets import load_dataset
     from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
-    from mexp_lib.training import build_input_pack, read_input_pack, train_fold
+    from mexp_lib.recognition.train import build_inputs, read_input_pack, train_fold
 
     d = real / "wangzhifengharrison__HTNet"
     samples, _ = load_dataset("m", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
     samples, _ = apply_class_set(samples[samples.source == "casme2"], CLASS_SETS["composite3"])
     cfg = {"model": "ststnet", "input_size": 28, "epochs": 2, "batch_size": 64, "lr": 5e-3, "weight_decay": 0.0, "flip": True, "seeds": [0, 1]}
-    assert build_input_pack(samples, dict(zip(samples.video, samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
+    assert build_inputs(samples, dict(zip(samples["sample"], samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
     packed, centre = read_input_pack(tmp_path / "pack.h5")
-    assert centre == 0.5 and set(packed) == set(samples.video) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
+    assert centre == 0.5 and set(packed) == set(samples["sample"]) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
     preds = train_fold(samples, tmp_path / "pack.h5", test_subject="sub01", classes=["negative", "positive", "surprise"], cfg=cfg,
                        out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt")
     assert len(preds) == 2 * (samples.subject == "sub01").sum() and set(preds.subject) == {"sub01"}
@@ -116,7 +116,7 @@ def test_majority_vote():
 
 
 def test_sequence_models_overfit_a_tiny_set():
-    from mexp_lib.training import _train_one
+    from mexp_lib.recognition.train import _train_one
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(9, 4, 3, 16, 16)).astype(np.float32)
@@ -135,7 +135,7 @@ def test_sequence_models_overfit_a_tiny_set():
 def test_device_auto_takes_cuda_when_there_is_one(monkeypatch):
     """training.device: auto (the default) -> CUDA on a machine with a GPU, else the CPU; an
     explicit choice is kept. (No GPU here: CUDA's availability is what decides.)"""
-    from mexp_lib.training import select_device
+    from mexp_lib.device import select_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert select_device("auto").type == "cuda"

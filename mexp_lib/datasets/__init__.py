@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,8 +18,11 @@ from mexp_lib.datasets.samm import load_samm, load_samm_lv
 from mexp_lib.datasets.smic import load_smic
 from mexp_lib.datasets.demo import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
 from mexp_lib.datasets.generic import load_generic
-from mexp_lib.datasets.table import SAMPLE_COLUMNS, LoadReport, videos
+from mexp_lib.datasets.table import SAMPLE_COLUMNS, LoadReport, check_unique_samples, videos
 from mexp_lib.errors import ConfigError
+from mexp_lib.io.atomic import write_csv
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -62,6 +66,7 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
         clips = load_casme2(Path(root) / CLIP_SHEET, dataset=name, root=Path(root) / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
         long = load_casme_sq(Path(root) / LONG_SHEET, dataset=name, root=Path(root) / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
         out = pd.concat([clips, long], ignore_index=True)
+        check_unique_samples(out, f"datasets.{name} (demo: {CLIP_SHEET} + {LONG_SHEET})")
     elif fmt == "megc2019":
         out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
     elif fmt == "precomputed":
@@ -82,10 +87,20 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     return out[SAMPLE_COLUMNS], report
 
 
+def build_sample_table(name: str, dcfg: dict[str, Any], *, out_samples: str | Path, out_skipped: str | Path) -> pd.DataFrame:
+    """The ``build_sample_table`` stage: load a configured dataset (:func:`load_dataset`) and
+    write its sample table and the rows it skipped (with why), each atomically."""
+    samples, report = load_dataset(name, dcfg)
+    logger.info("%s: %d samples in %d videos; %d rows skipped", name, len(samples), samples.video.nunique(), len(report.skipped))
+    write_csv(samples, out_samples)
+    write_csv(report.to_frame(), out_skipped)
+    return samples
+
+
 def _annotations(name: str, dcfg: dict[str, Any]) -> str:
     if not dcfg.get("annotations"):
         raise ConfigError(f"datasets.{name}: format {dcfg.get('format')} needs 'annotations' (the annotation sheet)")
     return str(dcfg["annotations"])
 
 
-__all__ = ["SAMPLE_COLUMNS", "FORMATS", "LOADERS", "LoadReport", "load_dataset", "planned_samples", "videos"]
+__all__ = ["SAMPLE_COLUMNS", "FORMATS", "LOADERS", "LoadReport", "build_sample_table", "load_dataset", "planned_samples", "videos"]

@@ -3,17 +3,19 @@
 A sample whose emotion is not in the chosen set is excluded and counted in a report, never
 silently lost. Built-in sets (config ``recognition.class_set``):
 
-==============  ==========================================================================
-composite3      MEGC 2019: negative (anger, contempt, disgust, fear, repression, sadness),
-                positive (happiness), surprise; "others" excluded
-casme2_5        CASME II 5-class: happiness, disgust, repression, surprise, others
-samm_5          SAMM 5-class: anger, contempt, happiness, surprise, other
-binary          negative vs positive
-objective       objective classes I..VII (CASME II/SAMM write 1..7, CAS(ME)^3 I..VII)
-objective_5     objective classes I..V (the cross-database protocol of Davison et al. 2018)
-casme3_7        CAS(ME)^3 7-class: happy, disgust, fear, anger, sad, surprise, others
-casme3_4        CAS(ME)^3 4-class: negative (disgust, fear, anger, sad), positive, surprise, others
-==============  ==========================================================================
+==================  ==========================================================================
+composite3          MEGC 2019: negative (anger, contempt, disgust, fear, repression, sadness),
+                    positive (happiness), surprise; "others" excluded
+casme2_5            CASME II 5-class: happiness, disgust, repression, surprise, others
+samm_5              SAMM 5-class: anger, contempt, happiness, surprise, other
+binary              negative vs positive
+objective           objective classes I..VII (CASME II/SAMM write 1..7, CAS(ME)^3 I..VII)
+objective_5         objective classes I..V (the cross-database protocol of Davison et al. 2018)
+casme3_7            CAS(ME)^3 7-class: happy, disgust, fear, anger, sad, surprise, others
+casme3_4            CAS(ME)^3 4-class: negative (disgust, fear, anger, sad), positive, surprise, others
+casme_sq_objective  CAS(ME)^2's objective emotion of each expression of its long videos
+                    (sheet column 6, ``objective_class`` here): negative, positive, surprise, others
+==================  ==========================================================================
 
 A user mapping ``{emotion: class}`` in config works too.
 """
@@ -63,6 +65,7 @@ CLASS_SETS: dict[str, ClassSet] = {
     "casme3_4": ClassSet("casme3_4", {
         **{e: "negative" for e in ["disgust", "fear", "anger", "sad"]}, "happy": "positive", "surprise": "surprise", "others": "others",
     }),
+    "casme_sq_objective": ClassSet("casme_sq_objective", {e: e for e in ["negative", "positive", "surprise", "others"]}, "objective_class"),
 }
 
 

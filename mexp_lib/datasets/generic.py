@@ -3,8 +3,11 @@
 ``annotations`` is a CSV with columns ``subject,video,onset,apex,offset,type,emotion`` (``apex``
 and ``emotion`` may be empty; ``type`` is ``micro`` or ``macro``); frame numbers are 1-based and
 inclusive. Each video is ``<root>/<video>/`` holding its frames as image files in name order, or a
-video file ``<root>/<video>.<ext>``. ``task`` (from config) says whether the videos are short
-clips with one expression each (``recognition``) or long videos (``spotting``).
+video file ``<root>/<video>.<ext>``. ``task`` (from config) says whether the expressions are
+recognised (``recognition``) or are the spotting ground truth of long videos (``spotting``). A
+video may hold several expressions either way: each is a sample ``<video>_<k>`` (k-th row of that
+video) and, for recognition, gets its own clip cut by its onset..offset; a video with one
+expression is the sample ``<video>`` under ``recognition``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import pandas as pd
 
 from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.table import LoadReport, bad_row, finish_table, parse_frame
-from mexp_lib.errors import DataError
 from mexp_lib.io.frames import VIDEO_EXTENSIONS
 
 COLUMNS = ["subject", "video", "onset", "apex", "offset", "type", "emotion"]
@@ -49,6 +51,7 @@ def load_generic(
     require_columns(df, COLUMNS, src)
     rows = []
     count: dict[str, int] = {}
+    per_video = df["video"].map(clean_str).value_counts().to_dict()
     for i, r in df.iterrows():
         row_id = int(i) + 2
         video = clean_str(r["video"])
@@ -66,12 +69,10 @@ def load_generic(
             bad_row(src, row_id, f"no frames folder or video file for {video!r} under {root}", on_bad_row, report)
             continue
         count[video] = count.get(video, 0) + 1
-        if task == "recognition" and count[video] > 1:
-            raise DataError(f"{src}: row {row_id}: video {video!r} has several expressions, but task is 'recognition' (one per clip); set task: spotting")
         rows.append(
             {
                 "_row": row_id, "dataset": dataset, "subject": clean_str(r["subject"]), "video": video,
-                "sample": video if task == "recognition" else f"{video}_{count[video]}",
+                "sample": video if task == "recognition" and per_video[video] == 1 else f"{video}_{count[video]}",
                 "frames": str(path), "numbering": "position", "fps": float(fps),
                 "onset": onset, "apex": apex, "offset": offset, "type": etype,
                 "emotion": clean_str(r["emotion"]).lower(), "objective_class": "", "aus": "", "task": task,

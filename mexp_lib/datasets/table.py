@@ -71,7 +71,7 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
     kept = []
     seen: set[tuple[object, object]] = set()
     for r in rows:
-        row_id = r.pop("_row")
+        row_id = r["_row"]
         on, ap, off = int(r["onset"]), int(r["apex"]), int(r["offset"])
         if on > off:
             bad_row(source, row_id, f"onset {on} > offset {off}", on_bad_row, report)
@@ -89,16 +89,30 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
         kept.append(r)
     for r in kept:
         r.setdefault("source", r["dataset"])
-    df = pd.DataFrame(kept, columns=SAMPLE_COLUMNS)
+    df = pd.DataFrame(kept, columns=SAMPLE_COLUMNS)  # (the "_row" key is not a column)
     for c in INT_COLUMNS:
         df[c] = df[c].astype("int64")
     df["fps"] = df["fps"].astype(float)
     if df.empty:
         raise DataError(f"{source}: no usable samples")
-    if df["sample"].duplicated().any():
-        dup = df.loc[df["sample"].duplicated(), "sample"].iloc[0]
-        raise DataError(f"{source}: sample id {dup!r} is not unique")
+    check_unique_samples(df, source, rows=[r["_row"] for r in kept])
     return df.reset_index(drop=True)
+
+
+def check_unique_samples(samples: pd.DataFrame, source: str, rows: list[object] | None = None) -> None:
+    """Sample ids are unique in a dataset (every per-sample file is named by its id): a
+    :class:`DataError` naming the two rows that share one. ``rows``: the sheet row of each
+    sample (default: the sample table's own 0-based positions)."""
+    def where(k: int) -> str:
+        r = samples.iloc[k]
+        name = f"row {rows[k]}" if rows is not None else f"sample-table row {k}"
+        return f"{name} (video {r['video']}, frames {r['onset']}-{r['offset']})"
+
+    first: dict[str, int] = {}
+    for i, s in enumerate(samples["sample"].astype(str)):
+        if s in first:
+            raise DataError(f"{source}: sample id {s!r} is not unique: {where(first[s])} and {where(i)}")
+        first[s] = i
 
 
 def parse_frame(value: object, fractional: str = "round") -> int | None:

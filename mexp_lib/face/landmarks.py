@@ -273,7 +273,7 @@ def make_landmarker(face_cfg: dict[str, Any]) -> Landmarker:
     if backend == "dlib":
         return DlibLandmarker(**dlib_options)
     if backend == "face_alignment":
-        from mexp_lib.training import select_device
+        from mexp_lib.device import select_device
 
         return FanLandmarker(fan_weights=face_cfg.get("fan_weights"), device=str(select_device("auto")), **dlib_options)
     raise ConfigError(f"face.backend {backend!r} is not available (available: dlib, face_alignment)")

@@ -123,7 +123,7 @@ QC_NOTES = (
 )
 
 
-def face_qc(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_crops: str | Path,
+def qc_faces(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_crops: str | Path,
             out_html: str | Path | None = None) -> pd.DataFrame:
     """The face stage's QC of a dataset: the table (:func:`qc_table`) as CSV and, for the
     report, as HTML; the crop grid in pages (:func:`qc_pages`) in the folder ``out_crops``."""

@@ -113,14 +113,14 @@ def reference_pairs(n: int, reference: str) -> list[tuple[int, int]]:
     raise ConfigError(f"flow reference must be onset, previous or skip:K, not {reference!r}")
 
 
-def compute_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "") -> tuple[np.ndarray, list[tuple[int, int]]]:
+def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "") -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Optical flow of a stack of grey frames (T, H, W) for the pairs of ``reference``; errors
     name ``source``, the file the frames came from.
 
     Returns flow (P, H, W, 2) float32 in pixels and the pairs used.
     """
     if frames.ndim != 3:
-        raise DataError(f"{source or 'compute_flow'}: expects grey frames (T, H, W), got shape {frames.shape}")
+        raise DataError(f"{source or 'optical_flow'}: expects grey frames (T, H, W), got shape {frames.shape}")
     f8 = to_uint8(frames, source)
     calc = make_flow(params)
     pairs = reference_pairs(len(f8), reference)

@@ -1,5 +1,6 @@
-"""The motion stage as the workflow runs it, one function per rule:
-``normalise_clip`` (TIM) -> ``magnify_motion`` -> ``compute_flow``."""
+"""The motion stage as the workflow runs it, one function per rule and one store per sample:
+``normalise_clip`` (the sample's clip cut from its video's faces, TIM) -> ``magnify_motion`` ->
+``compute_flow``. Each store carries its sample's id and annotated interval (:func:`clip_interval`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from mexp_lib.errors import DataError
-from mexp_lib.io.h5store import read_arrays, read_attrs, write_store
+from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.motion.flow import FlowParams, compute_flow, optical_strain
+from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain
 from mexp_lib.motion.interpolate import interpolate_clip, target_times
 from mexp_lib.motion.magnify import magnify_clip
 from mexp_lib.motion.regions import HeadMotion, face_masks, roi_box
@@ -28,31 +29,61 @@ def _propagate_skip(src: str | Path, out: str | Path) -> bool:
     return False
 
 
-def normalise_clip(faces_h5: str, *, onset: int, apex: int, offset: int, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
-    """Resample frames onset..offset of a clip to ``cfg['n_frames']`` frames (TIM).
+def normalise_clip(faces_h5: str, *, onset: int, apex: int, offset: int, fps: float, cfg: dict[str, Any], out: str | Path,
+                   context: int = 0, sample: str = "") -> None:
+    """Cut one sample's clip from its video's aligned faces and resample it to
+    ``cfg['n_frames']`` frames (TIM).
 
-    Stores ``frames`` (N, H, W) float32, ``times`` (frame numbers of the output frames),
+    The clip is the sample's own frames ``onset..offset`` (as the sheet numbers them), widened by
+    ``context`` frames on each side where the video has them -- so every expression of a long
+    video gets its own clip from the one faces store of that video. Only the clip's frames are
+    read. Stores ``frames`` (N, H, W) float32, ``times`` (frame numbers of the output frames),
     ``landmarks`` (68, 2: the clip's median aligned landmarks, for the flow stage's regions) and
-    the attributes ``apex_index`` (output frame nearest the apex, -1 if unknown) and ``fps`` (the
-    effective frame rate after resampling).
+    the attributes ``sample``, ``onset`` and ``offset`` (the sample's interval), ``first`` and
+    ``last`` (the frames cut, context included), ``apex_index`` (output frame nearest the apex,
+    -1 if unknown) and ``fps`` (the effective frame rate after resampling).
     """
     if _propagate_skip(faces_h5, out):
         return
-    d = read_arrays(faces_h5, "frames", "numbers", "landmarks")
-    frames, numbers = d["frames"], d["numbers"]
-    if frames.ndim != 3:
-        raise DataError(f"{faces_h5}: TIM needs grey faces (set face.grey: true)")
-    sel = np.flatnonzero((numbers >= onset) & (numbers <= offset))
-    if len(sel) < 2:
-        raise DataError(f"{faces_h5}: frames {onset}..{offset} give {len(sel)} frame(s); need >= 2")
+    if context < 0:
+        raise ConfigError(f"recognition.context must be >= 0 frames, not {context}")
+    with open_store(faces_h5) as h:
+        if "numbers" not in h or "frames" not in h or "landmarks" not in h:
+            raise DataError(f"{faces_h5}: not a faces store (needs frames, numbers, landmarks)")
+        numbers = h["numbers"][()]
+        sel = np.flatnonzero((numbers >= onset - context) & (numbers <= offset + context))
+        if len(sel) < 2:
+            raise DataError(f"{faces_h5}: sample {sample or '?'}: frames {onset}..{offset} give {len(sel)} frame(s) "
+                            f"(the video holds frames {numbers.min() if len(numbers) else '-'}..{numbers.max() if len(numbers) else '-'}); need >= 2")
+        if h["frames"].ndim != 3:
+            raise DataError(f"{faces_h5}: TIM needs grey faces (set face.grey: true)")
+        part = slice(int(sel[0]), int(sel[-1]) + 1)  # numbers are increasing: the clip is one contiguous run
+        frames, landmarks = h["frames"][part], h["landmarks"][part]
+        numbers = numbers[part]
     n_out = int(cfg["n_frames"])
-    times = target_times(len(sel), n_out)
-    out_frames = interpolate_clip(frames[sel], times, cfg, source=faces_h5)
-    t_numbers = numbers[sel[0]] + times * (numbers[sel[-1]] - numbers[sel[0]]) / max(len(sel) - 1, 1)
+    times = target_times(len(numbers), n_out)
+    out_frames = interpolate_clip(frames, times, cfg, source=faces_h5)
+    t_numbers = numbers[0] + times * (numbers[-1] - numbers[0]) / max(len(numbers) - 1, 1)
     apex_index = int(np.argmin(np.abs(t_numbers - apex))) if apex >= 0 else -1
-    fps_eff = fps * (n_out - 1) / max(offset - onset, 1)
-    lm = np.median(d["landmarks"][sel], axis=0).astype(np.float32)
-    write_store(out, {"frames": out_frames, "times": t_numbers, "landmarks": lm}, {"stage": "tim", "apex_index": apex_index, "fps": fps_eff}, params=cfg)
+    fps_eff = fps * (n_out - 1) / max(int(numbers[-1] - numbers[0]), 1)
+    lm = np.median(landmarks, axis=0).astype(np.float32)
+    write_store(out, {"frames": out_frames, "times": t_numbers, "landmarks": lm},
+                {"stage": "tim", "apex_index": apex_index, "fps": fps_eff, **_interval(sample, onset, offset), "first": int(numbers[0]), "last": int(numbers[-1])},
+                params=cfg)
+
+
+def _interval(sample: str, onset: int, offset: int) -> dict[str, Any]:
+    """The attributes that name a clip's sample and its annotated interval (carried by every
+    per-sample store)."""
+    return {"sample": sample, "onset": int(onset), "offset": int(offset)}
+
+
+def clip_interval(path: str | Path) -> tuple[str, int, int]:
+    """``(sample, onset, offset)`` of a per-sample store (TIM, magnified or flow)."""
+    a = read_attrs(path)
+    if "onset" not in a:
+        raise DataError(f"{path}: holds no sample interval (written by an older mexp: rerun normalise_clip)")
+    return str(a.get("sample", "")), int(a["onset"]), int(a["offset"])
 
 
 def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
@@ -63,7 +94,8 @@ def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     d = read_arrays(in_h5, "frames", "times", optional=("landmarks",))
     a = read_attrs(in_h5)
     d["frames"] = magnify_clip(d["frames"], float(a["fps"]), cfg, source=in_h5)
-    write_store(out, d, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"]}, params=cfg)
+    carried = {k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}
+    write_store(out, d, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"], **carried}, params=cfg)
 
 
 def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, Any], source: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -92,14 +124,14 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     return flow, extra
 
 
-def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
+def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     """Optical flow (onset -> every frame by default) and strain of a stored clip."""
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
     method = cfg.get("method", "tvl1")
-    flow, pairs = compute_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
+    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
     flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
@@ -107,6 +139,7 @@ def flow_store(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     write_store(
         out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32),
               **extra},
-        {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg.get("reference", "onset"), "method": method},
+        {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg.get("reference", "onset"), "method": method,
+         **{k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}},
         params=cfg,
     )

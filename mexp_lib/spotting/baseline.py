@@ -42,7 +42,7 @@ def fixed_region_scores(frames_path: str, *, fps: float, k_seconds: dict[str, fl
                         numbering: str = "position") -> dict[str, np.ndarray]:
     """Per-frame scores of one video for each type, in the layout :func:`mexp_lib.spotting.spot_loso`
     reads: ``{"micro": (T,), "macro": (T,), "k_micro": k, "k_macro": k, "numbers": (T,)}``."""
-    from mexp_lib.spotting import half_window
+    from mexp_lib.spotting.core import half_window
 
     src = open_frames(frames_path, numbering=numbering)
     n = len(src)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.datasets.table import read_sample_table
-from mexp_lib.evaluate import plot_timeline
+from mexp_lib.spotting.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
@@ -19,7 +19,7 @@ from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, is_learned, 
 logger = logging.getLogger(__name__)
 
 
-def features_store(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
+def compute_spotting_features(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
     """Compute a long video's per-frame scores and store them with its frame numbers."""
     reason = skip_reason(faces_h5)
     if reason is not None:
@@ -55,7 +55,7 @@ CLI_DEFAULTS: dict[str, Any] = {
 }
 
 
-def spot_dataset(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
+def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
                  out_timelines: str | Path, out_model: str | Path | None = None, out_strs: str | Path | None = None) -> pd.DataFrame:
     """LOSO spotting of every long video; intervals, threshold selection and timeline plots.
 
@@ -165,7 +165,7 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         t = Path(tmp)
         detect_landmarks(str(frames_path), video=video, numbering="position", strategy="long", face_cfg=face, out=t / f"{video}.json")
         align_faces(str(frames_path), str(t / f"{video}.json"), numbering="position", face_cfg=face, out=t / f"{video}_faces.h5")
-        features_store(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
+        compute_spotting_features(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
         scores = load_scores([str(t / f"{video}.h5")])
     if net is not None:
         from mexp_lib.spotting.learned import predict_scores

@@ -2,8 +2,9 @@
 from pathlib import Path
 
 from mexp_lib.datasets import planned_samples
-from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
-from mexp_lib.input_kinds import input_kind
+from mexp_lib.datasets.classes import resolve_class_set
+from mexp_lib.recognition.kinds import input_kind
+from mexp_lib.recognition.samples import select_samples
 from mexp_lib.errors import ConfigError
 
 for _name, _d in config["datasets"].items():
@@ -27,14 +28,28 @@ config.clear()
 config.update(_canonical)
 
 SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
-CLASS_SET = resolve_class_set(config["recognition"]["class_set"])
-CLASSES = CLASS_SET.classes
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
+
+
+def dataset_section(name, section):
+    """A config section (recognition, training) as one dataset runs it: the global section
+    updated with the keys set in the dataset's own entry (datasets.<name>.<section>)."""
+    return canon(config[section] | config["datasets"][name].get(section, {}))
+
+
+# Per dataset: its recognition and training settings, its class set, and its recognition
+# samples split by the class set into (kept, excluded) -- computed once here.
+RECOGNITION = {name: dataset_section(name, "recognition") for name in SAMPLES}
+TRAINING = {name: dataset_section(name, "training") for name in SAMPLES}
+CLASS_SET = {name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES}
+CLASS_SPLIT = {name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES}
+SAMPLE_ROWS = {name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()}
 
 
 wildcard_constraints:
     dataset="|".join(SAMPLES) or "NONE",
     video="[^/]+",
+    sample="[^/]+",
     fold="[^/]+",
 
 
@@ -43,13 +58,8 @@ def task_samples(dataset, task):
     return s[s.task == task]
 
 
-# (kept, excluded) of each dataset's recognition samples under the class set, computed once
-# here rather than in every input function that asks.
-CLASS_SPLIT = {name: apply_class_set(task_samples(name, "recognition"), CLASS_SET) for name in SAMPLES}
-
-
 def recognition_samples(dataset):
-    """Recognition samples whose emotion is in the configured class set."""
+    """Recognition samples whose emotion (or objective class) is in the dataset's class set."""
     return CLASS_SPLIT[dataset][0]
 
 
@@ -65,10 +75,21 @@ def video_row(wc):
 
 
 def sample_row(wc):
-    """The single expression of a short clip."""
-    s = SAMPLES[wc.dataset]
-    rows = s[s.video == wc.video]
-    return rows.iloc[0]
+    """The sample (one annotated expression) of a per-sample job."""
+    return SAMPLE_ROWS[wc.dataset].loc[wc.sample]
+
+
+def get_clip(wc):
+    """Where a sample's clip is cut from its video: its own onset, apex, offset, frame rate,
+    and the context frames added around it."""
+    r = sample_row(wc)
+    return {"onset": int(r.onset), "apex": int(r.apex), "offset": int(r.offset), "fps": float(r.fps),
+            "context": int(RECOGNITION[wc.dataset]["context"])}
+
+
+def get_sample_faces(wc):
+    """The faces store of the video a sample's clip is cut from (shared by its samples)."""
+    return f"results/faces/{wc.dataset}/{sample_row(wc).video}.h5"
 
 
 def get_frames(wc):
@@ -84,7 +105,11 @@ def get_annotations(wc):
 
 
 def get_strategy(wc):
-    return "clip" if video_row(wc).task == "recognition" else "long"
+    """Landmarks of a short clip (one expression, detected once) or of a long video (tracked):
+    a video holding spotting ground truth or several expressions is long."""
+    s = SAMPLES[wc.dataset]
+    rows = s[s.video == wc.video]
+    return "clip" if (rows.task == "recognition").all() and len(rows) == 1 else "long"
 
 
 # The keys of a config section that a stage depends on (it reruns only when these change).
@@ -98,8 +123,10 @@ def section_params(section, keys):
 
 
 def get_provenance_config(wc, sections):
-    """The config sections a metric table depends on, plus its dataset entry (for provenance)."""
-    return canon({k: config[k] for k in sections} | {"dataset": config["datasets"][wc.dataset]})
+    """The config sections a metric table depends on (recognition and training as the dataset
+    runs them), plus its dataset entry (for provenance)."""
+    per_dataset = {"recognition": RECOGNITION[wc.dataset], "training": TRAINING[wc.dataset]}
+    return canon({k: per_dataset.get(k, config[k]) for k in sections} | {"dataset": config["datasets"][wc.dataset]})
 
 
 def clip_stage():
@@ -108,17 +135,22 @@ def clip_stage():
 
 
 def get_flow_source(wc):
-    return f"results/{clip_stage()}/{wc.dataset}/{wc.video}.h5"
+    return f"results/{clip_stage()}/{wc.dataset}/{wc.sample}.h5"
 
 
-def fold_column():
+def fold_column(dataset):
     """LOSO folds are subjects; holdout-database folds are source databases."""
-    return "source" if config["recognition"]["protocol"] == "holdout_db" else "subject"
+    return "source" if RECOGNITION[dataset]["protocol"] == "holdout_db" else "subject"
 
 
 def get_folds(dataset):
-    folds = sorted(recognition_samples(dataset)[fold_column()].unique())
-    if fold_column() == "source" and len(folds) < 2:
+    folds = sorted(recognition_samples(dataset)[fold_column(dataset)].unique())
+    if not folds:
+        rec = RECOGNITION[dataset]
+        raise ConfigError(f"datasets.{dataset}: no recognition samples: class set {rec['class_set']!r} keeps none of "
+                          f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
+                          f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}")
+    if fold_column(dataset) == "source" and len(folds) < 2:
         raise ConfigError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
     return folds
 
@@ -127,21 +159,27 @@ def is_precomputed(dataset):
     return config["datasets"][dataset]["format"] == "precomputed"
 
 
+def model_input(dataset):
+    """What the dataset's recognition model reads (mexp_lib.recognition.kinds)."""
+    return input_kind(TRAINING[dataset]["model"])
+
+
 def get_fold_inputs(wc):
-    """What the folds train on: the flow stores, or a precomputed dataset's flow images."""
+    """What the folds train on, one file per sample: its flow store, its grey clip (LBP-TOP),
+    or a precomputed dataset's flow image."""
     s = recognition_samples(wc.dataset)
     if is_precomputed(wc.dataset):
         return list(s.frames)
-    if input_kind(config["training"]["model"]) == "lbptop":  # descriptors of the grey clip
-        return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in s.video]
-    return [f"results/flow/{wc.dataset}/{v}.h5" for v in s.video]
+    if model_input(wc.dataset) == "lbptop":  # descriptors of the grey clip
+        return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in s["sample"]]
+    return [f"results/flow/{wc.dataset}/{v}.h5" for v in s["sample"]]
 
 
 def get_pack_clips(wc):
     """The grey clips packed next to their flow, for models that read both (ELRCN)."""
-    if is_precomputed(wc.dataset) or input_kind(config["training"]["model"]) != "sequence_grey":
+    if is_precomputed(wc.dataset) or model_input(wc.dataset) != "sequence_grey":
         return []
-    return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset).video]
+    return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset)["sample"]]
 
 
 def get_fold_predictions(wc):

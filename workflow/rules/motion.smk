@@ -1,20 +1,18 @@
-# Stage 2 (short clips): temporal normalisation (TIM) -> magnification (optional) -> flow + strain.
+# Stage 2 (recognition, one job per sample): the sample's clip cut from its video's faces by its
+# own onset..offset and temporally normalised (TIM) -> magnification (optional) -> flow + strain.
 
 
 rule normalise_clip:
     input:
-        faces=rules.align_faces.output.faces,
+        faces=get_sample_faces,
     output:
-        tim="results/tim/{dataset}/{video}.h5",
+        tim="results/tim/{dataset}/{sample}.h5",
     log:
-        "logs/normalise_clip/{dataset}/{video}.log",
+        "logs/normalise_clip/{dataset}/{sample}.log",
     benchmark:
-        "benchmarks/normalise_clip/{dataset}/{video}.tsv"
+        "benchmarks/normalise_clip/{dataset}/{sample}.tsv"
     params:
-        onset=lambda wc: int(sample_row(wc).onset),
-        apex=lambda wc: int(sample_row(wc).apex),
-        offset=lambda wc: int(sample_row(wc).offset),
-        fps=lambda wc: float(sample_row(wc).fps),
+        clip=get_clip,
         interpolation=config["interpolation"],
     script:
         "../scripts/normalise_clip.py"
@@ -24,11 +22,11 @@ rule magnify_motion:
     input:
         tim=rules.normalise_clip.output.tim,
     output:
-        magnified="results/magnified/{dataset}/{video}.h5",
+        magnified="results/magnified/{dataset}/{sample}.h5",
     log:
-        "logs/magnify_motion/{dataset}/{video}.log",
+        "logs/magnify_motion/{dataset}/{sample}.log",
     benchmark:
-        "benchmarks/magnify_motion/{dataset}/{video}.tsv"
+        "benchmarks/magnify_motion/{dataset}/{sample}.tsv"
     params:
         magnification=config["magnification"],
     script:
@@ -39,11 +37,11 @@ rule compute_flow:
     input:
         clip=get_flow_source,
     output:
-        flow="results/flow/{dataset}/{video}.h5",
+        flow="results/flow/{dataset}/{sample}.h5",
     log:
-        "logs/compute_flow/{dataset}/{video}.log",
+        "logs/compute_flow/{dataset}/{sample}.log",
     benchmark:
-        "benchmarks/compute_flow/{dataset}/{video}.tsv"
+        "benchmarks/compute_flow/{dataset}/{sample}.tsv"
     params:
         flow=config["flow"],
     script:

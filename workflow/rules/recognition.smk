@@ -1,5 +1,6 @@
-# Stage 3 (short clips): the model inputs of all samples packed into one store, one training
-# job per leave-one-subject-out fold, then pooled metrics.
+# Stage 3 (recognition): the model inputs of all samples packed into one store, one training
+# job per leave-one-subject-out fold, then pooled metrics. Recognition and training settings
+# are the dataset's own (datasets.<name>.recognition / .training over the global sections).
 
 
 rule build_inputs:
@@ -14,9 +15,9 @@ rule build_inputs:
     benchmark:
         "benchmarks/build_inputs/{dataset}.tsv"
     params:
-        input_size=config["training"]["input_size"],
-        kind=input_kind(config["training"]["model"]),
-        class_set=config["recognition"]["class_set"],
+        input_size=lambda wc: TRAINING[wc.dataset]["input_size"],
+        kind=lambda wc: model_input(wc.dataset),
+        recognition=lambda wc: RECOGNITION[wc.dataset],
     script:
         "../scripts/build_inputs.py"
 
@@ -33,9 +34,9 @@ rule train_fold:
     benchmark:
         "benchmarks/train_fold/{dataset}/{fold}.tsv"
     params:
-        training=config["training"],
-        class_set=config["recognition"]["class_set"],
-        fold_by=fold_column(),
+        training=lambda wc: TRAINING[wc.dataset],
+        recognition=lambda wc: RECOGNITION[wc.dataset],
+        fold_by=lambda wc: fold_column(wc.dataset),
     threads: 1
     resources:
         gpu=1,
@@ -57,7 +58,7 @@ rule evaluate_recognition:
     benchmark:
         "benchmarks/evaluate_recognition/{dataset}.tsv"
     params:
-        classes=CLASSES,
+        classes=lambda wc: CLASS_SET[wc.dataset].classes,
         expected=lambda wc: len(recognition_samples(wc.dataset)),
         excluded=lambda wc: class_set_exclusions(wc.dataset),
         config=lambda wc: get_provenance_config(wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")),

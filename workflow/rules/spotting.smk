@@ -34,8 +34,8 @@ rule spot_intervals:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
         spotting=config["spotting"],
-        classes=CLASSES if config["spotting"]["recognise"] else [],
-        class_mapping=CLASS_SET.mapping if config["spotting"]["recognise"] else {},
+        classes=lambda wc: CLASS_SET[wc.dataset].classes if config["spotting"]["recognise"] else [],
+        class_mapping=lambda wc: CLASS_SET[wc.dataset].mapping if config["spotting"]["recognise"] else {},
     script:
         "../scripts/spot_intervals.py"
 

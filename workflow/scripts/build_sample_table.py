@@ -1,10 +1,6 @@
-"""Load and validate a dataset's annotations into the sample table."""
-from mexp_lib.datasets import load_dataset
-from mexp_lib.io import write_csv
-from mexp_lib.log import logger, setup_logging
+"""Load and validate a dataset's annotations into the sample table (adapter for mexp_lib.datasets.build_sample_table)."""
+from mexp_lib.datasets import build_sample_table
+from mexp_lib.log import setup_logging
 
 setup_logging(snakemake.log[0])
-samples, report = load_dataset(snakemake.wildcards.dataset, dict(snakemake.params.dataset))
-logger.info("%d samples in %d videos; %d rows skipped", len(samples), samples.video.nunique(), len(report.skipped))
-write_csv(samples, snakemake.output.samples)
-write_csv(report.to_frame(), snakemake.output.skipped)
+build_sample_table(snakemake.wildcards.dataset, dict(snakemake.params.dataset), out_samples=snakemake.output.samples, out_skipped=snakemake.output.skipped)

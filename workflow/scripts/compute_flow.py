@@ -1,6 +1,6 @@
-"""Optical flow and strain of one clip (adapter for mexp_lib.motion.stage.flow_store)."""
+"""Optical flow and strain of one clip (adapter for mexp_lib.motion.stage.compute_flow)."""
 from mexp_lib.log import setup_logging
-from mexp_lib.motion.stage import flow_store
+from mexp_lib.motion.stage import compute_flow
 
 setup_logging(snakemake.log[0])
-flow_store(snakemake.input.clip, cfg=dict(snakemake.params.flow), out=snakemake.output.flow)
+compute_flow(snakemake.input.clip, cfg=dict(snakemake.params.flow), out=snakemake.output.flow)

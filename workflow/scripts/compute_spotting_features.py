@@ -1,6 +1,6 @@
-"""Per-frame spotting scores of one long video (adapter for mexp_lib.spotting.stage)."""
+"""Per-frame spotting scores of one long video (adapter for mexp_lib.spotting.stage.compute_spotting_features)."""
 from mexp_lib.log import setup_logging
-from mexp_lib.spotting.stage import features_store
+from mexp_lib.spotting.stage import compute_spotting_features
 
 setup_logging(snakemake.log[0])
-features_store(snakemake.input.faces, fps=snakemake.params.fps, cfg=dict(snakemake.params.spotting), out=snakemake.output.features)
+compute_spotting_features(snakemake.input.faces, fps=snakemake.params.fps, cfg=dict(snakemake.params.spotting), out=snakemake.output.features)

@@ -1,5 +1,5 @@
-"""Pool the folds into the LOSO metric table (adapter for mexp_lib.evaluate.evaluate_recognition)."""
-from mexp_lib.evaluate import evaluate_recognition
+"""Pool the folds into the LOSO metric table (adapter for mexp_lib.recognition.evaluate.evaluate_recognition)."""
+from mexp_lib.recognition.evaluate import evaluate_recognition
 from mexp_lib.log import logger, setup_logging
 
 setup_logging(snakemake.log[0])

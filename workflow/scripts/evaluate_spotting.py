@@ -1,7 +1,7 @@
-"""Spotting metric table (adapter for mexp_lib.evaluate.evaluate_spotting)."""
+"""Spotting metric table (adapter for mexp_lib.spotting.evaluate.evaluate_spotting)."""
 import pandas as pd
 
-from mexp_lib.evaluate import evaluate_spotting
+from mexp_lib.spotting.evaluate import evaluate_spotting
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.log import logger, setup_logging
 

@@ -1,43 +1,18 @@
-"""Metric tables, their provenance files, and the plots people look at."""
+"""Recognition metric tables (pooled leave-one-subject-out predictions), their confusion matrix
+and the ``evaluate_recognition`` stage."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-import mexp_lib
-from mexp_lib.io.atomic import atomic_path, write_csv, write_json
-from mexp_lib.metrics import confusion, recognition_scores, spotting_scores
+from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.metrics import confusion, recognition_scores
+from mexp_lib.provenance import write_provenance
 from mexp_lib.report import provenance_notes, write_table_html
-
-
-def config_hash(cfg: Any) -> str:
-    """sha256 of the config as canonical JSON (first 16 hex digits)."""
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def code_version() -> str:
-    """mexp_lib's version plus the git commit of the checkout, when there is one."""
-    here = Path(mexp_lib.__file__).parent
-    try:
-        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=here, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ""
-    return f"{mexp_lib.__version__}+{rev}" if rev else mexp_lib.__version__
-
-
-def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write (and return) the provenance record of a metric table: config hash, code version,
-    seeds, ``extra`` counts and the config itself."""
-    record = {"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}
-    write_json(record, path)
-    return record
 
 
 METRICS = ("accuracy", "uar", "uf1", "macro_f1")
@@ -167,43 +142,3 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
                  *provenance_notes(prov)]
         write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean"))
     return table
-
-
-def evaluate_spotting(gt: pd.DataFrame, pred: pd.DataFrame, *, cfg: Any, out_csv: str | Path, out_provenance: str | Path, iou: float = 0.5, out_html: str | Path | None = None) -> pd.DataFrame:
-    """Spotting metric table (per type and ``all``) and its provenance; ``out_html``: the table
-    as a page for the Snakemake report."""
-    table = spotting_scores(gt, pred, threshold=iou)
-    write_csv(table, out_csv)
-    prov = write_provenance(out_provenance, cfg=cfg, seeds=[], extra={"videos": int(gt.video.nunique()), "gt_intervals": len(gt), "predicted_intervals": len(pred), "iou": iou})
-    if out_html is not None:
-        notes = [f"{gt.video.nunique()} videos, {len(gt)} ground-truth intervals, {len(pred)} spotted",
-                 f"MEGC 2020/2021: a spotted interval is a true positive when its IoU with a ground-truth interval of the same type is at least {iou}; counts pooled over videos",
-                 *provenance_notes(prov)]
-        write_table_html(table, out_html, title="Spotting: intervals against the annotations", notes=notes)
-    return table
-
-
-def plot_timeline(video: str, sc: dict[str, np.ndarray], gt: pd.DataFrame, pred: pd.DataFrame, out_png: str | Path) -> None:
-    """Score curves of one video, with ground-truth (shaded) and spotted (bars) intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    nums = sc["numbers"]
-    fig, ax = plt.subplots(figsize=(12, 3))
-    colours = {"macro": "tab:blue", "micro": "tab:red"}
-    for t, c in colours.items():
-        ax.plot(nums, sc[t], color=c, lw=0.8, label=f"{t} score (k={int(sc['k_' + t])})")
-        for _, r in gt[(gt.video == video) & (gt.type == t)].iterrows():
-            ax.axvspan(r.onset, r.offset, color=c, alpha=0.15)
-        for _, r in pred[(pred.video == video) & (pred.type == t)].iterrows():
-            ax.plot([r.onset, r.offset], [-0.05 * max(sc[t].max(), 1e-6)] * 2, color=c, lw=4, solid_capstyle="butt")
-    ax.set_xlabel("frame")
-    ax.set_ylabel("score (px)")
-    ax.set_title(f"{video}: shaded = ground truth, bars = spotted", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)

@@ -19,25 +19,19 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from mexp_lib.device import select_device
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.features.lbptop import lbp_top
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
-from mexp_lib.input_kinds import input_kind
 from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
 from mexp_lib.models.spatiotemporal import predict_labels
+from mexp_lib.recognition.kinds import input_kind
 
 logger = logging.getLogger(__name__)
-
-
-def select_device(preference: str = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU."""
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
 
 
 def seed_everything(seed: int) -> None:
@@ -120,42 +114,45 @@ def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def build_input_pack(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
-                     clips: dict[str, str] | None = None) -> int:
-    """Gather every sample's model input into one store, so each fold job reads one file.
+def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
+                 clips: dict[str, str] | None = None) -> int:
+    """The ``build_inputs`` stage: every sample's model input gathered into one store, so each
+    fold job reads one file.
 
-    ``sources``: video -> its flow store (``.h5``) or precomputed flow image; ``clips``: video ->
-    its grey clip store (``kind="sequence_grey"`` only). Writes ``x`` (N, 3, size, size) for
-    ``kind="apex"``, (N, T, C, size, size) for the sequences, float32,
-    and ``video`` (N,) names; attrs ``kind``, ``centre`` (u of "no motion") and ``skipped``
-    (videos the face stage skipped, left out). Returns the number packed.
+    ``sources``: sample id -> its flow store (``.h5``) or precomputed flow image; ``clips``:
+    sample id -> its grey clip store (``kind="sequence_grey"`` only). Writes ``x`` (N, 3, size,
+    size) for ``kind="apex"``, (N, T, C, size, size) for the sequences, float32, and ``sample``
+    (N,) ids; attrs ``kind``, ``centre`` (u of "no motion") and ``skipped`` (samples whose video
+    the face stage skipped, left out). Returns the number packed.
     """
     keep, xs, skipped, centre = [], [], [], 0.0
-    for v in samples.video.drop_duplicates():
-        src = sources[v]
+    for smp in samples["sample"]:
+        if smp not in sources:
+            raise DataError(f"{out}: no input file for sample {smp!r}")
+        src = sources[smp]
         if Path(src).suffix == ".h5" and skip_reason(src) is not None:
-            skipped.append(v)
+            skipped.append(smp)
             continue
-        x, centre = load_input(src, size, kind, clip=(clips or {}).get(v))
-        keep.append(v)
+        x, centre = load_input(src, size, kind, clip=(clips or {}).get(smp))
+        keep.append(smp)
         xs.append(x)
     if not xs:
         raise DataError(f"{out}: no usable sample to pack (all {len(skipped)} skipped by the face stage)")
-    write_store(out, {"x": np.stack(xs).astype(np.float32), "video": np.array(keep, dtype="S")},
+    write_store(out, {"x": np.stack(xs).astype(np.float32), "sample": np.array(keep, dtype="S")},
                 {"stage": "inputs", "kind": kind, "centre": centre, "size": size, "skipped": json.dumps(skipped)})
     if skipped:
-        logger.warning("%d video(s) skipped by the face stage are left out: %s", len(skipped), ", ".join(skipped))
+        logger.warning("%d sample(s) whose video the face stage skipped are left out: %s", len(skipped), ", ".join(skipped))
     return len(keep)
 
 
 def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str, np.ndarray], float]:
-    """video -> input, and the centre, from :func:`build_input_pack`'s store (checked to hold
+    """sample id -> input, and the centre, from :func:`build_inputs`'s store (checked to hold
     ``kind`` inputs when given)."""
     attrs = read_attrs(path)
     if kind is not None and attrs.get("kind", "apex") != kind:
         raise DataError(f"{path}: holds {attrs.get('kind')!r} inputs, the model needs {kind!r}")
-    arrays = read_arrays(path, "x", "video")
-    return {v.decode(): x for v, x in zip(arrays["video"], arrays["x"])}, float(attrs["centre"])
+    arrays = read_arrays(path, "x", "sample")
+    return {v.decode(): x for v, x in zip(arrays["sample"], arrays["x"])}, float(attrs["centre"])
 
 
 def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +267,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
-    inputs (:func:`build_input_pack`). Writes per-sample predictions (``dataset`` = the source
+    inputs (:func:`build_inputs`). Writes per-sample predictions (``dataset`` = the source
     database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
     weights, the config, the classes and the normalisation (from training subjects only).
     ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
@@ -280,7 +277,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     torch.set_num_threads(int(cfg.get("threads", 1)))
     device = select_device(cfg.get("device", "auto"))
     inputs, centre = read_input_pack(pack, input_kind(cfg["model"]))
-    usable = samples[samples.video.isin(inputs)]
+    usable = samples[samples["sample"].isin(inputs)]
     if len(usable) < len(samples):
         logger.warning("%d sample(s) skipped by the face stage are left out", len(samples) - len(usable))
     if fold_by not in ("subject", "source"):
@@ -290,8 +287,8 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     if train.empty:
         raise DataError(f"fold {test_subject!r} ({fold_by}): no training samples")
     size = int(cfg["input_size"])
-    x_tr = np.stack([inputs[v] for v in train.video])  # float32, as packed
-    x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
+    x_tr = np.stack([inputs[v] for v in train["sample"]])  # float32, as packed
+    x_te = np.stack([inputs[v] for v in test["sample"]]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
     if input_kind(cfg["model"]) == "lbptop":
         return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
     if x_tr.shape[-1] != size:

@@ -1,0 +1,35 @@
+"""The provenance record of a metric table: config hash, code version, seeds, counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, Sequence
+
+import mexp_lib
+from mexp_lib.io.atomic import write_json
+
+
+def config_hash(cfg: Any) -> str:
+    """sha256 of the config as canonical JSON (first 16 hex digits)."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def code_version() -> str:
+    """mexp_lib's version plus the git commit of the checkout, when there is one."""
+    here = Path(mexp_lib.__file__).parent
+    try:
+        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=here, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return f"{mexp_lib.__version__}+{rev}" if rev else mexp_lib.__version__
+
+
+def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write (and return) the provenance record of a metric table: config hash, code version,
+    seeds, ``extra`` counts and the config itself."""
+    record = {"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}
+    write_json(record, path)
+    return record
