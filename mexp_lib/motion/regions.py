@@ -101,3 +101,17 @@ class HeadMotion:
         return f
 
 
+
+
+def outside_face(landmarks: np.ndarray, size: int, *, forehead: float = 0.5) -> np.ndarray:
+    """(H, W) bool: the pixels outside the face -- the convex hull of the jaw line and the
+    eyebrows (points 0-26), raised by ``forehead`` x the inter-ocular distance above the brows
+    (brow raisers move the forehead). Background, hair and the crop's replicated border carry
+    no facial motion, and optical flow in their flat areas is mostly error."""
+    iod = float(np.linalg.norm(landmarks[45] - landmarks[36]))
+    pts = landmarks[:27].astype(np.float32).copy()
+    up = np.array([0.0, -forehead * iod], np.float32)
+    hull = cv2.convexHull(np.concatenate([pts, pts[17:27] + up])).astype(np.int32)
+    inside = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(inside, hull, 1)
+    return ~inside.astype(bool)

@@ -43,7 +43,7 @@ from scipy.signal import find_peaks
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
 from mexp_lib.log import progress
-from mexp_lib.motion.regions import HeadMotion, face_masks
+from mexp_lib.motion.regions import HeadMotion, face_masks, outside_face
 
 logger = logging.getLogger(__name__)
 TYPES = ("macro", "micro")
@@ -61,19 +61,39 @@ def grid_edges(size: int, grid: int) -> np.ndarray:
     return np.linspace(0, size, grid + 1).round().astype(int)
 
 
-def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, remove: HeadMotion, mask: np.ndarray, grid: int, what: str) -> np.ndarray:
+def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, remove: HeadMotion, mask: np.ndarray, grid: int, what: str,
+               regions: list[np.ndarray] | None = None) -> np.ndarray:
     """Mean flow vector per grid cell for each frame pair, head motion removed ->
-    (P, grid*grid, 2) float32."""
+    (P, grid*grid, 2) float32; with ``regions`` ((H, W) bool masks, e.g. the eyes, which ``mask``
+    hides from the cells) their mean flows follow as extra columns (P, grid*grid + R, 2)."""
     size = mask.shape[0]
     edges = grid_edges(size, grid)
     keep = (~mask).astype(np.float32)
     cell_w = np.array([keep[edges[a]:edges[a + 1], edges[b]:edges[b + 1]].sum() for a in range(grid) for b in range(grid)], np.float32)
-    out = np.zeros((n_pairs, grid * grid, 2), np.float32)
+    regions = regions or []
+    out = np.zeros((n_pairs, grid * grid + len(regions), 2), np.float32)
     for j, (a, b) in enumerate(progress(frames, n_pairs, what, every_s=10.0)):
-        f = remove(calc(a, b)) * keep[..., None]
+        full = remove(calc(a, b))
+        f = full * keep[..., None]
         sums = np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2)
-        out[j] = sums / np.maximum(cell_w, 1.0)[:, None]
+        out[j, : grid * grid] = sums / np.maximum(cell_w, 1.0)[:, None]
+        for r, region in enumerate(regions):
+            out[j, grid * grid + r] = full[region].mean(0)
     return out
+
+
+def remove_blinks(cells: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """Per-cell motion (T, C) less what the eyes' motion (T,) explains: blinks are the commonest
+    false positive, and the eye mask does not stop a blink's pull on the skin around the eyes.
+    Each cell's leakage ``b_c`` is the least-squares slope of the cell on the eye motion over
+    the video (expressions are rare and not tied to blinks, so blinks dominate the fit); the
+    result is ``max(cell - b_c * eyes, 0)``."""
+    e = eyes.astype(np.float64)
+    denom = float(e @ e)
+    if denom <= 0:
+        return cells
+    slope = np.maximum(e @ cells.astype(np.float64) / denom, 0.0)
+    return np.maximum(cells - e[:, None] * slope[None, :], 0.0).astype(np.float32)
 
 
 def denoised(frames: Any, *, fps: float, spatial: float = 0.0, temporal: float = 0.0, chunk: int = 256) -> Any:
@@ -181,6 +201,10 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
     mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
+    blinks = cfg.get("blinks", "mask") == "regress"
+    eyes = face_masks(lm, size, eye_dilate=0.0)[0]
+    if cfg.get("region", "crop") == "face":
+        mask = mask | outside_face(lm, size)
     flow_method = cfg.get("flow_method", "dis")
     calc = make_flow(FlowParams(flow_method, dict(cfg.get(flow_method, {}) or {})))
     remove = HeadMotion(cfg.get("head_motion", "affine"), mask, nose)
@@ -203,9 +227,11 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             score, cells = mdmd_scores(frames_ds, k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} MDMD (k={k})")
         elif n > 2 * k:
             pairs = ((frames_ds[i], frames_ds[i + k]) for i in range(n - k))
-            m = cell_flows(pairs, n - k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} flow (k={k})")
-            d = 0.5 * (m[: n - 2 * k] - m[k: n - k])  # D_i for i = k .. n-k-1
-            cells[k: n - k] = normalise_cells(np.linalg.norm(d, axis=-1), str(cfg.get("cell_norm", "none")))
+            m = cell_flows(pairs, n - k, calc=calc, remove=remove, mask=mask, grid=grid, what=f"{video}: {t} flow (k={k})", regions=[eyes] if blinks else None)
+            d = np.linalg.norm(0.5 * (m[: n - 2 * k] - m[k: n - k]), axis=-1)  # |D_i| for i = k .. n-k-1
+            if blinks:
+                d = remove_blinks(d[:, : grid * grid], d[:, grid * grid])
+            cells[k: n - k] = normalise_cells(d, str(cfg.get("cell_norm", "none")))
             score[k: n - k] = np.sort(cells[k: n - k], axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
@@ -240,12 +266,25 @@ def _smooth(score: np.ndarray, smooth: int) -> np.ndarray:
     return uniform_filter1d(score.astype(np.float64), size=max(1, smooth), mode="nearest")
 
 
-def find_candidates(s: np.ndarray, k: int, th: Thresholds) -> np.ndarray:
-    """Peaks of a smoothed score above ``max(mean + p (max - mean), floor * median)``, >= k apart."""
+def find_candidates(s: np.ndarray, k: int, th: Thresholds, floor_unit: str = "median") -> np.ndarray:
+    """Peaks of a smoothed score above ``max(mean + p (max - mean), noise floor)``, >= k apart.
+
+    The noise floor is the video's own: ``floor * median`` (``floor_unit: median``) or
+    ``median + floor * 1.4826 MAD`` (``mad``: the score's robust spread, so a video without any
+    expression -- whose largest peaks are noise -- yields nothing)."""
     valid = s[s > 0]
     if valid.size == 0:
         return np.zeros(0, int)
-    thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), th.floor * float(np.median(valid)))
+    med = float(np.median(valid))
+    if floor_unit == "mad":
+        noise = med + th.floor * 1.4826 * float(np.median(np.abs(valid - med)))
+    elif floor_unit == "median":
+        noise = th.floor * med
+    else:
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"spotting.floor_unit must be median or mad, not {floor_unit!r}")
+    thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), noise)
     peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
     return peaks
 
@@ -266,16 +305,17 @@ def propose_intervals(apexes: Iterable[int], score: np.ndarray, on_dist: np.ndar
     """Stage two of two-stage spotting: one proposal per apex, its onset and offset distances
     (frames) averaged over ``apex +/- reach``; then, strongest apex first, a proposal whose
     temporal IoU with an already kept one is at least ``merge_iou`` is merged into it (the
-    boundaries become the score-weighted mean), and a kept proposal contained in another is
-    dropped. Returns sorted 0-based inclusive intervals."""
+    boundaries become the score-weighted mean), one whose apex lies inside a kept proposal is
+    dropped (non-maximum suppression: the side lobes of one expression's score), and a kept
+    proposal contained in another is dropped. Returns sorted 0-based inclusive intervals."""
     props = []
     for p in apexes:
         sl = slice(max(0, int(p) - reach), int(p) + reach + 1)
         a = max(0, int(round(p - float(np.mean(on_dist[sl])))))
         b = min(n - 1, int(round(p + float(np.mean(off_dist[sl])))))
-        props.append([float(a), float(b), float(score[int(p)])])
+        props.append([float(a), float(b), float(score[int(p)]), float(p)])
     kept: list[list[float]] = []
-    for a, b, w in sorted(props, key=lambda r: -r[2]):
+    for a, b, w, apex in sorted(props, key=lambda r: -r[2]):
         for k in kept:
             inter = min(b, k[1]) - max(a, k[0]) + 1
             union = max(b, k[1]) - min(a, k[0]) + 1
@@ -283,21 +323,32 @@ def propose_intervals(apexes: Iterable[int], score: np.ndarray, on_dist: np.ndar
                 k[0], k[1] = (k[0] * k[2] + a * w) / (k[2] + w), (k[1] * k[2] + b * w) / (k[2] + w)
                 k[2] += w
                 break
+            if k[0] <= apex <= k[1]:  # a weaker apex inside a kept proposal: the same expression
+                break
         else:
-            kept.append([a, b, w])
-    spans = sorted((int(round(a)), int(round(b))) for a, b, _ in kept)
+            kept.append([a, b, w, apex])
+    spans = sorted((int(round(a)), int(round(b))) for a, b, *_ in kept)
     return [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
 
 
 def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES,
-               merge_iou: float = 0.3) -> dict[str, list[tuple[int, int]]]:
+               merge_iou: float = 0.3, floor_unit: str = "median", type_by: str = "ratio", micro_max: float = 0.5) -> dict[str, list[tuple[int, int]]]:
     """Intervals (0-based positions) of each of ``types`` in one video's scores (see module
     doc). A type's intervals depend only on that type's thresholds. ``type_ratio=None``: the
     scores are already type-specific (a learned spotter), no scale test. Scores carrying
-    ``bounds`` are spotted in two stages (apex, then proposal; :func:`propose_intervals`)."""
+    ``bounds`` are spotted in two stages (apex, then proposal; :func:`propose_intervals`);
+    with ``type_by="duration"`` (and the video's ``fps`` in the scores) a proposal's type is its
+    length, as the MEGC define it: micro up to ``micro_max`` seconds, macro beyond, instead of
+    the score-ratio test."""
     s = {t: _smooth(sc[t], smooth) for t in TYPES}
     km, kM = int(sc["k_micro"]), int(sc["k_macro"])
     n = len(s["micro"])
+    by_length = type_by == "duration" and "bounds" in sc and "fps" in sc
+    if type_by not in ("ratio", "duration"):
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"spotting.type_by must be ratio or duration, not {type_by!r}")
+    limit = micro_max * float(sc["fps"]) if by_length else 0.0
 
     def ratio(i: int) -> float:
         macro = s["macro"][max(0, i - km): i + km + 1].max()
@@ -307,18 +358,26 @@ def spot_video(sc: dict[str, np.ndarray], th: dict[str, Thresholds], *, smooth: 
         if "bounds" not in sc:
             return to_intervals(peaks, k, n)
         i = TYPES.index(t)
-        return propose_intervals(peaks, s[t], sc["bounds"][2 * i], sc["bounds"][2 * i + 1], n, merge_iou=merge_iou)
+        spans = propose_intervals(peaks, s[t], sc["bounds"][2 * i], sc["bounds"][2 * i + 1], n, merge_iou=merge_iou)
+        if by_length:
+            spans = [(a, b) for a, b in spans if ((b - a + 1) <= limit) == (t == "micro")]
+        return spans
+
+    def typed(p: int, t: str) -> bool:
+        if type_ratio is None or by_length:
+            return True
+        return ratio(p) >= type_ratio if t == "micro" else ratio(p) < type_ratio
 
     out = {}
     if "micro" in types:
-        out["micro"] = intervals("micro", [p for p in find_candidates(s["micro"], km, th["micro"]) if type_ratio is None or ratio(p) >= type_ratio], km)
+        out["micro"] = intervals("micro", [p for p in find_candidates(s["micro"], km, th["micro"], floor_unit) if typed(p, "micro")], km)
     if "macro" in types:
-        out["macro"] = intervals("macro", [p for p in find_candidates(s["macro"], kM, th["macro"]) if type_ratio is None or ratio(p) < type_ratio], kM)
+        out["macro"] = intervals("macro", [p for p in find_candidates(s["macro"], kM, th["macro"], floor_unit) if typed(p, "macro")], kM)
     return out
 
 
 def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], *, smooth: int = 3, type_ratio: float | None = 0.5, types: Iterable[str] = TYPES,
-             classes: list[str] | None = None, merge_iou: float = 0.3) -> pd.DataFrame:
+             classes: list[str] | None = None, merge_iou: float = 0.3, floor_unit: str = "median", type_by: str = "ratio", micro_max: float = 0.5) -> pd.DataFrame:
     """Spot every video. ``scores[video]`` holds ``macro``, ``micro``, ``k_macro``, ``k_micro``
     and ``numbers`` (frame numbers); returns ``video, onset, offset, type`` in frame numbers,
     and ``emotion`` when ``classes`` are given and the scores carry ``emotion_logits`` (a
@@ -329,7 +388,8 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
-        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types, merge_iou=merge_iou).items():
+        for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types, merge_iou=merge_iou, floor_unit=floor_unit,
+                                     type_by=type_by, micro_max=micro_max).items():
             rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, classes),) if recognise else ())) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type", *(("emotion",) if recognise else ())])
 
@@ -356,7 +416,8 @@ def type_ratio_of(cfg: dict[str, Any]) -> float | None:
 
 def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """The post-processing keywords of :func:`spot_all` a spotting config sets."""
-    return {"smooth": int(cfg.get("smooth", 3)), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg.get("merge_iou", 0.3))}
+    return {"smooth": int(cfg.get("smooth", 3)), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg.get("merge_iou", 0.3)),
+            "floor_unit": str(cfg.get("floor_unit", "median")), "type_by": str(cfg.get("type_by", "ratio")), "micro_max": float(cfg.get("micro_max", 0.5))}
 
 
 def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:

@@ -43,7 +43,8 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
             continue
         with open_store(f) as h:
             arrays = [k for k in (*TYPES, "numbers", "bounds", *(f"cells_{t}" for t in TYPES)) if k in h]
-            scores[Path(f).stem] = {**{k: h[k][()] for k in arrays}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES}}
+            scores[Path(f).stem] = {**{k: h[k][()] for k in arrays}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES},
+                                    **({"fps": np.array(float(h.attrs["fps"]))} if "fps" in h.attrs else {})}
     return scores
 
 
