@@ -19,14 +19,21 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
 
     The temporary name keeps the suffix of ``path`` so libraries that dispatch on it still work.
     With ``directory=True`` a temporary directory is yielded and an existing target is replaced.
+    The result gets the permissions an ordinary ``open``/``mkdir`` would give it under the
+    process umask (0644 / 0755 under 022), not the private 0600 / 0700 of ``tempfile``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    mask = current_umask()
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~mask)
     else:
         fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp" + target.suffix, dir=target.parent)
-        os.close(fd)
+        try:
+            os.fchmod(fd, 0o666 & ~mask)
+        finally:
+            os.close(fd)
         tmp = Path(name)
     try:
         yield tmp
@@ -39,6 +46,19 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     if directory and target.exists():
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where ``/proc`` allows (else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
