@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,15 +12,31 @@ import mexp_lib
 from mexp_lib.errors import ConfigError, MexpError
 
 
-def _read_csv(path: str, columns: set[str], what: str):  # type: ignore[no-untyped-def]
-    import pandas as pd
-
+def _need_file(path: str, what: str) -> None:
     if not Path(path).is_file():
         raise MexpError(f"{what} {path}: file not found")
-    df = pd.read_csv(path, dtype={"subject": str, "video": str, "sample": str})
+
+
+def _read_csv(path: str, columns: set[str], what: str, *, frames: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A CSV with ``columns``; the ``frames`` columns must hold whole frame numbers (the error
+    names the line and the value)."""
+    import pandas as pd
+
+    _need_file(path, what)
+    try:
+        df = pd.read_csv(path, dtype={"subject": str, "video": str, "sample": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise MexpError(f"{what} {path}: not a readable CSV ({str(e).strip()})") from None
     missing = columns - set(df.columns)
     if missing:
         raise MexpError(f"{what} {path}: missing column(s) {sorted(missing)}; found {list(df.columns)}")
+    for col in frames:
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = df.index[num.isna() | (num != num.round())]
+        if len(bad):
+            i = int(bad[0])
+            raise MexpError(f"{what} {path}: line {i + 2}: {col}={df[col].iloc[i]!r} is not a frame number")
+        df[col] = num.astype("int64")
     return df
 
 
@@ -27,7 +44,8 @@ def _eval_recognition(a: argparse.Namespace) -> int:
     from mexp_lib.evaluate import read_megc2019_log, recognition_table
 
     labels = a.labels.split(",")
-    with open(a.predictions) as f:
+    _need_file(a.predictions, "predictions")
+    with open(a.predictions, errors="replace") as f:
         head = f.readline()
     if "label" in head and "pred" in head:
         preds = _read_csv(a.predictions, {"subject", "label", "pred"}, "predictions")
@@ -42,8 +60,8 @@ def _eval_recognition(a: argparse.Namespace) -> int:
 def _eval_spotting(a: argparse.Namespace) -> int:
     from mexp_lib.metrics import spotting_scores
 
-    cols = {"video", "onset", "offset", "type"}
-    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    cols, fr = {"video", "onset", "offset", "type"}, ("onset", "offset")
+    gt, pred = _read_csv(a.gt, cols, "--gt", frames=fr), _read_csv(a.pred, cols, "--pred", frames=fr)
     types = sorted(set(gt["type"]) | set(pred["type"]), key=lambda t: (t != "micro", t))
     return _show(spotting_scores(gt, pred, threshold=a.iou, types=types, matching=a.matching), a)
 
@@ -53,8 +71,8 @@ def _eval_strs(a: argparse.Namespace) -> int:
 
     from mexp_lib.metrics import strs_scores
 
-    cols = {"video", "onset", "offset", "emotion"}
-    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    cols, fr = {"video", "onset", "offset", "emotion"}, ("onset", "offset")
+    gt, pred = _read_csv(a.gt, cols, "--gt", frames=fr), _read_csv(a.pred, cols, "--pred", frames=fr)
     if "subject" in gt.columns and "subject" in pred.columns:  # MEAN's files: video ids repeat across subjects
         for df in (gt, pred):
             df["video"] = df["subject"].astype(str) + "/" + df["video"].astype(str)
@@ -73,10 +91,14 @@ def _dataset_info(a: argparse.Namespace) -> int:
             raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg.get('datasets', {}))})")
         dcfg = dict(cfg["datasets"][a.name])
     else:
-        if not (a.format and a.annotations):
-            raise MexpError("give --config FILE NAME, or --format and --annotations")
+        if not a.format or not (a.annotations or a.format == "demo"):
+            raise MexpError("give --config FILE NAME, or --format and --annotations (--format demo: --root)")
+        if a.format in ("demo", "generic", "precomputed") and not a.root:
+            raise MexpError(f"--format {a.format} needs --root (the dataset's folder)")
+        if a.format == "generic" and not a.fps:
+            raise MexpError("--format generic needs --fps (the frame rate of its videos)")
         dcfg = {"format": a.format, "annotations": a.annotations}
-        dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera)) if v})
+        dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera), ("fps", a.fps)) if v})
     dcfg["on_bad_row"] = "skip" if a.skip else dcfg.get("on_bad_row", "error")
     samples, report = load_dataset(a.name, dcfg)
     print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {len(report.skipped)} rows skipped")
@@ -231,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--annotations", help="annotation sheet, with --format")
     di.add_argument("--root", help="folder of the videos: checks every sample's frames exist")
     di.add_argument("--camera", help="smic: HS, VIS or NIR")
+    di.add_argument("--fps", type=float, help="frame rate (generic: required; others: overrides the dataset's)")
     di.add_argument("--skip", action="store_true", help="record bad rows instead of stopping at the first")
     di.set_defaults(func=_dataset_info)
 
@@ -303,11 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input ends in one line ``mexp: error: ...`` and exit status 2; a
+    closed output pipe (``mexp ... | head``) ends quietly with status 141, as for other tools."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except MexpError as e:
         print(f"mexp: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            # the reader went away: stop writing, and keep Python from failing on the final flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"mexp: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

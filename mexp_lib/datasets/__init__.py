@@ -57,6 +57,9 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
+    if fmt in ("demo", "generic", "precomputed") and root is None:
+        what = {"demo": "the folder the demo is rendered into", "generic": "the folder of videos", "precomputed": "the folder of flow images"}[fmt]
+        raise ConfigError(f"datasets.{name}: format {fmt} needs 'root' ({what})")
     if fmt == "demo":
         g = settings(dcfg.get("generator"))
         clips = load_casme2(Path(root) / CLIP_SHEET, dataset=name, root=Path(root) / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
@@ -65,8 +68,6 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     elif fmt == "megc2019":
         out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
     elif fmt == "precomputed":
-        if root is None:
-            raise ConfigError(f"datasets.{name}: format precomputed needs 'root' (the folder of flow images)")
         out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, sources=dcfg.get("sources"))
     elif fmt in LOADERS:
         loader, default_fps, extra = LOADERS[fmt]
@@ -74,8 +75,8 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
         fps = dcfg.get("fps", default_fps)
         if fps is not None:
             kwargs["fps"] = fps
-        if fmt == "generic" and root is None:
-            raise ConfigError(f"datasets.{name}: format generic needs 'root' (the folder of videos)")
+        if fps is None and fmt == "generic":
+            raise ConfigError(f"datasets.{name}: format generic needs 'fps' (the frame rate of its videos)")
         out = loader(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, **kwargs)
     else:
         raise ConfigError(f"datasets.{name}.format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
