@@ -80,7 +80,6 @@ def _eval_strs(a: argparse.Namespace) -> int:
 
 
 def _dataset_info(a: argparse.Namespace) -> int:
-    import pandas as pd
     import yaml
 
     from mexp_lib.datasets import load_dataset
@@ -101,14 +100,14 @@ def _dataset_info(a: argparse.Namespace) -> int:
         dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera), ("fps", a.fps)) if v})
     dcfg["on_bad_row"] = "skip" if a.skip else dcfg.get("on_bad_row", "error")
     samples, report = load_dataset(a.name, dcfg)
-    print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {len(report.skipped)} rows skipped")
+    print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {report.summary()}")
     counts = samples.groupby(["source", "task", "type"]).size().rename("samples").reset_index()
     print(counts.to_string(index=False))
     emo = samples[samples.emotion != ""].groupby("source").emotion.value_counts().rename("samples").reset_index()
     if len(emo):
         print(emo.to_string(index=False))
-    if len(report.skipped):
-        print(pd.DataFrame(report.skipped).to_string(index=False))
+    if len(report.skipped) or len(report.fixed):
+        print(report.to_frame().to_string(index=False))
     return 0
 
 
@@ -254,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--root", help="folder of the videos: checks every sample's frames exist")
     di.add_argument("--camera", help="smic: HS, VIS or NIR")
     di.add_argument("--fps", type=float, help="frame rate (generic: required; others: overrides the dataset's)")
-    di.add_argument("--skip", action="store_true", help="record bad rows instead of stopping at the first")
+    di.add_argument("--skip", action="store_true", help="record malformed rows instead of stopping at the first (on_bad_row: skip)")
     di.set_defaults(func=_dataset_info)
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")

@@ -80,7 +80,7 @@ def test_flow_skip_writes_nothing(inputs):
 def test_smic_camera_in_lower_case(inputs):
     r = _mexp("dataset", "info", "s", "--format", "smic", "--annotations", inputs["smic"], "--camera", "hs")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("s: 157 samples"), r.stdout
+    assert r.stdout.startswith("s: 171 samples, 157 videos, 16 subjects; 0 rows skipped; 1 rows kept with a fix (duplicate, kept once: 1)"), r.stdout
 
 
 def test_closed_pipe_ends_quietly(real, tmp_path):
