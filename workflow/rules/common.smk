@@ -1,10 +1,11 @@
 # Sample tables, wildcard constraints and input functions (get_*) shared by the stage rules.
+import sys
 from pathlib import Path
 
 from mexp_lib.datasets import planned_samples
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
 from mexp_lib.input_kinds import input_kind
-from mexp_lib.errors import ConfigError
+from mexp_lib.errors import ConfigError, MexpError
 
 for _name, _d in config["datasets"].items():
     if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
@@ -26,14 +27,35 @@ _canonical = canon(dict(config))
 config.clear()
 config.update(_canonical)
 
-SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
+class DatasetTables(dict):
+    """Sample tables by dataset name. A dataset whose entry is broken (its sheet missing or
+    unreadable) is left out of the default target, with a warning naming it, and asking for
+    one of its targets stops with its error: one bad entry does not stop the other datasets."""
+
+    def __init__(self, datasets):
+        super().__init__()
+        self.broken = {}
+        for name, d in datasets.items():
+            try:
+                self[name] = planned_samples(name, d)
+            except MexpError as e:
+                self.broken[name] = f"datasets.{name}: {e}"
+                print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
+
+    def __getitem__(self, name):
+        if name in self.broken:
+            raise ConfigError(self.broken[name])
+        return super().__getitem__(name)
+
+
+SAMPLES = DatasetTables(config["datasets"])
 CLASS_SET = resolve_class_set(config["recognition"]["class_set"])
 CLASSES = CLASS_SET.classes
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
 
 wildcard_constraints:
-    dataset="|".join(SAMPLES) or "NONE",
+    dataset="|".join([*SAMPLES, *SAMPLES.broken]) or "NONE",
     video="[^/]+",
     fold="[^/]+",
 
@@ -50,6 +72,7 @@ CLASS_SPLIT = {name: apply_class_set(task_samples(name, "recognition"), CLASS_SE
 
 def recognition_samples(dataset):
     """Recognition samples whose emotion is in the configured class set."""
+    SAMPLES[dataset]  # a broken dataset entry stops here, naming it
     return CLASS_SPLIT[dataset][0]
 
 
