@@ -22,15 +22,20 @@ from mexp_lib.errors import ConfigError
 
 
 
-def planned_samples(name: str, dcfg: dict[str, Any]) -> pd.DataFrame:
+def planned_samples(name: str, dcfg: dict[str, Any], report: LoadReport | None = None) -> pd.DataFrame:
     """The sample table known before any rule runs (used to build the DAG).
 
     For ``demo`` this is the generator's plan (the frames do not exist yet); for every other
-    format it is the loader's output on the annotation sheet.
+    format it is the loader's output on the annotation sheet, whose skipped and fixed rows are
+    added to ``report`` when one is given.
     """
     if dcfg["format"] == "demo":
         return demo_samples(name, dcfg["root"], dcfg.get("generator"))
-    return load_dataset(name, dcfg)[0]
+    samples, rep = load_dataset(name, dcfg)
+    if report is not None:
+        report.skipped.extend(rep.skipped)
+        report.fixed.extend(rep.fixed)
+    return samples
 
 
 # format -> (loader, default fps or None when the loader knows it, extra config keys it takes)

@@ -2,7 +2,7 @@
 import sys
 from pathlib import Path
 
-from mexp_lib.datasets import planned_samples
+from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import apply_class_set, resolve_class_set
 from mexp_lib.input_kinds import input_kind
 from mexp_lib.errors import ConfigError, MexpError
@@ -34,10 +34,11 @@ class DatasetTables(dict):
 
     def __init__(self, datasets):
         super().__init__()
-        self.broken = {}
+        self.broken, self.reports = {}, {}
         for name, d in datasets.items():
+            self.reports[name] = LoadReport()
             try:
-                self[name] = planned_samples(name, d)
+                self[name] = planned_samples(name, d, self.reports[name])
             except MexpError as e:
                 self.broken[name] = f"datasets.{name}: {e}"
                 print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
@@ -121,8 +122,11 @@ def section_params(section, keys):
 
 
 def get_provenance_config(wc, sections):
-    """The config sections a metric table depends on, plus its dataset entry (for provenance)."""
-    return canon({k: config[k] for k in sections} | {"dataset": config["datasets"][wc.dataset]})
+    """The config sections a metric table depends on, plus its dataset entry and what loading
+    its sheet did (rows skipped, quirks fixed: ``sheet_report``), for provenance."""
+    rep = SAMPLES.reports[wc.dataset]
+    sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
+    return canon({k: config[k] for k in sections} | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet})
 
 
 def clip_stage():
