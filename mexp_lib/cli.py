@@ -209,9 +209,7 @@ def _flow(a: argparse.Namespace) -> int:
 
 def _demo(a: argparse.Namespace) -> int:
     from mexp_lib.datasets.demo import generate_demo
-    from mexp_lib.log import setup_logging
 
-    setup_logging()
     generate_demo(a.root, {"seed": a.seed, "subjects": a.subjects})
     return 0
 
@@ -324,10 +322,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Commands that read every frame of a video: a progress bar on a terminal, log lines otherwise.
+LONG_COMMANDS = (_landmarks, _spot, _align, _interpolate, _magnify, _flow, _demo)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input ends in one line ``mexp: error: ...`` and exit status 2; a
     closed output pipe (``mexp ... | head``) ends quietly with status 141, as for other tools."""
     args = build_parser().parse_args(argv)
+    if args.func in LONG_COMMANDS:
+        from mexp_lib.log import setup_logging, show_progress_bars
+
+        setup_logging()  # progress and warnings on stderr; stdout keeps the result
+        show_progress_bars(sys.stderr if sys.stderr.isatty() else None)
     try:
         return int(args.func(args))
     except MexpError as e:

@@ -1,5 +1,6 @@
 """No user input ends in a traceback: each bad command line gives one ``mexp: error: ...`` line
-naming the file, row, key or flag at fault, and a non-zero exit status."""
+naming the file, row, key or flag at fault, and a non-zero exit status. Long commands show
+their progress: a bar on a terminal, log lines otherwise."""
 
 from __future__ import annotations
 
@@ -94,3 +95,36 @@ def test_closed_pipe_ends_quietly(real, tmp_path):
         rc = p.wait(timeout=120)
     assert rc == 141, err.read_text()
     assert err.read_text() == ""
+
+
+def _run_on_terminal(args):
+    """Run mexp with stderr on a pseudo-terminal; returns (exit status, what the terminal got)."""
+    import os
+    import pty
+
+    main_fd, term = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "mexp_lib.cli", *map(str, args)], stdout=subprocess.PIPE, stderr=term)
+    os.close(term)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        got += chunk
+    rc = p.wait(timeout=120)
+    os.close(main_fd)
+    return rc, got.decode(errors="replace")
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(inputs):
+    args = ["flow", inputs["dir"] / "ten", "-o", inputs["dir"] / "p.h5", "--method", "dis", "--reference", "previous"]
+    rc, term = _run_on_terminal(args)
+    assert rc == 0, term
+    assert "\r" in term and "flow (dis): [" in term and "] 10/10 (" in term, term
+    assert "INFO" not in term, "no log lines on a terminal"
+    out = _mexp(*args)  # stderr to a pipe: log lines
+    assert out.returncode == 0
+    assert "\r" not in out.stderr and "INFO mexp_lib: " in out.stderr and "flow (dis): 10/10 (" in out.stderr, out.stderr

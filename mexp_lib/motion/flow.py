@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.log import progress
 
 METHODS = ("tvl1", "dis", "farneback")
 
@@ -120,7 +121,7 @@ def compute_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "on
         raise DataError(f"{source or 'compute_flow'}: {len(f8)} frames give no frame pair for flow reference {reference!r} "
                         f"(skip:K needs more than K frames)")
     out = np.zeros((len(pairs), *f8.shape[1:], 2), np.float32)
-    for j, (a, b) in enumerate(pairs):
+    for j, (a, b) in progress(enumerate(pairs), len(pairs), f"{source or 'frames'}: flow ({params.method})"):
         if a != b:
             out[j] = calc(f8[a], f8[b])
     return out, pairs
