@@ -152,7 +152,7 @@ def parse_frame(value: object, fractional: str = "round") -> int | None:
         f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    if pd.isna(f):
+    if not np.isfinite(f) or abs(f) >= 2**53:  # nan, inf, or beyond any frame count
         return None
     return int(np.floor(f)) if fractional == "floor" else int(round(f))
 

@@ -1,10 +1,12 @@
-"""Write outputs under a temporary name and rename, so an interrupted job leaves nothing half-written."""
+"""Write outputs under a temporary name and rename, so an interrupted job leaves nothing half-written
+(a killed job's temporary is removed when the output is next written)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +26,7 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     mask = current_umask()
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
@@ -46,6 +49,20 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     if directory and target.exists():
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the temporaries an earlier writer of ``target`` left when it was killed (SIGKILL
+    runs no cleanup): ``.<stem>.XXXXXXXX.tmp<suffix>`` files and ``.<name>.XXXXXXXX.tmp``
+    folders beside it. Only names of exactly that form are touched (another target's
+    temporaries differ in their stem), and a target has one writer at a time (one Snakemake job)."""
+    rx = re.compile(rf"^\.(?:{re.escape(target.stem)}\.[a-z0-9_]{{8}}\.tmp{re.escape(target.suffix)}|{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp)$")
+    gone = []
+    for p in target.parent.iterdir():
+        if rx.match(p.name):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
 
 
 def current_umask() -> int:

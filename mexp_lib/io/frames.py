@@ -9,6 +9,7 @@ Annotation sheets number frames in one of two ways, named ``numbering``:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ import cv2
 import numpy as np
 
 from mexp_lib.errors import DataError
+
+# FFmpeg's own messages ("moov atom not found" on a truncated mp4) would precede ours on stderr;
+# mexp names the file and frame itself. Set OPENCV_FFMPEG_LOGLEVEL to see them again.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv")
