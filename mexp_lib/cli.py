@@ -85,7 +85,12 @@ def _dataset_info(a: argparse.Namespace) -> int:
     from mexp_lib.datasets import load_dataset
 
     if a.config:
-        cfg = yaml.safe_load(Path(a.config).read_text()) or {}
+        try:
+            cfg = yaml.safe_load(Path(a.config).read_text()) or {}
+        except yaml.YAMLError as e:
+            raise MexpError(f"--config {a.config}: not valid YAML ({' '.join(str(e).split())})") from None
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), dict):
+            raise MexpError(f"--config {a.config}: no 'datasets:' mapping")
         if a.name not in cfg.get("datasets", {}):
             raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg.get('datasets', {}))})")
         dcfg = dict(cfg["datasets"][a.name])

@@ -53,6 +53,9 @@ CASES = {
     "flow skip beyond the clip": (["flow", "{dir}/ten", "-o", "{dir}/f.h5", "--reference", "skip:100"], ["ten", "10 frames", "skip:100"]),
     "flow skip not a number": (["flow", "{dir}/ten", "-o", "{dir}/f.h5", "--reference", "skip:x"], ["skip:x", "integer"]),
     "frames folder missing": (["flow", "{dir}/nowhere", "-o", "{dir}/f.h5"], ["nowhere", "no such frames folder"]),
+    "config not YAML": (["dataset", "info", "g", "--config", "{dir}/gt.csv"], ["--config", "gt.csv", "datasets"]),
+    "config missing": (["dataset", "info", "g", "--config", "{dir}/none.yaml"], ["none.yaml", "No such file"]),
+    "dataset not in config": (["dataset", "info", "zz", "--config", "{dir}/cfg.yaml"], ["cfg.yaml", "no dataset 'zz'", "'g'"]),
 }
 
 

@@ -60,7 +60,10 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     gone = []
     for p in target.parent.iterdir():
         if rx.match(p.name):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
             gone.append(p)
     return gone
 
