@@ -331,3 +331,80 @@ def _casme2_sheet() -> pd.DataFrame:
 
         _CASME2.append(read_sheet(REAL / "davidnvq__me_recognition/datasets/CASME2-coding-20140508.xlsx", dtype=str))
     return _CASME2[0].copy()
+
+
+# -- kill the workflow and resume ---------------------------------------------------------------
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Snakemake's job processes, their shells, Python)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo += children.get(q, [])
+    return out
+
+
+def _run_and_kill(wd: Path, pattern: str, n: int) -> None:
+    """Start the tiny workflow, and once ``n`` files match ``pattern``, SIGKILL Snakemake and
+    every job process it started (no cleanup runs: as a power cut or the OOM killer)."""
+    import signal
+    import time
+
+    from workflow_runner import REPO, SNAKEMAKE
+
+    with open(wd / "killed.log", "a") as log:
+        p = subprocess.Popen([SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2"], stdout=log, stderr=subprocess.STDOUT,
+                             cwd=REPO, start_new_session=True)
+        t0 = time.monotonic()
+        while p.poll() is None and len(list(wd.glob(pattern))) < n and time.monotonic() - t0 < 900:
+            time.sleep(0.1)
+        assert p.poll() is None, f"the run ended before {pattern} appeared: nothing was interrupted"
+        procs = _descendants(p.pid)
+        assert len(procs) >= 2, "a job was running when the run was killed"
+        for q in procs:
+            try:
+                os.kill(q, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.wait()
+    deadline = time.monotonic() + 30  # SIGKILL is delivered asynchronously; orphans are reaped by init
+    while (alive := [q for q in procs if _alive(q)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive, f"processes survived SIGKILL: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_tables(tiny_run, tmp_path):
+    """SIGKILL the whole run twice (while flow jobs run, then while folds train), unlock, rerun:
+    every table is byte-identical to the uninterrupted run's and no temporary is left."""
+    from workflow_runner import snakemake, tiny_workdir
+
+    ref, _ = tiny_run
+    wd = tiny_workdir(tmp_path / "killed")
+    for pattern, n in (("results/flow/demo/*.h5", 2), ("results/train/demo/*/model.pt", 1)):
+        _run_and_kill(wd, pattern, n)
+        assert list((wd / ".snakemake/locks").iterdir()), "Snakemake's lock outlives a SIGKILL..."
+        snakemake(wd, "--unlock")  # ...and is released as the README says
+    snakemake(wd)
+    tables = sorted(p.relative_to(ref) for p in (ref / "results").rglob("*.csv"))
+    assert len(tables) >= 10 and Path("results/demo_loso_metrics.csv") in tables and Path("results/demo_spotting_metrics.csv") in tables
+    for t in tables:
+        assert (wd / t).read_bytes() == (ref / t).read_bytes(), t
+    left = [p for p in (wd / "results").rglob("*") if ".tmp" in p.name]
+    assert not left, f"temporaries left: {left}"
