@@ -216,7 +216,9 @@ def test_documented_command_runs(docs_workdir, cmd):
     text = out.stdout + out.stderr
     assert out.returncode == 0, f"{cmd}\n{text[-3000:]}"
     assert "Traceback" not in text and "mexp: warning" not in text, text[-3000:]
-    if "snakemake" in cmd and "--report" not in cmd:
+    if "snakemake" in cmd and "--unlock" in cmd:
+        assert "Unlocked working directory." in text, text[-2000:]
+    elif "snakemake" in cmd:
         assert "Job stats:" in text or "Nothing to be done" in text, text[-2000:]
 
 
