@@ -97,6 +97,20 @@ def test_recognition_with_every_video_skipped_says_so(tmp_path):
     assert not (tmp_path / "pack.h5").exists()
 
 
+def test_recognition_with_every_fold_empty_says_so(tmp_path):
+    """Every fold wrote empty predictions (its test samples skipped): an error, not an IndexError."""
+    from mexp_lib.evaluate import evaluate_recognition
+
+    files = []
+    for fold in ("s1", "s2"):
+        pd.DataFrame(columns=["dataset", "subject", "sample", "label", "pred", "seed"]).to_csv(tmp_path / f"{fold}.csv", index=False)
+        files.append(str(tmp_path / f"{fold}.csv"))
+    with pytest.raises(DataError, match=r"metrics.csv: no fold predicted any sample \(2 prediction files, all empty"):
+        evaluate_recognition(files, classes=["a", "b"], cfg={}, out_csv=tmp_path / "metrics.csv", out_predictions=tmp_path / "p.csv",
+                             out_png=tmp_path / "c.png", out_provenance=tmp_path / "prov.json")
+    assert not (tmp_path / "metrics.csv").exists()
+
+
 # -- a corrupt frame --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("policy", ["error", "skip"])
