@@ -219,6 +219,25 @@ def _demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def _number(kind: type, low: float, *, strict: bool = True, high: float | None = None):  # type: ignore[no-untyped-def]
+    """An argparse type: a ``kind`` number above ``low`` (or from ``low`` when not ``strict``),
+    at most ``high``; anything else is argparse's one-line usage error naming the flag."""
+    def parse(text: str):  # type: ignore[no-untyped-def]
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if v != v or (v <= low if strict else v < low) or (high is not None and v > high):
+            bound = f"{'>' if strict else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return v
+    return parse
+
+
+POSITIVE, POSITIVE_INT, COUNT = _number(float, 0), _number(int, 0), _number(int, 0, strict=False)
+IOU = _number(float, 0, high=1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mexp", description="Micro-expression spotting and recognition (the workflow runs through snakemake; see README).")
     p.add_argument("--version", action="version", version=f"mexp {mexp_lib.__version__}")
@@ -233,12 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
     s.add_argument("--gt", required=True)
     s.add_argument("--pred", required=True)
-    s.add_argument("--iou", type=float, default=0.5)
+    s.add_argument("--iou", type=IOU, default=0.5)
     s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
     t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
     t.add_argument("--gt", required=True)
     t.add_argument("--pred", required=True)
-    t.add_argument("--iou", type=float, default=0.5)
+    t.add_argument("--iou", type=IOU, default=0.5)
     for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
         g.add_argument("--json", action="store_true", help="print JSON")
@@ -255,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--annotations", help="annotation sheet, with --format")
     di.add_argument("--root", help="folder of the videos: checks every sample's frames exist")
     di.add_argument("--camera", help="smic: HS, VIS or NIR")
-    di.add_argument("--fps", type=float, help="frame rate (generic: required; others: overrides the dataset's)")
+    di.add_argument("--fps", type=POSITIVE, help="frame rate (generic: required; others: overrides the dataset's)")
     di.add_argument("--skip", action="store_true", help="record malformed rows instead of stopping at the first (on_bad_row: skip)")
     di.set_defaults(func=_dataset_info)
 
@@ -266,33 +285,33 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="dlib face detector (cnn = MMOD, slower, more robust to pose)")
     lm.add_argument("--fan-weights", help="face_alignment: path of 2DFAN4-11f355bf06.pth.tar (default: its cache)")
     lm.add_argument("--strategy", default="long", choices=["clip", "long"])
-    lm.add_argument("--upsample", type=int, default=0)
-    lm.add_argument("--detect-every", type=int, default=10)
+    lm.add_argument("--upsample", type=COUNT, default=0)
+    lm.add_argument("--detect-every", type=POSITIVE_INT, default=10)
     lm.set_defaults(func=_landmarks)
 
     sp = sub.add_parser("spot", help="spot micro- and macro-expressions in one long video -> intervals CSV")
     sp.add_argument("frames", help="frames folder or video file")
     sp.add_argument("-o", "--output", required=True, help="intervals CSV: video,onset,offset,type (1-based frames, inclusive)")
-    sp.add_argument("--fps", type=float, required=True, help="frame rate (sets the windows k)")
+    sp.add_argument("--fps", type=POSITIVE, required=True, help="frame rate (sets the windows k)")
     sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
     sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    sp.add_argument("--detect-every", type=int, default=10)
+    sp.add_argument("--detect-every", type=POSITIVE_INT, default=10)
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")
     al.add_argument("frames")
     al.add_argument("--landmarks", required=True)
     al.add_argument("-o", "--output", required=True)
-    al.add_argument("--size", type=int, default=128)
-    al.add_argument("--margin", type=float, default=0.1)
+    al.add_argument("--size", type=_number(int, 32, strict=False), default=128)
+    al.add_argument("--margin", type=_number(float, 0, strict=False, high=0.4), default=0.1)
     al.set_defaults(func=_align)
 
     ip = sub.add_parser("interpolate", help="resample a clip (frames folder, video or .h5) to N frames or upsample it -> HDF5")
     ip.add_argument("frames")
     ip.add_argument("-o", "--output", required=True)
-    ip.add_argument("--n-frames", type=int, help="output frames spanning the clip (TIM)")
-    ip.add_argument("--factor", type=int, help="upsample: factor - 1 new frames between each pair")
+    ip.add_argument("--n-frames", type=_number(int, 2, strict=False), help="output frames spanning the clip (TIM)")
+    ip.add_argument("--factor", type=POSITIVE_INT, help="upsample: factor - 1 new frames between each pair")
     ip.add_argument("--method", default="flow", choices=["flow", "linear", "rife"])
     ip.add_argument("--weights", help="rife: RIFE v4.0 flownet.pkl")
     ip.set_defaults(func=_interpolate)
@@ -301,14 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("frames")
     mg.add_argument("-o", "--output", required=True)
     mg.add_argument("--method", default="eulerian", choices=["eulerian", "magnet"])
-    mg.add_argument("--alpha", type=float, default=10.0)
-    mg.add_argument("--fps", type=float, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
-    mg.add_argument("--low-hz", type=float, default=0.5)
-    mg.add_argument("--high-hz", type=float, default=5.0)
-    mg.add_argument("--lambda-c", type=float, default=16.0)
-    mg.add_argument("--levels", type=int, default=4)
+    mg.add_argument("--alpha", type=POSITIVE, default=10.0)
+    mg.add_argument("--fps", type=POSITIVE, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
+    mg.add_argument("--low-hz", type=POSITIVE, default=0.5)
+    mg.add_argument("--high-hz", type=POSITIVE, default=5.0)
+    mg.add_argument("--lambda-c", type=POSITIVE, default=16.0)
+    mg.add_argument("--levels", type=POSITIVE_INT, default=4)
     mg.add_argument("--filter", default="ideal", choices=["ideal", "butterworth"])
-    mg.add_argument("--order", type=int, default=2)
+    mg.add_argument("--order", type=POSITIVE_INT, default=2)
     mg.add_argument("--weights", help="magnet: MagNet state dict")
     mg.set_defaults(func=_magnify)
 
@@ -322,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")
     dm.add_argument("root")
     dm.add_argument("--seed", type=int, default=7)
-    dm.add_argument("--subjects", type=int, default=10)
+    dm.add_argument("--subjects", type=_number(int, 2, strict=False), default=10)
     dm.set_defaults(func=_demo)
     return p
 

@@ -131,3 +131,18 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(inputs):
     out = _mexp(*args)  # stderr to a pipe: log lines
     assert out.returncode == 0
     assert "\r" not in out.stderr and "INFO mexp_lib: " in out.stderr and "flow (dis): 10/10 (" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("args, line", [
+    (["spot", "{dir}/ten", "-o", "{dir}/s.csv", "--fps", "0"], "mexp spot: error: argument --fps: 0 must be > 0"),
+    (["interpolate", "{dir}/ten", "-o", "{dir}/x.h5", "--n-frames", "0"], "mexp interpolate: error: argument --n-frames: 0 must be >= 2"),
+    (["magnify", "{dir}/ten", "-o", "{dir}/m.h5", "--fps", "30", "--alpha", "-1"], "mexp magnify: error: argument --alpha: -1 must be > 0"),
+    (["eval", "spotting", "--gt", "{dir}/gt.csv", "--pred", "{dir}/gt.csv", "--iou", "2"], "mexp eval spotting: error: argument --iou: 2 must be > 0 and <= 1"),
+    (["landmarks", "{dir}/ten", "-o", "{dir}/l.json", "--detect-every", "x"], "mexp landmarks: error: argument --detect-every: 'x' is not an integer"),
+])
+def test_out_of_range_numbers_are_usage_errors(inputs, args, line):
+    """A number out of its range stops at the command line (it used to spot at fps 0, or end in
+    a TypeError / ZeroDivisionError): argparse's usage and one error line naming the flag."""
+    r = _mexp(*(a.format(**inputs) for a in args))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == line, r.stderr
