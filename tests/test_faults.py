@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.atomic import atomic_path, remove_stale_temporaries
@@ -263,9 +267,6 @@ def test_read_only_dataset_folder_gets_nothing_written(tmp_path, face_frames):
 
 # -- fuzzing the generic CSV and the real sheets ------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 GENERIC = ["subject", "video", "onset", "apex", "offset", "type", "emotion"]
 _frame = st.one_of(st.integers(-3, 40).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
                    st.sampled_from(["", " ", "/", "nan", "1e400", "-0", "7.5", "0x10", "１２"]), st.text(max_size=4))
@@ -370,9 +371,6 @@ def _descendants(pid: int) -> list[int]:
 def _run_and_kill(wd: Path, pattern: str, n: int) -> None:
     """Start the tiny workflow, and once ``n`` files match ``pattern``, SIGKILL Snakemake and
     every job process it started (no cleanup runs: as a power cut or the OOM killer)."""
-    import signal
-    import time
-
     from workflow_runner import REPO, SNAKEMAKE
 
     with open(wd / "killed.log", "a") as log:
