@@ -70,7 +70,7 @@ test: install install-face-alignment install-slurm install-system
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/python workflow/lint.py
 
 clean:
 	rm -rf results logs benchmarks/*/ .snakemake

@@ -18,8 +18,11 @@
 # `snakemake --lint` leaves one kind of warning, on purpose: "Specify a conda environment or
 # container for each rule". Every script imports mexp_lib, so the workflow runs in the one
 # environment that installs it (`make install`, or environment.yml for conda users); per-rule
-# environments would each need mexp_lib and its pinned torch/OpenCV again.
+# environments would each need mexp_lib and its pinned torch/OpenCV again. `make lint`
+# (workflow/lint.py) passes that lint and fails on any other.
 from snakemake.utils import min_version, validate
+
+from mexp_lib.schema import check_config
 
 min_version("9.0")
 
@@ -30,6 +33,7 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml", exit=True)  # a typo: one line naming the key
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 

@@ -6,12 +6,14 @@ flow inputs in ../shared -- in a fresh working directory with ``--cores N`` (def
 prints the wall time, the pooled UF1 / UAR (mean and std over seeds) overall and per source
 database, and the published figures it is compared with.
 
-Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--model ststnet] [--keep DIR]
+Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--model ststnet] [--keep DIR] [--dry-run]
+(``--dry-run``: only plan the jobs, ``snakemake -n``, and print their count; the README test uses it.)
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,7 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--model", help="override training.model")
     ap.add_argument("--keep", help="working directory to use and keep (default: a temporary one)")
+    ap.add_argument("--dry-run", action="store_true", help="plan the jobs (snakemake -n) and print their count; train nothing")
     a = ap.parse_args()
     cfg = yaml.safe_load((REPO / "config/megc2019_flow.yaml").read_text())
     ds = cfg["datasets"]["megc2019_flow"]
@@ -45,12 +48,20 @@ def main() -> int:
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     target = "results/megc2019_flow_loso_metrics.csv"
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", str(a.cores), "--quiet", "all", "--", target]
+    if a.dry_run:
+        cmd.insert(1, "-n")
     t0 = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - t0
     if run.returncode != 0:
         print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
         return 1
+    if a.dry_run:
+        jobs = re.search(r"^total\s+(\d+)$", run.stdout + run.stderr, re.M)
+        print(f"dry run in {wd}: {jobs.group(1) if jobs else 0} jobs planned for {target}")
+        if not a.keep:
+            shutil.rmtree(wd)
+        return 0
     table = pd.read_csv(wd / target, dtype={"fold": str})
     pooled = table[table.fold == "all"].set_index("dataset")
     t = cfg["training"]

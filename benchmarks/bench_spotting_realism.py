@@ -15,7 +15,9 @@ defaults were designed and chosen on) and ``test`` (10 other subjects, seed 202,
 each: only reported). At 200 fps every video lasts 10 s. Rendered videos,
 faces and features are cached under ``--workdir``, so a rerun only computes what is missing.
 
-Run: .venv/bin/python benchmarks/bench_spotting_realism.py --part test [--readme]
+Run: .venv/bin/python benchmarks/bench_spotting_realism.py --part test [--readme] [--dry-run]
+(``--dry-run``: check the part's face photographs and every spotter's settings, print the plan,
+render and spot nothing; the README test uses it.)
 """
 
 from __future__ import annotations
@@ -199,6 +201,21 @@ def write_readme(table: pd.DataFrame, part: str) -> None:
     readme.write_text(head + block + rest.split(END, 1)[1])
 
 
+def dry_run(part: str, conditions: list[tuple[float, int | None, float]], spotters: list[str]) -> int:
+    """Check what a run needs (one usable face photograph per subject of the part, every
+    spotter's settings valid against the schema) and print the plan."""
+    from mexp_lib.datasets.demo import face_bank
+
+    subjects = PARTS[part]["subjects"]
+    face_bank(FACES, int(generator(part, *conditions[0])["frame_size"]), subjects=list(subjects))
+    for name in spotters:
+        if SPOTTERS[name] is not None:
+            spotting_config(**SPOTTERS[name])
+    print(f"dry run: part {part}, {len(subjects)} subjects ({', '.join(subjects)}), "
+          f"{len(conditions)} conditions x {len(spotters)} spotters = {len(conditions) * len(spotters)} runs")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=sorted(PARTS), default="dev")
@@ -207,12 +224,15 @@ def main() -> int:
     ap.add_argument("--spotters", nargs="*", choices=list(SPOTTERS), help="default: all")
     ap.add_argument("--csv", help="write the table here too")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md (test part only)")
+    ap.add_argument("--dry-run", action="store_true", help="check the inputs and settings, print the plan; render and spot nothing")
     a = ap.parse_args()
     if not FACES.is_dir():
         print(f"the real face crops are not at {FACES}", file=sys.stderr)
         return 2
     setup_logging(level=logging.WARNING)
     conds = CONDITIONS if not a.conditions else [(float(s), int(q) or None, float(f)) for s, q, f in (c.split(",") for c in a.conditions)]
+    if a.dry_run:
+        return dry_run(a.part, conds, a.spotters or list(SPOTTERS))
     table = run(Path(a.workdir), a.part, conds, a.spotters or list(SPOTTERS))
     print()
     print(markdown(table))

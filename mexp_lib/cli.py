@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,15 +12,31 @@ import mexp_lib
 from mexp_lib.errors import ConfigError, MexpError
 
 
-def _read_csv(path: str, columns: set[str], what: str):  # type: ignore[no-untyped-def]
-    import pandas as pd
-
+def _need_file(path: str, what: str) -> None:
     if not Path(path).is_file():
         raise MexpError(f"{what} {path}: file not found")
-    df = pd.read_csv(path, dtype={"subject": str, "video": str, "sample": str})
+
+
+def _read_csv(path: str, columns: set[str], what: str, *, frames: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A CSV with ``columns``; the ``frames`` columns must hold whole frame numbers (the error
+    names the line and the value)."""
+    import pandas as pd
+
+    _need_file(path, what)
+    try:
+        df = pd.read_csv(path, dtype={"subject": str, "video": str, "sample": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise MexpError(f"{what} {path}: not a readable CSV ({str(e).strip()})") from None
     missing = columns - set(df.columns)
     if missing:
         raise MexpError(f"{what} {path}: missing column(s) {sorted(missing)}; found {list(df.columns)}")
+    for col in frames:
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = df.index[num.isna() | (num != num.round())]
+        if len(bad):
+            i = int(bad[0])
+            raise MexpError(f"{what} {path}: line {i + 2}: {col}={df[col].iloc[i]!r} is not a frame number")
+        df[col] = num.astype("int64")
     return df
 
 
@@ -27,7 +44,8 @@ def _eval_recognition(a: argparse.Namespace) -> int:
     from mexp_lib.recognition.evaluate import read_megc2019_log, recognition_table
 
     labels = a.labels.split(",")
-    with open(a.predictions) as f:
+    _need_file(a.predictions, "predictions")
+    with open(a.predictions, errors="replace") as f:
         head = f.readline()
     if "label" in head and "pred" in head:
         preds = _read_csv(a.predictions, {"subject", "label", "pred"}, "predictions")
@@ -42,8 +60,8 @@ def _eval_recognition(a: argparse.Namespace) -> int:
 def _eval_spotting(a: argparse.Namespace) -> int:
     from mexp_lib.metrics import spotting_scores
 
-    cols = {"video", "onset", "offset", "type"}
-    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    cols, fr = {"video", "onset", "offset", "type"}, ("onset", "offset")
+    gt, pred = _read_csv(a.gt, cols, "--gt", frames=fr), _read_csv(a.pred, cols, "--pred", frames=fr)
     types = sorted(set(gt["type"]) | set(pred["type"]), key=lambda t: (t != "micro", t))
     return _show(spotting_scores(gt, pred, threshold=a.iou, types=types, matching=a.matching), a)
 
@@ -53,8 +71,8 @@ def _eval_strs(a: argparse.Namespace) -> int:
 
     from mexp_lib.metrics import strs_scores
 
-    cols = {"video", "onset", "offset", "emotion"}
-    gt, pred = _read_csv(a.gt, cols, "--gt"), _read_csv(a.pred, cols, "--pred")
+    cols, fr = {"video", "onset", "offset", "emotion"}, ("onset", "offset")
+    gt, pred = _read_csv(a.gt, cols, "--gt", frames=fr), _read_csv(a.pred, cols, "--pred", frames=fr)
     if "subject" in gt.columns and "subject" in pred.columns:  # MEAN's files: video ids repeat across subjects
         for df in (gt, pred):
             df["video"] = df["subject"].astype(str) + "/" + df["video"].astype(str)
@@ -62,31 +80,39 @@ def _eval_strs(a: argparse.Namespace) -> int:
 
 
 def _dataset_info(a: argparse.Namespace) -> int:
-    import pandas as pd
     import yaml
 
     from mexp_lib.datasets import load_dataset
 
     if a.config:
-        cfg = yaml.safe_load(Path(a.config).read_text()) or {}
+        try:
+            cfg = yaml.safe_load(Path(a.config).read_text()) or {}
+        except yaml.YAMLError as e:
+            raise MexpError(f"--config {a.config}: not valid YAML ({' '.join(str(e).split())})") from None
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), dict):
+            raise MexpError(f"--config {a.config}: no 'datasets:' mapping")
         if a.name not in cfg.get("datasets", {}):
             raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg.get('datasets', {}))})")
         dcfg = dict(cfg["datasets"][a.name])
     else:
-        if not (a.format and a.annotations):
-            raise MexpError("give --config FILE NAME, or --format and --annotations")
+        if not a.format or not (a.annotations or a.format == "demo"):
+            raise MexpError("give --config FILE NAME, or --format and --annotations (--format demo: --root)")
+        if a.format in ("demo", "generic", "precomputed") and not a.root:
+            raise MexpError(f"--format {a.format} needs --root (the dataset's folder)")
+        if a.format == "generic" and not a.fps:
+            raise MexpError("--format generic needs --fps (the frame rate of its videos)")
         dcfg = {"format": a.format, "annotations": a.annotations}
-        dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera)) if v})
+        dcfg.update({k: v for k, v in (("root", a.root), ("camera", a.camera), ("fps", a.fps)) if v})
     dcfg["on_bad_row"] = "skip" if a.skip else dcfg.get("on_bad_row", "error")
     samples, report = load_dataset(a.name, dcfg)
-    print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {len(report.skipped)} rows skipped")
+    print(f"{a.name}: {len(samples)} samples, {samples.video.nunique()} videos, {samples.subject.nunique()} subjects; {report.summary()}")
     counts = samples.groupby(["source", "task", "type"]).size().rename("samples").reset_index()
     print(counts.to_string(index=False))
     emo = samples[samples.emotion != ""].groupby("source").emotion.value_counts().rename("samples").reset_index()
     if len(emo):
         print(emo.to_string(index=False))
-    if len(report.skipped):
-        print(pd.DataFrame(report.skipped).to_string(index=False))
+    if len(report.skipped) or len(report.fixed):
+        print(report.to_frame().to_string(index=False))
     return 0
 
 
@@ -188,11 +214,28 @@ def _flow(a: argparse.Namespace) -> int:
 
 def _demo(a: argparse.Namespace) -> int:
     from mexp_lib.datasets.demo import generate_demo
-    from mexp_lib.log import setup_logging
 
-    setup_logging()
     generate_demo(a.root, {"seed": a.seed, "subjects": a.subjects})
     return 0
+
+
+def _number(kind: type, low: float, *, strict: bool = True, high: float | None = None):  # type: ignore[no-untyped-def]
+    """An argparse type: a ``kind`` number above ``low`` (or from ``low`` when not ``strict``),
+    at most ``high``; anything else is argparse's one-line usage error naming the flag."""
+    def parse(text: str):  # type: ignore[no-untyped-def]
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if v != v or (v <= low if strict else v < low) or (high is not None and v > high):
+            bound = f"{'>' if strict else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return v
+    return parse
+
+
+POSITIVE, POSITIVE_INT, COUNT = _number(float, 0), _number(int, 0), _number(int, 0, strict=False)
+IOU = _number(float, 0, high=1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,12 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
     s.add_argument("--gt", required=True)
     s.add_argument("--pred", required=True)
-    s.add_argument("--iou", type=float, default=0.5)
+    s.add_argument("--iou", type=IOU, default=0.5)
     s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
     t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
     t.add_argument("--gt", required=True)
     t.add_argument("--pred", required=True)
-    t.add_argument("--iou", type=float, default=0.5)
+    t.add_argument("--iou", type=IOU, default=0.5)
     for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
         g.add_argument("--json", action="store_true", help="print JSON")
@@ -231,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--annotations", help="annotation sheet, with --format")
     di.add_argument("--root", help="folder of the videos: checks every sample's frames exist")
     di.add_argument("--camera", help="smic: HS, VIS or NIR")
-    di.add_argument("--skip", action="store_true", help="record bad rows instead of stopping at the first")
+    di.add_argument("--fps", type=POSITIVE, help="frame rate (generic: required; others: overrides the dataset's)")
+    di.add_argument("--skip", action="store_true", help="record malformed rows instead of stopping at the first (on_bad_row: skip)")
     di.set_defaults(func=_dataset_info)
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")
@@ -241,33 +285,33 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="dlib face detector (cnn = MMOD, slower, more robust to pose)")
     lm.add_argument("--fan-weights", help="face_alignment: path of 2DFAN4-11f355bf06.pth.tar (default: its cache)")
     lm.add_argument("--strategy", default="long", choices=["clip", "long"])
-    lm.add_argument("--upsample", type=int, default=0)
-    lm.add_argument("--detect-every", type=int, default=10)
+    lm.add_argument("--upsample", type=COUNT, default=0)
+    lm.add_argument("--detect-every", type=POSITIVE_INT, default=10)
     lm.set_defaults(func=_landmarks)
 
     sp = sub.add_parser("spot", help="spot micro- and macro-expressions in one long video -> intervals CSV")
     sp.add_argument("frames", help="frames folder or video file")
     sp.add_argument("-o", "--output", required=True, help="intervals CSV: video,onset,offset,type (1-based frames, inclusive)")
-    sp.add_argument("--fps", type=float, required=True, help="frame rate (sets the windows k)")
+    sp.add_argument("--fps", type=POSITIVE, required=True, help="frame rate (sets the windows k)")
     sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
     sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    sp.add_argument("--detect-every", type=int, default=10)
+    sp.add_argument("--detect-every", type=POSITIVE_INT, default=10)
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")
     al.add_argument("frames")
     al.add_argument("--landmarks", required=True)
     al.add_argument("-o", "--output", required=True)
-    al.add_argument("--size", type=int, default=128)
-    al.add_argument("--margin", type=float, default=0.1)
+    al.add_argument("--size", type=_number(int, 32, strict=False), default=128)
+    al.add_argument("--margin", type=_number(float, 0, strict=False, high=0.4), default=0.1)
     al.set_defaults(func=_align)
 
     ip = sub.add_parser("interpolate", help="resample a clip (frames folder, video or .h5) to N frames or upsample it -> HDF5")
     ip.add_argument("frames")
     ip.add_argument("-o", "--output", required=True)
-    ip.add_argument("--n-frames", type=int, help="output frames spanning the clip (TIM)")
-    ip.add_argument("--factor", type=int, help="upsample: factor - 1 new frames between each pair")
+    ip.add_argument("--n-frames", type=_number(int, 2, strict=False), help="output frames spanning the clip (TIM)")
+    ip.add_argument("--factor", type=POSITIVE_INT, help="upsample: factor - 1 new frames between each pair")
     ip.add_argument("--method", default="flow", choices=["flow", "linear", "rife"])
     ip.add_argument("--weights", help="rife: RIFE v4.0 flownet.pkl")
     ip.set_defaults(func=_interpolate)
@@ -276,14 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("frames")
     mg.add_argument("-o", "--output", required=True)
     mg.add_argument("--method", default="eulerian", choices=["eulerian", "magnet"])
-    mg.add_argument("--alpha", type=float, default=10.0)
-    mg.add_argument("--fps", type=float, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
-    mg.add_argument("--low-hz", type=float, default=0.5)
-    mg.add_argument("--high-hz", type=float, default=5.0)
-    mg.add_argument("--lambda-c", type=float, default=16.0)
-    mg.add_argument("--levels", type=int, default=4)
+    mg.add_argument("--alpha", type=POSITIVE, default=10.0)
+    mg.add_argument("--fps", type=POSITIVE, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
+    mg.add_argument("--low-hz", type=POSITIVE, default=0.5)
+    mg.add_argument("--high-hz", type=POSITIVE, default=5.0)
+    mg.add_argument("--lambda-c", type=POSITIVE, default=16.0)
+    mg.add_argument("--levels", type=POSITIVE_INT, default=4)
     mg.add_argument("--filter", default="ideal", choices=["ideal", "butterworth"])
-    mg.add_argument("--order", type=int, default=2)
+    mg.add_argument("--order", type=POSITIVE_INT, default=2)
     mg.add_argument("--weights", help="magnet: MagNet state dict")
     mg.set_defaults(func=_magnify)
 
@@ -297,17 +341,36 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")
     dm.add_argument("root")
     dm.add_argument("--seed", type=int, default=7)
-    dm.add_argument("--subjects", type=int, default=10)
+    dm.add_argument("--subjects", type=_number(int, 2, strict=False), default=10)
     dm.set_defaults(func=_demo)
     return p
 
 
+# Commands that read every frame of a video: a progress bar on a terminal, log lines otherwise.
+LONG_COMMANDS = (_landmarks, _spot, _align, _interpolate, _magnify, _flow, _demo)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input ends in one line ``mexp: error: ...`` and exit status 2; a
+    closed output pipe (``mexp ... | head``) ends quietly with status 141, as for other tools."""
     args = build_parser().parse_args(argv)
+    if args.func in LONG_COMMANDS:
+        from mexp_lib.log import setup_logging, show_progress_bars
+
+        setup_logging()  # progress and warnings on stderr; stdout keeps the result
+        show_progress_bars(sys.stderr if sys.stderr.isatty() else None)
     try:
         return int(args.func(args))
     except MexpError as e:
         print(f"mexp: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            # the reader went away: stop writing, and keep Python from failing on the final flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"mexp: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

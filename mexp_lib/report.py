@@ -94,4 +94,9 @@ def provenance_notes(prov: dict[str, Any]) -> list[str]:
         notes.append(f"seed {seeds[0]}")
     elif seeds:
         notes.append(f"seeds {', '.join(str(s) for s in seeds)}: each metric is the mean over seeds ± their standard deviation")
+    sheet = (prov.get("config") or {}).get("sheet_report") or {}
+    if sheet.get("rows_skipped") or sheet.get("rows_fixed"):
+        fixes = ", ".join(f"{k}: {v}" for k, v in (sheet.get("fixes") or {}).items())
+        notes.append(f"annotation sheet: {sheet.get('rows_skipped', 0)} rows skipped, {sheet.get('rows_fixed', 0)} kept with a fix"
+                     + (f" ({fixes})" if fixes else "") + " (rows listed in the provenance file)")
     return notes

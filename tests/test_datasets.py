@@ -17,15 +17,17 @@ from mexp_lib.datasets.table import LoadReport
 from mexp_lib.errors import DataError
 
 
-def test_casme2_2014_sheet_and_its_slash_apex(real):
+@pytest.mark.parametrize("on_bad_row", ["error", "skip"])
+def test_casme2_2014_sheet_and_its_slash_apex(real, on_bad_row):
     sheet = real / "davidnvq__me_recognition/datasets/CASME2-coding-20140508.xlsx"
-    with pytest.raises(DataError, match=r"row 31: ApexFrame='/' is not a frame number$"):
-        load_casme2(sheet)
     rep = LoadReport()
-    df = load_casme2(sheet, on_bad_row="skip", report=rep)
-    # the '/' apex is recorded; the sample is kept (onset/offset define it) with apex unknown
+    df = load_casme2(sheet, on_bad_row=on_bad_row, report=rep)
+    # the '/' apex is a known quirk, handled with the default settings: the sample is kept
+    # (onset/offset define it) with apex unknown, recorded as a fix and not as a skipped row
     assert len(df) == 255 and df.subject.nunique() == 26
-    assert rep.skipped == [{"source": str(sheet), "row": 31, "problem": "ApexFrame='/' is not a frame number; kept with apex unknown (-1)"}]
+    assert rep.skipped == []
+    assert rep.fixed == [{"source": str(sheet), "row": 31, "problem": "ApexFrame='/' is not a frame number", "fix": "kept, apex unknown (-1)"}]
+    assert rep.summary() == "0 rows skipped; 1 rows kept with a fix (kept, apex unknown (-1): 1)"
     assert df.set_index("video").loc["sub04_EP12_01f", "apex"] == -1
     assert df.emotion.value_counts().to_dict() == {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25, "sadness": 7, "fear": 2}
     kept, excluded = apply_class_set(df, CLASS_SETS["composite3"])
@@ -61,12 +63,11 @@ def test_casme2_other_copies(real):
     "Vligh__LGNMNet/input/CAS.xlsx",                                       # 'Macro'/'Micro' types
 ])
 def test_casme_sq_layouts(real, path):
-    with pytest.raises(DataError, match=r"row \d+: apex 1230 outside \[onset 1221, offset 1224\]$"):
-        load_casme_sq(real / path)
     rep = LoadReport()
-    df = load_casme_sq(real / path, on_bad_row="skip", report=rep)
+    df = load_casme_sq(real / path, report=rep)  # default settings: the 4 apexes outside their interval are a known quirk
     assert df.type.value_counts().to_dict() == {"macro": 300, "micro": 57}
-    assert len(rep.skipped) == 4 and (df.apex == -1).sum() == 4, "bad apexes are recorded, the intervals kept"
+    assert not rep.skipped and len(rep.fixed) == 4 and (df.apex == -1).sum() == 4, "bad apexes are recorded, the intervals kept"
+    assert "apex 1230 outside [onset 1221, offset 1224]" in {r["problem"] for r in rep.fixed}
     assert df.subject.nunique() == 22 and df.video.nunique() == 95
     assert (df.offset >= df.onset).all()
     # offset 0 means "use the apex": 44 rows end at their apex
@@ -86,12 +87,11 @@ def test_samm_micro_sheet_with_preamble_and_its_csv_copy(real):
     assert xlsx.emotion.value_counts().to_dict() == {"anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12, "disgust": 9, "fear": 8, "sadness": 6}
     assert xlsx.objective_class.value_counts().to_dict() == {"7": 84, "1": 24, "3": 20, "2": 13, "4": 8, "6": 7, "5": 3}
     csv = real / "ShreyanshJoshi__Facial-Microexpression-Recognition/samm_data.csv"
-    # the CSV copy (no preamble) has two apex typos: 1143 for 1113 and 1930 for 4930
-    with pytest.raises(DataError, match=r"samm_data.csv: row 127: apex 1143 outside \[onset 1071, offset 1134\]"):
-        load_samm(csv)
+    # the CSV copy (no preamble) has two apex typos: 1143 for 1113 and 1930 for 4930 -> apex unknown
     rep = LoadReport()
-    df = load_samm(csv, on_bad_row="skip", report=rep)
-    assert [r["row"] for r in rep.skipped] == [127, 134] and len(df) == 159
+    df = load_samm(csv, report=rep)
+    assert [r["row"] for r in rep.fixed] == [127, 134] and not rep.skipped and len(df) == 159
+    assert rep.fixed[0]["problem"] == "apex 1143 outside [onset 1071, offset 1134]"
     same = ["video", "onset", "offset", "emotion"]
     pd.testing.assert_frame_equal(df[same], xlsx[same])
 
@@ -118,11 +118,12 @@ def test_samm_long_videos(real, path):
 
 def test_smic_e_hs_vis_nir(real):
     wb = real / "davidnvq__me_recognition/datasets/SMIC-HS-E_annotation.xlsx"
-    # s09_sur_01 lists the same expression twice (OnsetF/OffsetF and Onset2F/Offset2F)
-    with pytest.raises(DataError, match=r"row 157: duplicate sample: video s09_sur_01"):
-        load_smic(wb)
-    hs = load_smic(wb, on_bad_row="skip")
+    # s09_sur_01 lists the same expression twice (Onset2F/Offset2F and Onset3F/Offset3F): kept once
+    rep = LoadReport()
+    hs = load_smic(wb, report=rep)
+    assert not rep.skipped and rep.fixed == [{"source": str(wb), "row": 157, "problem": "video s09_sur_01 frames 61250-61291 listed twice", "fix": "duplicate, kept once"}]
     assert hs.video.nunique() == 157 and hs.subject.nunique() == 16 and len(hs) == 171
+    assert hs[hs.video == "s09_sur_01"]["sample"].tolist() == ["s09_sur_01_1", "s09_sur_01_2"]
     assert hs.drop_duplicates("video").emotion.value_counts().to_dict() == {"negative": 66, "positive": 51, "surprise": 40}
     s20 = hs.set_index("sample").loc["s20_ne_01_1"]
     assert (s20.onset, s20.offset, s20.apex, s20.fps) == (17581039, 17581055, -1, 100.0), "absolute camera frame numbers"
@@ -157,9 +158,9 @@ def test_casme3_part_a_sheets(real):
     kept, excluded = apply_class_set(lab, CLASS_SETS["casme3_4"])
     assert kept.label.value_counts().to_dict() == {"negative": 457, "surprise": 187, "others": 161, "positive": 55} and excluded.empty
     rep = LoadReport()
-    ed = load_casme3(real / "wangzhifengharrison__HTNet/casme3_part_A_edited.csv", on_bad_row="skip", report=rep)
+    ed = load_casme3(real / "wangzhifengharrison__HTNet/casme3_part_A_edited.csv", report=rep)
     assert len(ed) == 687 and ed.subject.nunique() == 87
-    assert [r["row"] for r in rep.skipped] == [102]
+    assert [r["row"] for r in rep.fixed] == [102] and not rep.skipped
 
 
 @pytest.mark.parametrize("path", [
@@ -185,9 +186,9 @@ def test_megc2019_composite_joined_to_the_databases_sheets(real, tmp_path):
         "smic": {"format": "smic", "annotations": str(real / "ini17__MER-fusing-AU-detection-and-spatio-temporal-features/HS_cropped.csv")},
     }
     lst = real / "davidnvq__me_recognition/datasets/combined_3class_gt.csv"
-    df, rep = load_dataset("megc2019", {"format": "megc2019", "annotations": str(lst), "sources": sources, "on_bad_row": "skip"})
+    df, rep = load_dataset("megc2019", {"format": "megc2019", "annotations": str(lst), "sources": sources})
     assert len(df) == 442 and (df.onset > 0).all() and (df.offset >= df.onset).all()
-    assert [r["problem"] for r in rep.skipped] == ["ApexFrame='/' is not a frame number; kept with apex unknown (-1)"]
+    assert [r["problem"] for r in rep.fixed] == ["ApexFrame='/' is not a frame number"] and not rep.skipped
     # a listed label that disagrees with the database's own sheet is a bad row
     bad = tmp_path / "list.csv"
     bad.write_text(lst.read_text().replace("casme2,sub01,EP02_01f,1", "casme2,sub01,EP02_01f,2"))
@@ -215,7 +216,7 @@ def test_generic_loader_good_and_bad_rows(tmp_path):
         (tmp_path / v).mkdir()
     csv = tmp_path / "ann.csv"
     csv.write_text("subject,video,onset,apex,offset,type,emotion\n1,a,3,5,9,micro,happiness\n2,b,9,,4,micro,disgust\n")
-    with pytest.raises(DataError, match=r"ann.csv: row 3: onset 9 > offset 4"):
+    with pytest.raises(DataError, match=r"ann.csv: row 3: onset 9 > offset 4 \(on_bad_row: skip records such rows and goes on\)$"):
         load_generic(csv, dataset="g", root=tmp_path, fps=30)
     rep = LoadReport()
     df = load_generic(csv, dataset="g", root=tmp_path, fps=30, on_bad_row="skip", report=rep)
@@ -248,6 +249,49 @@ def test_sample_ids_are_unique_per_dataset_the_error_names_both_rows(tmp_path):
         check_unique_samples(pd.concat([table, table.iloc[:1]], ignore_index=True), "t")
 
 
+def test_duplicates_kept_once_only_when_coded_alike(tmp_path):
+    """An expression listed twice with the same coding is a quirk (kept once, recorded); listed
+    twice with different emotions it is a malformed row (on_bad_row)."""
+    from mexp_lib.datasets.smic import load_smic
+
+    head = "Subject,Filename,OnsetFrame,OffsetFrame,Estimated Emotion\n"
+    csv = tmp_path / "hs.csv"
+    csv.write_text(head + "1,s1_ne_01,10,20,negative\n1,s1_ne_01,10,20,negative\n1,s1_po_01,5,9,positive\n")
+    rep = LoadReport()
+    assert load_smic(csv, report=rep)["sample"].tolist() == ["s01_ne_01", "s01_po_01"] and [r["row"] for r in rep.fixed] == [3]
+    wb = tmp_path / "e.xlsx"
+    rows = [["Subject", "Filename", "OnsetF", "OffsetF", "Onset2F", "Offset2F", "FirstF", "Emotion"],
+            [1, "s1_ne_01", 10, 20, 10, 20, 1, "negative"], [1, "s1_po_01", 5, 9, None, None, 1, "positive"]]
+    pd.DataFrame(rows[1:], columns=rows[0]).to_excel(wb, sheet_name="HS", index=False)
+    rep = LoadReport()
+    df = load_smic(wb, report=rep)
+    assert len(df) == 2 and [r["fix"] for r in rep.fixed] == ["duplicate, kept once"] and not rep.skipped
+    # the same frames coded as two different expressions: not a quirk but a malformed row
+    from mexp_lib.datasets.table import finish_table
+
+    base = {"_row": 2, "dataset": "d", "subject": "1", "video": "v", "sample": "v_1", "frames": "v", "numbering": "position", "fps": 30.0,
+            "onset": 1, "apex": -1, "offset": 9, "type": "micro", "emotion": "happiness", "objective_class": "", "aus": "", "task": "spotting"}
+    other = base | {"_row": 3, "sample": "v_2", "emotion": "disgust"}
+    with pytest.raises(DataError, match=r"row 3: duplicate sample: video v frames 1-9 appear twice, coded differently \(on_bad_row: skip"):
+        finish_table([dict(base), dict(other)], "sheet", "error", LoadReport())
+    rep = LoadReport()
+    assert len(finish_table([dict(base), dict(other)], "sheet", "skip", rep)) == 1 and [r["row"] for r in rep.skipped] == [3]
+
+
+@pytest.mark.parametrize("fmt, path, extra, n, fixes", [
+    ("casme2", "davidnvq__me_recognition/datasets/CASME2-coding-20140508.xlsx", {}, 255, {"kept, apex unknown (-1)": 1}),
+    ("casme2", "MouathAb__AnalyseMiE-CNN_LSTM_SE/CASME2-coding-20190701.xlsx", {}, 255, {"kept, apex unknown (-1)": 1}),
+    ("casme_sq", "genbing99__MTSN-Spot-ME-MaE/megc2021-ground-truth/CASME_sq_gt.xlsx", {}, 357, {"kept, apex unknown (-1)": 4}),
+    ("smic", "davidnvq__me_recognition/datasets/SMIC-HS-E_annotation.xlsx", {"camera": "HS"}, 171, {"duplicate, kept once": 1}),
+])
+def test_official_sheets_load_with_default_settings(real, fmt, path, extra, n, fixes):
+    """The configured dataset (no on_bad_row given) loads; its quirks are counted apart from skips."""
+    df, rep = load_dataset("d", {"format": fmt, "annotations": str(real / path), **extra})
+    assert len(df) == n
+    assert rep.counts() == {"rows_skipped": 0, "rows_fixed": sum(fixes.values()), "fixes": fixes}
+    assert set(rep.to_frame().action) == set(fixes)
+
+
 def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
     from mexp_lib.datasets.demo import generate_demo
 
@@ -278,9 +322,9 @@ def test_precomputed_flow_images_as_a_dataset(real, tmp_path):
 
 def test_precomputed_composite_joined_to_the_sheets_brings_the_aus(real):
     d = real / "wangzhifengharrison__HTNet"
-    skip = {"on_bad_row": "skip"}  # the two SAMM apex typos and CASME II's '/' apex keep their samples
-    sources = {"casme2": {"format": "casme2", "annotations": str(real / "AloveDL__Hubing-EMs/CASME2-coding-20140508.xlsx")} | skip,
-               "samm": {"format": "samm", "annotations": str(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/SAMM_Micro_FACS_Codes_v2.xlsx")} | skip}
+    # default settings: CASME II's '/' apex keeps its sample (apex unknown)
+    sources = {"casme2": {"format": "casme2", "annotations": str(real / "AloveDL__Hubing-EMs/CASME2-coding-20140508.xlsx")},
+               "samm": {"format": "samm", "annotations": str(real / "MouathAb__AnalyseMiE-CNN_LSTM_SE/SAMM_Micro_FACS_Codes_v2.xlsx")}}
     df, _ = load_dataset("flow", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"),
                                   "annotations": str(d / "combined_3_class2_for_optical_flow.csv"), "sources": sources})
     assert len(df) == 442

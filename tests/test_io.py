@@ -1,6 +1,8 @@
 """File formats: atomic writes, frames, landmark JSON, HDF5 stores."""
 
 import json
+import os
+import stat
 
 import cv2
 import h5py
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 from mexp_lib.errors import DataError
-from mexp_lib.io.atomic import atomic_path, write_json
+from mexp_lib.io.atomic import atomic_path, current_umask, write_json
 from mexp_lib.io.frames import open_frames
 from mexp_lib.io.h5store import read_arrays, read_attrs, write_store
 from mexp_lib.io.landmarks_json import VideoLandmarks, read_landmarks, write_landmarks
@@ -23,6 +25,25 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path):
             raise RuntimeError("interrupted")
     assert json.loads(target.read_text()) == {"a": 1}, "the earlier output must survive"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)])
+def test_atomic_outputs_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
+    """Outputs are readable by lab-mates under umask 022 (tempfile alone would make them 0600 / 0700)."""
+    old = os.umask(umask)
+    try:
+        write_json({"a": 1}, tmp_path / "out.json")
+        with atomic_path(tmp_path / "store.h5") as tmp:
+            with h5py.File(tmp, "w") as f:
+                f["x"] = np.zeros(2)
+        with atomic_path(tmp_path / "folder", directory=True) as tmp:
+            (tmp / "page.png").write_bytes(b"x")
+        assert current_umask() == umask
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.json").stat().st_mode) == file_mode
+    assert stat.S_IMODE((tmp_path / "store.h5").stat().st_mode) == file_mode
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == dir_mode
 
 
 def _frames(tmp_path, n=3, names=None):

@@ -251,11 +251,12 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
     """Real published flow images of three composite subjects, one seed, through the workflow."""
     d = real / "wangzhifengharrison__HTNet"
     labels = pd.read_csv(d / "combined_3_class2_for_optical_flow.csv")
-    keep = labels[labels["sub"].isin(["sub01", "sub02", "sub05"])]
-    rows = pd.DataFrame({"subject": keep["sub"], "image": keep["sub"] + "_" + keep["filename_o"] + ".png",
-                         "emotion": keep["label"].map({0: "negative", 1: "positive", 2: "surprise"}), "dataset": "casme2"})
+    rows = labels[labels["sub"].isin(["sub01", "sub02", "sub05"])]
     rows.to_csv(tmp_path / "labels.csv", index=False)
-    cfg = {"datasets": {"flow3": {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(tmp_path / "labels.csv")}},
+    # joined to the official CASME II sheet, as it ships: its '/' apex (sub04) is a recorded quirk
+    casme2 = {"format": "casme2", "annotations": str(real / "AloveDL__Hubing-EMs/CASME2-coding-20140508.xlsx")}
+    cfg = {"datasets": {"flow3": {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(tmp_path / "labels.csv"),
+                                  "sources": {"casme2": casme2}}},
            "training": {"model": "offapexnet", "epochs": 2, "batch_size": 16, "seeds": [0]}}
     work = tmp_path / "work"
     (work / "config").mkdir(parents=True)
@@ -267,6 +268,12 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
     assert rec.loc["all", "n"] == len(rows) and rec.loc["all", "dataset"] == "all"
     preds = pd.read_csv(work / "results/recognition/flow3/predictions.csv", dtype={"subject": str})
     assert sorted(preds.subject.unique()) == ["sub01", "sub02", "sub05"] and set(preds.dataset) == {"casme2"}
+    sheet = json.loads((work / "results/flow3_loso_metrics.provenance.json").read_text())["config"]["sheet_report"]
+    assert sheet["rows_skipped"] == 0 and sheet["fixes"] == {"kept, apex unknown (-1)": 1}
+    assert sheet["rows"][0]["problem"] == "ApexFrame='/' is not a frame number" and sheet["rows"][0]["row"] == 31
+    assert "annotation sheet: 0 rows skipped, 1 kept with a fix" in (work / "results/recognition/flow3/metrics.html").read_text()
+    skipped = pd.read_csv(work / "results/samples/flow3.skipped.csv")
+    assert skipped.action.tolist() == ["kept, apex unknown (-1)"]
 
 
 @pytest.mark.slow

@@ -26,15 +26,20 @@ logger = logging.getLogger(__name__)
 
 
 
-def planned_samples(name: str, dcfg: dict[str, Any]) -> pd.DataFrame:
+def planned_samples(name: str, dcfg: dict[str, Any], report: LoadReport | None = None) -> pd.DataFrame:
     """The sample table known before any rule runs (used to build the DAG).
 
     For ``demo`` this is the generator's plan (the frames do not exist yet); for every other
-    format it is the loader's output on the annotation sheet.
+    format it is the loader's output on the annotation sheet, whose skipped and fixed rows are
+    added to ``report`` when one is given.
     """
     if dcfg["format"] == "demo":
         return demo_samples(name, dcfg["root"], dcfg.get("generator"))
-    return load_dataset(name, dcfg)[0]
+    samples, rep = load_dataset(name, dcfg)
+    if report is not None:
+        report.skipped.extend(rep.skipped)
+        report.fixed.extend(rep.fixed)
+    return samples
 
 
 # format -> (loader, default fps or None when the loader knows it, extra config keys it takes)
@@ -61,6 +66,9 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
+    if fmt in ("demo", "generic", "precomputed") and root is None:
+        what = {"demo": "the folder the demo is rendered into", "generic": "the folder of videos", "precomputed": "the folder of flow images"}[fmt]
+        raise ConfigError(f"datasets.{name}: format {fmt} needs 'root' ({what})")
     if fmt == "demo":
         g = settings(dcfg.get("generator"))
         clips = load_casme2(Path(root) / CLIP_SHEET, dataset=name, root=Path(root) / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
@@ -70,8 +78,6 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     elif fmt == "megc2019":
         out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
     elif fmt == "precomputed":
-        if root is None:
-            raise ConfigError(f"datasets.{name}: format precomputed needs 'root' (the folder of flow images)")
         out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, sources=dcfg.get("sources"))
     elif fmt in LOADERS:
         loader, default_fps, extra = LOADERS[fmt]
@@ -79,8 +85,8 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
         fps = dcfg.get("fps", default_fps)
         if fps is not None:
             kwargs["fps"] = fps
-        if fmt == "generic" and root is None:
-            raise ConfigError(f"datasets.{name}: format generic needs 'root' (the folder of videos)")
+        if fps is None and fmt == "generic":
+            raise ConfigError(f"datasets.{name}: format generic needs 'fps' (the frame rate of its videos)")
         out = loader(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, **kwargs)
     else:
         raise ConfigError(f"datasets.{name}.format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
@@ -91,7 +97,7 @@ def build_sample_table(name: str, dcfg: dict[str, Any], *, out_samples: str | Pa
     """The ``build_sample_table`` stage: load a configured dataset (:func:`load_dataset`) and
     write its sample table and the rows it skipped (with why), each atomically."""
     samples, report = load_dataset(name, dcfg)
-    logger.info("%s: %d samples in %d videos; %d rows skipped", name, len(samples), samples.video.nunique(), len(report.skipped))
+    logger.info("%s: %d samples in %d videos; %s", name, len(samples), samples.video.nunique(), report.summary())
     write_csv(samples, out_samples)
     write_csv(report.to_frame(), out_skipped)
     return samples

@@ -88,6 +88,7 @@ def load_composite(
             raise DataError(f"{src}: sources.{db}: not one of {DATABASES}")
         table, sub_report = load_dataset(db, {"on_bad_row": on_bad_row, **dcfg})
         report.skipped.extend(sub_report.skipped)
+        report.fixed.extend(sub_report.fixed)
         sheets[db] = table.set_index("video")
     rows = []
     for r in lst.itertuples(index=False):

@@ -55,10 +55,16 @@ def load_generic(
     for i, r in df.iterrows():
         row_id = int(i) + 2
         video = clean_str(r["video"])
+        if not video or video in (".", "..") or any(c in video for c in '/\\\0') or not clean_str(r["subject"]):
+            bad_row(src, row_id, f"video {r['video']!r} / subject {r['subject']!r}: each must be a non-empty name, the video's without '/'", on_bad_row, report)
+            continue
         onset, offset = parse_frame(r["onset"]), parse_frame(r["offset"])
         apex = parse_frame(r["apex"]) if clean_str(r["apex"]) else -1
         if onset is None or offset is None or apex is None:
             bad_row(src, row_id, f"onset/apex/offset {r['onset']!r}/{r['apex']!r}/{r['offset']!r} are not frame numbers", on_bad_row, report)
+            continue
+        if onset < 1 or (apex != -1 and apex < 1):
+            bad_row(src, row_id, f"onset/apex/offset {onset}/{r['apex']!r}/{offset}: frames are numbered from 1", on_bad_row, report)
             continue
         etype = clean_str(r["type"]).lower()
         if etype not in ("micro", "macro"):

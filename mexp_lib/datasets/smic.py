@@ -25,7 +25,7 @@ import pandas as pd
 from mexp_lib.datasets.ids import smic_clip, subject_id
 from mexp_lib.datasets.sheets import clean_str, read_sheet, read_table_with_header, require_columns, sheet_names
 from mexp_lib.datasets.table import LoadReport, finish_table, locate_frames, read_frames
-from mexp_lib.errors import DataError
+from mexp_lib.errors import ConfigError, DataError
 
 FPS = {"HS": 100.0, "VIS": 25.0, "NIR": 25.0}
 _PAIRS = [("OnsetF", "OffsetF"), ("Onset2F", "Offset2F"), ("Onset3F", "Offset3F")]
@@ -53,6 +53,9 @@ def load_smic(
     """Load an SMIC-E annotation workbook (sheet of ``camera``) or a cropped-clip CSV."""
     report = report if report is not None else LoadReport()
     src = str(annotations)
+    camera = str(camera).upper()  # the sheets are named HS / VIS; "hs" means the same camera
+    if camera not in FPS:
+        raise ConfigError(f"camera {camera!r}: unknown SMIC camera (known: {', '.join(FPS)})")
     rate = float(fps if fps is not None else FPS[camera])
     cropped = Path(annotations).suffix.lower() == ".csv"
     if cropped:

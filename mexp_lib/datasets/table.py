@@ -43,33 +43,62 @@ INT_COLUMNS = ["onset", "apex", "offset"]
 
 @dataclass
 class LoadReport:
-    """What a loader dropped and why, so that nothing is lost silently."""
+    """What a loader did to the sheet's rows, so that nothing is lost silently.
+
+    ``skipped``: rows left out (malformed, under ``on_bad_row: skip``). ``fixed``: rows kept
+    after handling a documented quirk of the official sheets (an apex that is not a frame
+    number or lies outside its interval is marked unknown; an expression listed twice is kept
+    once); these are handled whatever ``on_bad_row`` says, and counted apart from the skips.
+    """
 
     skipped: list[dict[str, object]] = field(default_factory=list)
+    fixed: list[dict[str, object]] = field(default_factory=list)
 
     def skip(self, source: str, row: object, problem: str) -> None:
         self.skipped.append({"source": source, "row": row, "problem": problem})
 
+    def fix(self, source: str, row: object, problem: str, fix: str) -> None:
+        self.fixed.append({"source": source, "row": row, "problem": problem, "fix": fix})
+
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.skipped, columns=["source", "row", "problem"])
+        """Every row the loader did not take as it is: ``source, row, problem, action``, where
+        ``action`` is ``skipped`` or what was kept (``kept, apex unknown (-1)``...)."""
+        rows = [{**r, "action": "skipped"} for r in self.skipped]
+        rows += [{"source": r["source"], "row": r["row"], "problem": r["problem"], "action": r["fix"]} for r in self.fixed]
+        return pd.DataFrame(rows, columns=["source", "row", "problem", "action"])
+
+    def counts(self) -> dict[str, object]:
+        """``{"rows_skipped": n, "rows_fixed": m, "fixes": {fix: count}}`` for summaries and provenance."""
+        fixes: dict[str, int] = {}
+        for r in self.fixed:
+            fixes[str(r["fix"])] = fixes.get(str(r["fix"]), 0) + 1
+        return {"rows_skipped": len(self.skipped), "rows_fixed": len(self.fixed), "fixes": fixes}
+
+    def summary(self) -> str:
+        """One line: ``2 rows skipped; 3 rows kept with a fix (kept, apex unknown (-1): 3)``."""
+        c = self.counts()
+        fixes = "; ".join(f"{k}: {v}" for k, v in c["fixes"].items())  # type: ignore[union-attr]
+        return f"{c['rows_skipped']} rows skipped; {c['rows_fixed']} rows kept with a fix" + (f" ({fixes})" if fixes else "")
 
 
-def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: LoadReport, kept: str = "") -> None:
-    """Raise :class:`DataError` naming file, row and problem, or record a skip (``on_bad_row``).
+APEX_UNKNOWN = "kept, apex unknown (-1)"
+KEPT_ONCE = "duplicate, kept once"
 
-    ``kept``: under ``skip``, what was kept of the row instead of dropping it (recorded too).
-    """
+
+def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: LoadReport) -> None:
+    """Raise :class:`DataError` naming file, row, problem and the ``on_bad_row`` option, or
+    record the row as skipped (``on_bad_row: skip``)."""
     if on_bad_row == "error":
-        raise DataError(f"{source}: row {row}: {problem}")
+        raise DataError(f"{source}: row {row}: {problem} (on_bad_row: skip records such rows and goes on)")
     if on_bad_row != "skip":
         raise ValueError(f"on_bad_row must be 'error' or 'skip', not {on_bad_row!r}")
-    report.skip(source, row, f"{problem}; {kept}" if kept else problem)
+    report.skip(source, row, problem)
 
 
 def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
     """Build the sample table from loader rows, checking frame order and duplicate samples."""
     kept = []
-    seen: set[tuple[object, object]] = set()
+    seen: dict[tuple[object, object], dict[str, object]] = {}
     for r in rows:
         row_id = r["_row"]
         on, ap, off = int(r["onset"]), int(r["apex"]), int(r["offset"])
@@ -78,14 +107,18 @@ def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, re
             continue
         if ap != -1 and not on <= ap <= off:
             # The interval is still valid ground truth (CAS(ME)^2 has 4 such rows, one with apex
-            # 0): under "skip" the row is kept with its apex marked unknown (-1), and recorded.
-            bad_row(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]", on_bad_row, report, kept="kept with apex unknown (-1)")
+            # 0; SAMM's CSV copy 2 typos): the row is kept with its apex marked unknown, recorded.
+            report.fix(source, row_id, f"apex {ap} outside [onset {on}, offset {off}]", APEX_UNKNOWN)
             r["apex"] = -1
         key = (r["video"], (on, off))
         if key in seen:
-            bad_row(source, row_id, f"duplicate sample: video {r['video']} frames {on}-{off} appear twice", on_bad_row, report)
+            content = {k: v for k, v in r.items() if k not in ("sample", "_row")}
+            if content == seen[key]:  # SMIC-E HS s09_sur_01 lists one expression twice
+                report.fix(source, row_id, f"video {r['video']} frames {on}-{off} listed twice", KEPT_ONCE)
+            else:
+                bad_row(source, row_id, f"duplicate sample: video {r['video']} frames {on}-{off} appear twice, coded differently", on_bad_row, report)
             continue
-        seen.add(key)
+        seen[key] = {k: v for k, v in r.items() if k not in ("sample", "_row")}
         kept.append(r)
     for r in kept:
         r.setdefault("source", r["dataset"])
@@ -133,7 +166,7 @@ def parse_frame(value: object, fractional: str = "round") -> int | None:
         f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    if pd.isna(f):
+    if not np.isfinite(f) or abs(f) >= 2**53:  # nan, inf, or beyond any frame count
         return None
     return int(np.floor(f)) if fractional == "floor" else int(round(f))
 
@@ -145,8 +178,8 @@ def read_frames(
     """(onset, apex, offset) of a sheet row; None (after :func:`bad_row`) when unusable.
 
     ``columns`` names the onset, apex (None when the sheet has none) and offset columns. A
-    missing apex cell gives -1; a non-numeric apex (CASME II's ``/``) is a bad row, but under
-    ``skip`` the sample is kept with apex -1 -- onset and offset still define it.
+    missing apex cell gives -1; a non-numeric apex (CASME II's ``/``) gives -1 too, recorded
+    in ``report.fixed`` -- onset and offset still define the sample.
     """
     c_on, c_ap, c_off = columns
     onset, offset = parse_frame(r[c_on], fractional), parse_frame(r[c_off], fractional)
@@ -159,8 +192,8 @@ def read_frames(
         empty = cell is None or (isinstance(cell, float) and pd.isna(cell)) or str(cell).strip() == ""
         if not empty:
             parsed = parse_frame(cell, fractional)
-            if parsed is None:
-                bad_row(src, row_id, f"{c_ap}={cell!r} is not a frame number", on_bad_row, report, kept="kept with apex unknown (-1)")
+            if parsed is None:  # CASME II's '/' (sub04 EP12_01f): onset and offset still define the sample
+                report.fix(src, row_id, f"{c_ap}={cell!r} is not a frame number", APEX_UNKNOWN)
             else:
                 apex = parsed
     return onset, apex, offset

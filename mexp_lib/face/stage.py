@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mexp_lib.errors import ConfigError, NoFaceError
+from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.face.align import apply_transform, face_transform, warp_face
 from mexp_lib.face.landmarks import detect_video_landmarks, make_landmarker
 from mexp_lib.io.frames import open_frames
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: str, face_cfg: dict[str, Any], out: str | Path) -> None:
-    """Landmarks of one video to a landmark JSON (or a skip marker, per ``on_missing_face``)."""
+    """Landmarks of one video to a landmark JSON, or, under ``on_missing_face: skip``, a skip
+    marker with the reason when the video has no face or a frame that cannot be read."""
     src = open_frames(frames_path, numbering=numbering)
     lm_engine = make_landmarker(face_cfg)
     try:
@@ -29,7 +30,7 @@ def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: 
             src, lm_engine, video=video, strategy=strategy, detect_every=face_cfg.get("detect_every", 10),
             smooth=face_cfg.get("smooth", 5), backend=face_cfg.get("backend", "dlib"), params=face_cfg,
         )
-    except NoFaceError as e:
+    except DataError as e:  # no face (NoFaceError), or a frame that cannot be read (corrupt, another size)
         policy = face_cfg.get("on_missing_face", "error")
         if policy == "error":
             raise

@@ -1,10 +1,12 @@
-"""Write outputs under a temporary name and rename, so an interrupted job leaves nothing half-written."""
+"""Write outputs under a temporary name and rename, so an interrupted job leaves nothing half-written
+(a killed job's temporary is removed when the output is next written)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,14 +21,22 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
 
     The temporary name keeps the suffix of ``path`` so libraries that dispatch on it still work.
     With ``directory=True`` a temporary directory is yielded and an existing target is replaced.
+    The result gets the permissions an ordinary ``open``/``mkdir`` would give it under the
+    process umask (0644 / 0755 under 022), not the private 0600 / 0700 of ``tempfile``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
+    mask = current_umask()
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~mask)
     else:
         fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp" + target.suffix, dir=target.parent)
-        os.close(fd)
+        try:
+            os.fchmod(fd, 0o666 & ~mask)
+        finally:
+            os.close(fd)
         tmp = Path(name)
     try:
         yield tmp
@@ -39,6 +49,36 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     if directory and target.exists():
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the temporaries an earlier writer of ``target`` left when it was killed (SIGKILL
+    runs no cleanup): ``.<stem>.XXXXXXXX.tmp<suffix>`` files and ``.<name>.XXXXXXXX.tmp``
+    folders beside it. Only names of exactly that form are touched (another target's
+    temporaries differ in their stem), and a target has one writer at a time (one Snakemake job)."""
+    rx = re.compile(rf"^\.(?:{re.escape(target.stem)}\.[a-z0-9_]{{8}}\.tmp{re.escape(target.suffix)}|{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp)$")
+    gone = []
+    for p in target.parent.iterdir():
+        if rx.match(p.name):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where ``/proc`` allows (else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> None:

@@ -9,6 +9,7 @@ Annotation sheets number frames in one of two ways, named ``numbering``:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ import cv2
 import numpy as np
 
 from mexp_lib.errors import DataError
+
+# FFmpeg's own messages ("moov atom not found" on a truncated mp4) would precede ours on stderr;
+# mexp names the file and frame itself. Set OPENCV_FFMPEG_LOGLEVEL to see them again.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv")
@@ -53,13 +58,7 @@ class FrameSource:
 
     def read_range(self, start: int, stop: int, *, grey: bool = False) -> np.ndarray:
         """Frames ``start..stop-1`` stacked: (n, H, W) or (n, H, W, 3) uint8."""
-        frames = list(self._frames(start, stop, grey))
-        bad = next((j for j, f in enumerate(frames) if f.shape != frames[0].shape), None)
-        if bad is not None:
-            where = self.files[start + bad] if self.files else f"{self.path} frame {start + bad}"
-            raise DataError(f"{where}: frame size {frames[bad].shape[:2]} differs from {frames[0].shape[:2]} of the video's frame {start} "
-                            f"({self.path}); all frames of a video must have one size")
-        return np.stack(frames)
+        return np.stack(list(self._frames(start, stop, grey)))
 
     def iter_frames(self, *, grey: bool = False) -> Iterator[np.ndarray]:
         """Every frame in order, decoded sequentially (a video file is read once, not seeked
@@ -67,15 +66,28 @@ class FrameSource:
         return self._frames(0, len(self), grey)
 
     def _frames(self, start: int, stop: int, grey: bool) -> Iterator[np.ndarray]:
-        """Frames ``start..stop-1`` one by one; a video file is opened once and read in order."""
+        """Frames ``start..stop-1`` one by one; a video file is opened once and read in order.
+        Raises :class:`DataError` naming the frame whose size differs from the first one read."""
+        first: tuple[int, ...] | None = None
+        for i, img in zip(range(start, stop), self._decode(start, stop, grey)):
+            if first is None:
+                first = img.shape
+            elif img.shape != first:
+                where = self.files[i] if self.files else f"{self.path} frame {i}"
+                raise DataError(f"{where}: frame size {img.shape[:2]} differs from {first[:2]} of the video's frame {start} "
+                                f"({self.path}); all frames of a video must have one size")
+            yield img
+
+    def _decode(self, start: int, stop: int, grey: bool) -> Iterator[np.ndarray]:
         if not self.is_video_file:
             for i in range(start, stop):
                 yield self.read(i, grey=grey)
             return
         cap = cv2.VideoCapture(str(self.path))
         try:
-            if start:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            for i in range(start):  # decoded, not seeked: seeking is inexact in many codecs
+                if not cap.grab():
+                    raise DataError(f"{self.path}: frame {i} cannot be decoded")
             for i in range(start, stop):
                 ok, img = cap.read()
                 if not ok:
@@ -95,17 +107,30 @@ class FrameSource:
         return int(hit[0])
 
 
+def count_video_frames(path: Path) -> int:
+    """The number of frames of a video file that actually decode. ``CAP_PROP_FRAME_COUNT`` is read
+    from the container header and is wrong for a truncated or badly muxed file."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return 0
+        n = 0
+        while cap.grab():
+            n += 1
+        return n
+    finally:
+        cap.release()
+
+
 def open_frames(path: str | Path, *, numbering: str = "position") -> FrameSource:
     """Open a folder of frames (image files in natural name order) or a video file.
 
     Raises :class:`DataError` naming the path when it is missing, empty, or its file names carry
-    no frame number under ``numbering="filename"``.
+    no frame number under ``numbering="filename"``. A video file's frames are counted by decoding it.
     """
     p = Path(path)
     if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
-        cap = cv2.VideoCapture(str(p))
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        cap.release()
+        n = count_video_frames(p)
         if n <= 0:
             raise DataError(f"{p}: video file has no decodable frames")
         return FrameSource(p, (), np.arange(1, n + 1, dtype=np.int64), is_video_file=True)

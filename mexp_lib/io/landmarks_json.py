@@ -94,10 +94,20 @@ def read_landmarks(path: str | Path) -> VideoLandmarks:
     p = Path(path)
     try:
         d = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # missing, not JSON (JSONDecodeError), not text (UnicodeDecodeError)
         raise DataError(f"{p}: cannot read landmark JSON ({e})") from e
-    if d.get("schema") != SCHEMA:
-        raise DataError(f"{p}: schema is {d.get('schema')!r}, expected {SCHEMA!r}")
+    schema = d.get("schema") if isinstance(d, dict) else None
+    if schema != SCHEMA:
+        raise DataError(f"{p}: schema is {schema!r}, expected {SCHEMA!r} (not a landmark file written by mexp)")
+    try:
+        return _parse(p, d)
+    except KeyError as e:
+        raise DataError(f"{p}: missing key {e.args[0]!r} (schema {SCHEMA})") from None
+    except (TypeError, ValueError, IndexError) as e:
+        raise DataError(f"{p}: malformed landmark JSON ({e})") from None
+
+
+def _parse(p: Path, d: dict[str, Any]) -> VideoLandmarks:
     frames = d["frames"]
     if not frames:
         raise DataError(f"{p}: holds no frames")

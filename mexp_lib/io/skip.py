@@ -32,7 +32,7 @@ def skip_reason(path: str | Path) -> str | None:
     if p.suffix == ".json":
         try:
             d = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # missing, not JSON, not text: not a skip marker
             return None
         return d.get("skipped") if isinstance(d, dict) else None
     try:

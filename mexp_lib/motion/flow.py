@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.log import progress
 
 METHODS = ("tvl1", "dis", "farneback")
 
@@ -106,7 +107,10 @@ def reference_pairs(n: int, reference: str) -> list[tuple[int, int]]:
     if reference == "previous":
         return [(max(i - 1, 0), i) for i in range(n)]
     if reference.startswith("skip:"):
-        k = int(reference.split(":", 1)[1])
+        try:
+            k = int(reference.split(":", 1)[1])
+        except ValueError:
+            raise ConfigError(f"flow reference {reference!r}: K of skip:K must be an integer") from None
         if k < 1:
             raise ConfigError(f"flow reference {reference!r}: K must be >= 1")
         return [(i, i + k) for i in range(n - k)]
@@ -124,8 +128,11 @@ def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "on
     f8 = to_uint8(frames, source)
     calc = make_flow(params)
     pairs = reference_pairs(len(f8), reference)
+    if not pairs:
+        raise DataError(f"{source or 'optical_flow'}: {len(f8)} frames give no frame pair for flow reference {reference!r} "
+                        f"(skip:K needs more than K frames)")
     out = np.zeros((len(pairs), *f8.shape[1:], 2), np.float32)
-    for j, (a, b) in enumerate(pairs):
+    for j, (a, b) in progress(enumerate(pairs), len(pairs), f"{source or 'frames'}: flow ({params.method})"):
         if a != b:
             out[j] = calc(f8[a], f8[b])
     return out, pairs

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from mexp_lib.errors import DataError
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.metrics import confusion, recognition_scores
 from mexp_lib.provenance import write_provenance
@@ -125,7 +126,10 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     those it leaves out -- both go to the provenance file, so no sample is lost silently.
     ``out_html``: the table as a page for the Snakemake report (:mod:`mexp_lib.report`).
     """
-    preds = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in pred_files], ignore_index=True)
+    preds = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in pred_files], ignore_index=True) if pred_files else pd.DataFrame()
+    if preds.empty:  # every fold's test samples were skipped by the face stage (or there is no fold)
+        raise DataError(f"{out_csv}: no fold predicted any sample ({len(pred_files)} prediction files, all empty; "
+                        "the face stage's skips are listed in results/qc/<dataset>_faces.csv)")
     table = recognition_table(preds, classes)
     write_csv(table, out_csv)
     write_csv(preds, out_predictions)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.datasets.table import read_sample_table
+from mexp_lib.errors import DataError
 from mexp_lib.spotting.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, write_store
@@ -71,6 +72,9 @@ def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[
     long = samples[samples.task == "spotting"]
     gt = long[["video", "onset", "offset", "type", "apex", "emotion"]]
     scores = load_scores(feature_files)
+    if not scores:  # every long video skipped (face.on_missing_face: skip): nothing to spot on
+        reasons = "; ".join(f"{Path(f).stem}: {skip_reason(f)}" for f in feature_files)
+        raise DataError(f"{samples_csv}: all {len(feature_files)} long videos were skipped by the face stage, nothing to spot ({reasons})")
     subjects = dict(zip(long.video, long.subject))
     pred, sel = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
     pred = pred.sort_values(["video", "onset"]).reset_index(drop=True)

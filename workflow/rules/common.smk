@@ -1,11 +1,12 @@
 # Sample tables, wildcard constraints and input functions (get_*) shared by the stage rules.
+import sys
 from pathlib import Path
 
-from mexp_lib.datasets import planned_samples
+from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import resolve_class_set
 from mexp_lib.recognition.kinds import input_kind
 from mexp_lib.recognition.samples import select_samples
-from mexp_lib.errors import ConfigError
+from mexp_lib.errors import ConfigError, MexpError
 
 for _name, _d in config["datasets"].items():
     if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
@@ -27,7 +28,38 @@ _canonical = canon(dict(config))
 config.clear()
 config.update(_canonical)
 
-SAMPLES = {name: planned_samples(name, d) for name, d in config["datasets"].items()}
+
+class DatasetTables(dict):
+    """Sample tables by dataset name. A dataset whose entry is broken (its sheet missing or
+    unreadable) is left out of the default target, with a warning naming it, and asking for
+    one of its targets stops with its error: one bad entry does not stop the other datasets."""
+
+    def __init__(self, datasets):
+        super().__init__()
+        self.broken, self.reports = {}, {}
+        for name, d in datasets.items():
+            self.reports[name] = LoadReport()
+            try:
+                self[name] = planned_samples(name, d, self.reports[name])
+            except MexpError as e:
+                self.broken[name] = f"datasets.{name}: {e}"
+                print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
+
+    def __getitem__(self, name):
+        if name in self.broken:
+            raise ConfigError(self.broken[name])
+        return super().__getitem__(name)
+
+
+class ByDataset(dict):
+    """A per-dataset table computed from SAMPLES: a broken dataset's entry stops with its error."""
+
+    def __missing__(self, name):
+        SAMPLES[name]  # raises the broken entry's ConfigError
+        raise KeyError(name)
+
+
+SAMPLES = DatasetTables(config["datasets"])
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
 
@@ -39,15 +71,15 @@ def dataset_section(name, section):
 
 # Per dataset: its recognition and training settings, its class set, and its recognition
 # samples split by the class set into (kept, excluded) -- computed once here.
-RECOGNITION = {name: dataset_section(name, "recognition") for name in SAMPLES}
-TRAINING = {name: dataset_section(name, "training") for name in SAMPLES}
-CLASS_SET = {name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES}
-CLASS_SPLIT = {name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES}
-SAMPLE_ROWS = {name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()}
+RECOGNITION = ByDataset({name: dataset_section(name, "recognition") for name in SAMPLES})
+TRAINING = ByDataset({name: dataset_section(name, "training") for name in SAMPLES})
+CLASS_SET = ByDataset({name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES})
+CLASS_SPLIT = ByDataset({name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES})
+SAMPLE_ROWS = ByDataset({name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()})
 
 
 wildcard_constraints:
-    dataset="|".join(SAMPLES) or "NONE",
+    dataset="|".join([*SAMPLES, *SAMPLES.broken]) or "NONE",
     video="[^/]+",
     sample="[^/]+",
     fold="[^/]+",
@@ -60,6 +92,7 @@ def task_samples(dataset, task):
 
 def recognition_samples(dataset):
     """Recognition samples whose emotion (or objective class) is in the dataset's class set."""
+    SAMPLES[dataset]  # a broken dataset entry stops here, naming it
     return CLASS_SPLIT[dataset][0]
 
 
@@ -124,9 +157,12 @@ def section_params(section, keys):
 
 def get_provenance_config(wc, sections):
     """The config sections a metric table depends on (recognition and training as the dataset
-    runs them), plus its dataset entry (for provenance)."""
+    runs them), plus its dataset entry and what loading its sheet did (rows skipped, quirks
+    fixed: ``sheet_report``), for provenance."""
     per_dataset = {"recognition": RECOGNITION[wc.dataset], "training": TRAINING[wc.dataset]}
-    return canon({k: per_dataset.get(k, config[k]) for k in sections} | {"dataset": config["datasets"][wc.dataset]})
+    rep = SAMPLES.reports[wc.dataset]
+    sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
+    return canon({k: per_dataset.get(k, config[k]) for k in sections} | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet})
 
 
 def clip_stage():
