@@ -98,19 +98,24 @@ def spotting_config(**over: Any) -> dict[str, Any]:
 
 
 # name -> settings over the configured default; None: the fixed-region baseline
+ROUND1 = {"method": "feature_diff", "spotter": "classical", "flow_method": "dis", "region": "crop", "blinks": "mask", "eye_dilate": 0.25,
+          "boundaries": "fixed", "type_by": "ratio", "denoise": {}, "cell_norm": "none"}
+LEARNED = {"epochs": 40, "lr": 0.003, "width": 32, "weight_decay": 0.0001, "seed": 0}
 SPOTTERS: dict[str, dict[str, Any] | None] = {
     "fixed-region flow (floor baseline)": None,
-    "MDMD (MEGC 2020 baseline)": {"method": "mdmd", "spotter": "classical", "denoise": {}, "cell_norm": "none", "type_ratio": 0.5},
-    "feature_diff, round-1 default": {"method": "feature_diff", "spotter": "classical", "denoise": {}, "cell_norm": "none", "type_ratio": 0.5},
-    "default (config/config.yaml)": {},
-    "learned": {"spotter": "learned"},
-    "two_stage": {"spotter": "two_stage"},
+    "MDMD (MEGC 2020 baseline)": {**ROUND1, "method": "mdmd"},
+    "feature_diff, round-1 default": ROUND1,
+    "classical": {"spotter": "classical"},
+    "learned, both types": {"spotter": "learned", "learned": {**LEARNED, "types": ["micro", "macro"]}},
+    "two_stage": {"spotter": "two_stage", "learned": {**LEARNED, "types": ["micro", "macro"]}},
+    "default (learned micro, classical macro)": {},
 }
 
 
 def feature_key(cfg: dict[str, Any]) -> str:
     """What the per-video features depend on (the spotter and thresholds do not change them)."""
-    keys = ("method", "flow_method", "dis", "tvl1", "farneback", "k_seconds", "head_motion", "grid", "top_cells", "eye_dilate", "denoise", "cell_norm")
+    keys = ("method", "flow_method", "dis", "tvl1", "farneback", "k_seconds", "head_motion", "grid", "top_cells", "eye_dilate", "denoise", "cell_norm",
+            "region", "blinks", "boundaries", "boundary_rise", "boundary_seconds", "candidates_per_second", "smooth")
     return hashlib.sha1(json.dumps({k: cfg.get(k) for k in keys}, sort_keys=True).encode()).hexdigest()[:12]
 
 

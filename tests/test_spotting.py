@@ -1,6 +1,7 @@
 """Spotting logic on score curves with known events, and its edge cases."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from mexp_lib.spotting import Thresholds, select_thresholds, spot_all, spot_loso
@@ -242,3 +243,102 @@ def test_two_stage_model_round_trip(tmp_path):
     from mexp_lib.spotting.learned import predict_scores
 
     assert predict_scores(net, sc["v0"])["bounds"].shape == (4, 500)
+
+
+# --- robustness pieces of the default spotter (issue: realistic video) -------------------------
+
+def test_blink_leakage_is_regressed_out_of_the_cells():
+    from mexp_lib.spotting.core import remove_blinks
+
+    rng = np.random.default_rng(0)
+    n = 400
+    eyes = np.zeros(n)
+    for b in (50, 150, 250, 350):  # four blinks
+        eyes += bump(n, b, 4, 3.0)
+    expression = bump(n, 200, 5, 0.4)
+    near_eye = 0.3 * eyes + 0.01 * rng.random(n)  # a cell that only follows the blinks
+    mouth = expression + 0.01 * rng.random(n)  # a cell that only moves with the expression
+    out = remove_blinks(np.stack([near_eye, mouth], 1), eyes)
+    assert out[:, 0].max() < 0.05, "the blink leakage is gone"
+    assert abs(out[200, 1] - mouth[200]) < 0.02 and out[:, 1].argmax() == 200, "the expression is untouched"
+    # without the regression the blinks are the largest motion of the video
+    assert np.stack([near_eye, mouth], 1).max(1).argmax() in (50, 150, 250, 350)
+
+
+def test_non_maximum_suppression_keeps_one_proposal_per_expression():
+    from mexp_lib.spotting import propose_intervals
+
+    n = 100
+    score = np.zeros(n)
+    score[[40, 45, 50]] = [0.4, 1.0, 0.4]  # an apex and its side lobes
+    on, off = np.full(n, 6.0), np.full(n, 6.0)
+    assert propose_intervals([40, 45, 50], score, on, off, n, merge_iou=0.9) == [(39, 51)]
+    # apexes outside each other's proposals stay apart
+    score[70] = 0.8
+    assert propose_intervals([45, 70], score, on, off, n) == [(39, 51), (64, 76)]
+
+
+def test_mad_floor_spots_nothing_in_noise_alone():
+    from mexp_lib.spotting.core import find_candidates
+
+    rng = np.random.default_rng(1)
+    noise = np.abs(rng.normal(0, 0.05, 600)) + 0.1
+    th = Thresholds(0.05, 6.0)
+    assert len(find_candidates(noise, 5, th, "mad")) == 0, "noise stays under median + 6 MAD"
+    assert len(find_candidates(noise, 5, Thresholds(0.05, 0.0), "median")) > 0, "a threshold relative to the video's range picks noise peaks"
+    with_event = noise + bump(600, 300, 5, 1.0)
+    assert list(find_candidates(with_event, 5, th, "mad")) == [300]
+
+
+def test_type_by_duration_follows_the_measured_length():
+    from mexp_lib.spotting import spot_video
+
+    n = 300
+    sc = scores(n, events=(("micro", 80, 1.0), ("macro", 200, 1.0)))
+    sc["fps"] = np.array(30.0)
+    bounds = np.full((4, n), 5.0, np.float32)
+    bounds[:2, 185:216] = 30.0  # macro rows (TYPES order: macro, micro): a 2 s expression at 200
+    bounds[2:, 185:216] = 30.0
+    sc["bounds"] = bounds
+    th = {"micro": Thresholds(0.3, 0), "macro": Thresholds(0.3, 0)}
+    out = spot_video(sc, th, type_ratio=None, type_by="duration")
+    assert out["micro"] == [(75, 85)], "0.37 s: micro"
+    assert out["macro"] == [(170, 230)], "2 s: macro"
+
+
+def test_apex_boundaries_measure_onset_and_offset(demo_face):
+    import cv2
+
+    from mexp_lib.datasets.demo import expression_field, warp_by_field
+    from mexp_lib.motion.flow import FlowParams, make_flow
+    from mexp_lib.motion.regions import HeadMotion, face_masks
+    from mexp_lib.spotting.core import apex_boundaries, boundary_scales, grid_edges
+
+    img, lm = demo_face
+    face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    field = expression_field(face.shape, lm, "surprise")
+    onset, apex, offset = 20, 32, 60  # a 1.3 s macro-expression at 30 fps: rise 12 frames, fall 28
+    t = np.arange(90)
+    prof = np.where(t <= apex, 0.5 - 0.5 * np.cos(np.pi * np.clip((t - onset) / (apex - onset), 0, 1)),
+                    0.5 + 0.5 * np.cos(np.pi * np.clip((t - apex) / (offset - apex), 0, 1)))
+    frames = np.stack([np.clip(warp_by_field(face, field, float(5.0 * p)), 0, 255).astype(np.uint8) for p in prof])
+    mask, nose = face_masks(lm, face.shape[0])
+    edges = grid_edges(face.shape[0], 6)
+    calc = make_flow(FlowParams("farneback", {}))
+    keep = (~mask).astype(np.float32)
+    f = calc(frames[0], frames[apex]) * keep[..., None]
+    cellmag = np.linalg.norm(np.add.reduceat(np.add.reduceat(f, edges[:-1], axis=0), edges[:-1], axis=1).reshape(-1, 2), axis=1)
+    on, off = apex_boundaries(frames, apex, boundary_scales(18, 30.0, (0.15, 2.5)), calc=calc, remove=HeadMotion("none", mask, nose), keep=keep,
+                              edges=edges, cells=np.argsort(-cellmag)[:3], rise=0.8)
+    assert 0.6 * (apex - onset) <= on <= 1.2 * (apex - onset), on
+    assert 0.6 * (offset - apex) <= off <= 1.2 * (offset - apex), off
+
+
+def test_learned_types_are_checked():
+    from mexp_lib.errors import ConfigError
+    from mexp_lib.spotting.learned import learned_types
+
+    assert learned_types({"learned": {"types": ["micro"]}}) == ("micro",)
+    assert learned_types({}) == ("macro", "micro")
+    with pytest.raises(ConfigError, match="learned.types"):
+        learned_types({"learned": {"types": ["mikro"]}})

@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "faces": None,
     "face_subjects": None,
     "head_motion": 1.0,
+    "expression_span": [0.0, 1.0],
 }
 
 # AU -> [(landmark index, (dx, dy))]; directions in image coordinates (y down).
@@ -182,7 +183,9 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
             rng = np.random.default_rng([seed, 2, s, v])
             kinds = ["micro"] * int(g["micro_per_long"]) + ["macro"] * int(g["macro_per_long"])
             durs = [int(round(lfps * rng.uniform(*(g["micro_seconds"] if k == "micro" else g["macro_seconds"])))) for k in kinds]
-            starts = _place(rng, n, durs, gap=int(lfps * 0.8))
+            lo, hi = (int(round(f * n)) for f in g.get("expression_span", (0.0, 1.0)))
+            starts = _place(rng, hi - lo, durs, gap=int(lfps * 0.8))
+            starts = None if starts is None else [lo + st for st in starts]
             if starts is None:
                 raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
             events = []

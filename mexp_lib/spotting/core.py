@@ -12,6 +12,15 @@ difference of Moilanen et al. 2014, on flow), ``D_i = (F_{i-k} - F_i) / 2`` per 
 the mean of the ``top_cells`` largest cell magnitudes. It peaks at the apex of an expression whose
 onset and offset lie about k frames away.
 
+Robustness to real recordings (sensor noise, JPEG, blinks; chosen on the development part of
+``benchmarks/bench_spotting_realism.py``): ``region: face`` measures motion inside the face only
+(background, hair and the crop's replicated border are flat, and flow there is mostly error);
+``blinks: regress`` removes from every cell the part of its motion that the eyes' own motion
+explains (:func:`remove_blinks`), since a blink pulls the skin around the eyes beyond any mask;
+``denoise`` and ``cell_norm`` are further options. ``boundaries: multiscale`` measures the onset
+and offset of each candidate apex (:func:`apex_boundaries`) instead of ``peak +/- k``, and
+``type_by: duration`` types an interval by its length (micro up to ``micro_max`` s).
+
 Spotting (:func:`spot_all`): moving-average smoothing, threshold
 ``max(mean + p (max - mean), floor * median)``, peaks at least k apart, interval = peak +/- k,
 overlapping intervals merged. The type of a peak is decided by scale: a micro-expression is
@@ -201,8 +210,8 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
     mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
-    blinks = cfg.get("blinks", "mask") == "regress"
     eyes = face_masks(lm, size, eye_dilate=0.0)[0]
+    blinks = cfg.get("blinks", "mask") == "regress" and bool(eyes.any())
     if cfg.get("region", "crop") == "face":
         mask = mask | outside_face(lm, size)
     flow_method = cfg.get("flow_method", "dis")

@@ -175,8 +175,20 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
     return net
 
 
-def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The video's features with ``micro`` and ``macro`` replaced by the network's scores
+def learned_types(cfg: dict[str, Any]) -> tuple[str, ...]:
+    """The types whose score the network replaces (``spotting.learned.types``; all by default):
+    the others keep the classical score."""
+    types = tuple((cfg.get("learned") or {}).get("types", TYPES))
+    bad = [t for t in types if t not in TYPES]
+    if bad or not types:
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"spotting.learned.types must be a non-empty subset of {list(TYPES)}, not {list(types)}")
+    return types
+
+
+def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray], types: tuple[str, ...] = TYPES) -> dict[str, np.ndarray]:
+    """The video's features with the scores of ``types`` replaced by the network's scores
     (zero where the stored score is zero: ends of the video, faceless stretches); with those
     heads, ``emotion_logits`` (C, T) and ``bounds`` (4, T: onset and offset distance of each type
     in :data:`TYPES` order, in frames)."""
@@ -186,11 +198,14 @@ def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray]) -> dict[str
     new = dict(sc)
     if heads.emotion is not None:
         new["emotion_logits"] = heads.emotion[0].numpy()
-    if heads.bounds is not None:
+    if heads.bounds is not None:  # the learned types' rows; the others keep their measured boundaries
         k = np.repeat([float(sc[f"k_{t}"]) for t in TYPES], 2)[:, None]
-        new["bounds"] = (heads.bounds[0].numpy() * k).astype(np.float32)
+        learned = (heads.bounds[0].numpy() * k).astype(np.float32)
+        rows = np.repeat([t in types for t in TYPES], 2)
+        new["bounds"] = np.where(rows[:, None], learned, sc["bounds"]) if "bounds" in sc else learned
     for i, t in enumerate(TYPES):
-        new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
+        if t in types:
+            new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
     return new
 
 
@@ -216,4 +231,5 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
         es = [emotion_targets(*frames_gt[v], classes, mapping) for v in names]
     bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg.get("spotter") == "two_stage" else None
     net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes), bounds=bs)
-    return {v: predict_scores(net, sc) for v, sc in train.items()}, {v: predict_scores(net, sc) for v, sc in test.items()}, net
+    types = learned_types(cfg)
+    return {v: predict_scores(net, sc, types) for v, sc in train.items()}, {v: predict_scores(net, sc, types) for v, sc in test.items()}, net
