@@ -112,6 +112,10 @@ SPOTTERS: dict[str, dict[str, Any] | None] = {
 }
 
 
+# the fixed-region baseline's scores are type-specific (no scale test) and thresholded classically
+BASELINE_SPOTTING = {"spotter": "classical", "type_ratio": None, "boundaries": "fixed", "type_by": "ratio"}
+
+
 def feature_key(cfg: dict[str, Any]) -> str:
     """What the per-video features depend on (the spotter and thresholds do not change them)."""
     keys = ("method", "flow_method", "dis", "tvl1", "farneback", "k_seconds", "head_motion", "grid", "top_cells", "eye_dilate", "denoise", "cell_norm",
@@ -166,7 +170,7 @@ def run(workdir: Path, part: str, conditions: list[tuple[float, int | None, floa
             cfg = None if over is None else spotting_config(**over)
             t1 = time.perf_counter()
             sc = scores_of(cdir, gt, fps, cfg)
-            res = evaluate(sc, gt, spotting_config(type_ratio=None) if cfg is None else cfg)
+            res = evaluate(sc, gt, spotting_config(**BASELINE_SPOTTING) if cfg is None else cfg)
             rows.append({"part": part, "sigma": sigma, "jpeg": quality or "png", "fps": int(fps), "spotter": name, **res.to_dict(),
                          "seconds": round(time.perf_counter() - t1, 1)})
             print(f"{condition_name(sigma, quality, fps):18s} {name:38s} F1 {res.f1:.3f} (micro {res.micro_f1:.3f}, macro {res.macro_f1:.3f}; "

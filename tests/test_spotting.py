@@ -228,7 +228,9 @@ def test_proposals_are_merged_when_they_overlap():
     on, off = np.full(100, 5.0), np.full(100, 6.0)
     # 20 -> [15, 26] and 24 -> [19, 30] overlap (IoU 8/16): merged, boundaries weighted 2:1
     assert propose_intervals([20, 24, 70], score, on, off, 100, merge_iou=0.3, reach=0) == [(16, 27), (65, 76)]
-    assert propose_intervals([20, 24, 70], score, on, off, 100, merge_iou=0.9, reach=0) == [(15, 26), (19, 30), (65, 76)]
+    # not merged at 0.9, but the weaker apex 24 lies inside the kept [15, 26]: suppressed (one expression)
+    assert propose_intervals([20, 24, 70], score, on, off, 100, merge_iou=0.9, reach=0) == [(15, 26), (65, 76)]
+    assert propose_intervals([20, 34, 70], score, on, off, 100, merge_iou=0.9, reach=0) == [(15, 26), (29, 40), (65, 76)]
     assert propose_intervals([2], score, on, off, 100, reach=0) == [(0, 8)], "clipped to the video"
 
 

@@ -187,7 +187,7 @@ def learned_types(cfg: dict[str, Any]) -> tuple[str, ...]:
     return types
 
 
-def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray], types: tuple[str, ...] = TYPES) -> dict[str, np.ndarray]:
+def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray], types: tuple[str, ...] = TYPES, gate: float = 0.0) -> dict[str, np.ndarray]:
     """The video's features with the scores of ``types`` replaced by the network's scores
     (zero where the stored score is zero: ends of the video, faceless stretches); with those
     heads, ``emotion_logits`` (C, T) and ``bounds`` (4, T: onset and offset distance of each type
@@ -205,8 +205,21 @@ def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray], types: tupl
         new["bounds"] = np.where(rows[:, None], learned, sc["bounds"]) if "bounds" in sc else learned
     for i, t in enumerate(TYPES):
         if t in types:
-            new[t] = np.where(sc[t] > 0, out[i], 0.0).astype(np.float32)
+            new[t] = np.where(sc[t] > motion_gate(sc[t], gate), out[i], 0.0).astype(np.float32)
     return new
+
+
+def motion_gate(score: np.ndarray, gate: float) -> float:
+    """The level the measured (classical) score must exceed for the network's score to count:
+    ``median + gate x 1.4826 MAD`` of the video's positive scores (0 with ``gate`` 0: only the
+    ends of the video and faceless stretches, where the score is 0, are cut). The network sees
+    patterns, the measured score sees motion: a network trained on few subjects can respond to
+    a new face's blink or texture where nothing moves."""
+    valid = score[score > 0]
+    if gate <= 0 or valid.size == 0:
+        return 0.0
+    med = float(np.median(valid))
+    return med + gate * 1.4826 * float(np.median(np.abs(valid - med)))
 
 
 def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame,
@@ -231,5 +244,6 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
         es = [emotion_targets(*frames_gt[v], classes, mapping) for v in names]
     bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg.get("spotter") == "two_stage" else None
     net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes), bounds=bs)
-    types = learned_types(cfg)
-    return {v: predict_scores(net, sc, types) for v, sc in train.items()}, {v: predict_scores(net, sc, types) for v, sc in test.items()}, net
+    types, gate = learned_types(cfg), float(lcfg.get("gate", 0.0))
+    return ({v: predict_scores(net, sc, types, gate) for v, sc in train.items()}, {v: predict_scores(net, sc, types, gate) for v, sc in test.items()},
+            net)
