@@ -100,7 +100,7 @@ def spotting_config(**over: Any) -> dict[str, Any]:
 # name -> settings over the configured default; None: the fixed-region baseline
 ROUND1 = {"method": "feature_diff", "spotter": "classical", "flow_method": "dis", "region": "crop", "blinks": "mask", "eye_dilate": 0.25,
           "boundaries": "fixed", "type_by": "ratio", "denoise": {}, "cell_norm": "none"}
-LEARNED = {"epochs": 40, "lr": 0.003, "width": 32, "weight_decay": 0.0001, "seed": 0}
+LEARNED = {"epochs": 40, "lr": 0.003, "width": 32, "weight_decay": 0.0001, "seed": 0, "gate": 2.0}
 SPOTTERS: dict[str, dict[str, Any] | None] = {
     "fixed-region flow (floor baseline)": None,
     "MDMD (MEGC 2020 baseline)": {**ROUND1, "method": "mdmd"},
