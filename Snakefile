@@ -19,7 +19,9 @@
 # container for each rule". Every script imports mexp_lib, so the workflow runs in the one
 # environment that installs it (`make install`, or environment.yml for conda users); per-rule
 # environments would each need mexp_lib and its pinned torch/OpenCV again.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from mexp_lib.config import resolve_config
 
 min_version("9.0")
 
@@ -30,7 +32,9 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+# Every default comes from the schema, filled in once, deep (setting one flow.tvl1 key keeps the
+# others); a typo or a bad value stops here naming the key (mexp_lib.config).
+config.update(resolve_config(config))
 
 
 include: "workflow/rules/common.smk"

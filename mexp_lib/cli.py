@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
+from mexp_lib.config import add_settings_options, cli_settings, flag_help
 from mexp_lib.errors import ConfigError, MexpError
 
 
@@ -103,17 +104,19 @@ def _show(df, a: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 def _landmarks(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import detect_landmarks
 
-    detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy,
-                     face_cfg={"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
-                               "detector": a.detector}, out=a.output)
+    face = cli_settings(a, "face", {"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
+                                    "detector": a.detector})
+    detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy, face_cfg=face, out=a.output)
     return 0
 
 
 def _spot(a: argparse.Namespace) -> int:
-    from mexp_lib.spotting.stage import spot_one_video
+    from mexp_lib.config import read_section, settings
+    from mexp_lib.spotting.stage import WITHOUT_MODEL, spot_one_video
 
-    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline,
-                          face_cfg={"backend": a.backend, "detect_every": a.detect_every})
+    face = settings("face", read_section(a.config, "face"), {k: v for k, v in (("backend", a.backend), ("detect_every", a.detect_every)) if v is not None})
+    spotting = cli_settings(a, "spotting", base=WITHOUT_MODEL)
+    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
     print(pred.to_string(index=False) if len(pred) else "nothing spotted")
     return 0
 
@@ -121,7 +124,8 @@ def _spot(a: argparse.Namespace) -> int:
 def _align(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import align_faces
 
-    align_faces(a.frames, a.landmarks, numbering="position", face_cfg={"size": a.size, "margin": a.margin, "grey": True}, out=a.output)
+    face = cli_settings(a, "face", {"size": a.size, "margin": a.margin, "grey": True})
+    align_faces(a.frames, a.landmarks, numbering="position", face_cfg=face, out=a.output)
     return 0
 
 
@@ -152,7 +156,7 @@ def _interpolate(a: argparse.Namespace) -> int:
     if (a.n_frames is None) == (a.factor is None):
         raise ConfigError("mexp interpolate: give exactly one of --n-frames and --factor")
     times = target_times(len(frames), a.n_frames) if a.n_frames else upsample_times(len(frames), a.factor)
-    cfg = {"method": a.method, "rife_weights": a.weights}
+    cfg = cli_settings(a, "interpolation", {"method": a.method, "rife_weights": a.weights})
     out = interpolate_clip(frames, times, cfg, source=a.frames)
     _write_clip(a.output, out, {"stage": "tim", "source": str(a.frames)}, cfg)
     return 0
@@ -161,12 +165,12 @@ def _interpolate(a: argparse.Namespace) -> int:
 def _magnify(a: argparse.Namespace) -> int:
     from mexp_lib.motion.magnify import magnify_clip
 
+    cfg = cli_settings(a, "magnification", {"method": a.method, "alpha": a.alpha, "low_hz": a.low_hz, "high_hz": a.high_hz, "lambda_c": a.lambda_c,
+                                            "levels": a.levels, "filter": a.filter, "order": a.order, "magnet_weights": a.weights})
     frames, stored_fps = _read_clip(a.frames)
     fps = a.fps or stored_fps
-    if fps is None and a.method == "eulerian":
+    if fps is None and cfg["method"] == "eulerian":
         raise ConfigError(f"mexp magnify: {a.frames} carries no frame rate; give --fps")
-    cfg = {"method": a.method, "alpha": a.alpha, "low_hz": a.low_hz, "high_hz": a.high_hz, "lambda_c": a.lambda_c, "levels": a.levels,
-           "filter": a.filter, "order": a.order, "magnet_weights": a.weights}
     out = magnify_clip(frames, float(fps or 0.0), cfg, source=a.frames)
     _write_clip(a.output, out, {"stage": "magnified", "source": str(a.frames), **({"fps": float(fps)} if fps else {})}, cfg)
     return 0
@@ -178,11 +182,13 @@ def _flow(a: argparse.Namespace) -> int:
     from mexp_lib.io.h5store import write_store
     from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain
 
+    cfg = cli_settings(a, "flow", {"method": a.method, "reference": a.reference})
+    method, reference = cfg["method"], cfg["reference"]
     frames, _ = _read_clip(a.frames)
-    flow, pairs = optical_flow(frames, params=FlowParams(a.method), reference=a.reference, source=a.frames)
+    flow, pairs = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=reference, source=a.frames)
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
-                {"stage": "flow", "method": a.method, "reference": a.reference, "video": str(a.frames)})
-    print(f"{a.output}: {len(pairs)} flow pairs ({a.method}, {a.reference})")
+                {"stage": "flow", "method": method, "reference": reference, "video": str(a.frames)}, params=cfg)
+    print(f"{a.output}: {len(pairs)} flow pairs ({method}, {reference})")
     return 0
 
 
@@ -193,6 +199,12 @@ def _demo(a: argparse.Namespace) -> int:
     setup_logging()
     generate_demo(a.root, {"seed": a.seed, "subjects": a.subjects})
     return 0
+
+
+def _without_model() -> dict:  # type: ignore[type-arg]
+    from mexp_lib.spotting.stage import WITHOUT_MODEL
+
+    return WITHOUT_MODEL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,12 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")
     lm.add_argument("frames")
     lm.add_argument("-o", "--output", required=True)
-    lm.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    lm.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="dlib face detector (cnn = MMOD, slower, more robust to pose)")
-    lm.add_argument("--fan-weights", help="face_alignment: path of 2DFAN4-11f355bf06.pth.tar (default: its cache)")
-    lm.add_argument("--strategy", default="long", choices=["clip", "long"])
-    lm.add_argument("--upsample", type=int, default=0)
-    lm.add_argument("--detect-every", type=int, default=10)
+    lm.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
+    lm.add_argument("--detector", choices=["hog", "cnn"], help=flag_help("face.detector", "dlib face detector (cnn = MMOD, slower, more robust to pose)"))
+    lm.add_argument("--fan-weights", help=flag_help("face.fan_weights", "face_alignment: path of 2DFAN4-11f355bf06.pth.tar (null: its cache)"))
+    lm.add_argument("--strategy", default="long", choices=["clip", "long"], help="clip: detect once; long: track (default: %(default)s)")
+    lm.add_argument("--upsample", type=int, help=flag_help("face.upsample"))
+    lm.add_argument("--detect-every", type=int, help=flag_help("face.detect_every"))
+    add_settings_options(lm, "face")
     lm.set_defaults(func=_landmarks)
 
     sp = sub.add_parser("spot", help="spot micro- and macro-expressions in one long video -> intervals CSV")
@@ -251,16 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fps", type=float, required=True, help="frame rate (sets the windows k)")
     sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
-    sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    sp.add_argument("--detect-every", type=int, default=10)
+    sp.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
+    sp.add_argument("--detect-every", type=int, help=flag_help("face.detect_every"))
+    add_settings_options(sp, "spotting", base=_without_model())
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")
     al.add_argument("frames")
     al.add_argument("--landmarks", required=True)
     al.add_argument("-o", "--output", required=True)
-    al.add_argument("--size", type=int, default=128)
-    al.add_argument("--margin", type=float, default=0.1)
+    al.add_argument("--size", type=int, help=flag_help("face.size"))
+    al.add_argument("--margin", type=float, help=flag_help("face.margin"))
+    add_settings_options(al, "face")
     al.set_defaults(func=_align)
 
     ip = sub.add_parser("interpolate", help="resample a clip (frames folder, video or .h5) to N frames or upsample it -> HDF5")
@@ -268,30 +283,33 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("-o", "--output", required=True)
     ip.add_argument("--n-frames", type=int, help="output frames spanning the clip (TIM)")
     ip.add_argument("--factor", type=int, help="upsample: factor - 1 new frames between each pair")
-    ip.add_argument("--method", default="flow", choices=["flow", "linear", "rife"])
-    ip.add_argument("--weights", help="rife: RIFE v4.0 flownet.pkl")
+    ip.add_argument("--method", choices=["flow", "linear", "rife"], help=flag_help("interpolation.method"))
+    ip.add_argument("--weights", help=flag_help("interpolation.rife_weights", "rife: RIFE v4.0 flownet.pkl"))
+    add_settings_options(ip, "interpolation")
     ip.set_defaults(func=_interpolate)
 
     mg = sub.add_parser("magnify", help="magnify the motion of a clip (frames folder, video or .h5) -> HDF5")
     mg.add_argument("frames")
     mg.add_argument("-o", "--output", required=True)
-    mg.add_argument("--method", default="eulerian", choices=["eulerian", "magnet"])
-    mg.add_argument("--alpha", type=float, default=10.0)
+    mg.add_argument("--method", choices=["eulerian", "magnet"], help=flag_help("magnification.method"))
+    mg.add_argument("--alpha", type=float, help=flag_help("magnification.alpha"))
     mg.add_argument("--fps", type=float, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
-    mg.add_argument("--low-hz", type=float, default=0.5)
-    mg.add_argument("--high-hz", type=float, default=5.0)
-    mg.add_argument("--lambda-c", type=float, default=16.0)
-    mg.add_argument("--levels", type=int, default=4)
-    mg.add_argument("--filter", default="ideal", choices=["ideal", "butterworth"])
-    mg.add_argument("--order", type=int, default=2)
-    mg.add_argument("--weights", help="magnet: MagNet state dict")
+    mg.add_argument("--low-hz", type=float, help=flag_help("magnification.low_hz"))
+    mg.add_argument("--high-hz", type=float, help=flag_help("magnification.high_hz"))
+    mg.add_argument("--lambda-c", type=float, help=flag_help("magnification.lambda_c"))
+    mg.add_argument("--levels", type=int, help=flag_help("magnification.levels"))
+    mg.add_argument("--filter", choices=["ideal", "butterworth"], help=flag_help("magnification.filter"))
+    mg.add_argument("--order", type=int, help=flag_help("magnification.order"))
+    mg.add_argument("--weights", help=flag_help("magnification.magnet_weights", "magnet: MagNet state dict"))
+    add_settings_options(mg, "magnification")
     mg.set_defaults(func=_magnify)
 
     fl = sub.add_parser("flow", help="optical flow + strain of a clip (frames folder, video or .h5) -> HDF5")
     fl.add_argument("frames")
     fl.add_argument("-o", "--output", required=True)
-    fl.add_argument("--method", default="tvl1", choices=["tvl1", "dis", "farneback"])
-    fl.add_argument("--reference", default="onset", help="onset | previous | skip:K")
+    fl.add_argument("--method", choices=["tvl1", "dis", "farneback"], help=flag_help("flow.method"))
+    fl.add_argument("--reference", help=flag_help("flow.reference", "onset | previous | skip:K"))
+    add_settings_options(fl, "flow")
     fl.set_defaults(func=_flow)
 
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")

@@ -23,6 +23,8 @@ from mexp_lib.errors import ConfigError, DataError
 
 METHODS = ("tvl1", "dis", "farneback")
 
+# OpenCV's own defaults, for options a direct caller of make_flow leaves out. The workflow and
+# the command line pass every option, resolved from the schema (mexp_lib.config).
 TVL1_DEFAULTS: dict[str, Any] = {
     "tau": 0.25, "lambda": 0.15, "theta": 0.3, "nscales": 5, "warps": 5,
     "epsilon": 0.01, "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8, "gamma": 0.0,
@@ -70,7 +72,7 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
             raise ConfigError(f"flow.dis: unknown option(s) {sorted(unknown)}; known: preset, {', '.join(DIS_OPTIONS)}")
         dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
         for key, setter in DIS_OPTIONS.items():
-            if key in o:
+            if o.get(key) is not None:  # None: the preset's value
                 getattr(dis, setter)(int(o[key]))
         return lambda a, b: dis.calc(a, b, None)
     if m == "farneback":

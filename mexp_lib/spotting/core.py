@@ -40,6 +40,7 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import find_peaks
 
+from mexp_lib.config import settings
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
 from mexp_lib.log import progress
@@ -174,18 +175,20 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
 
     ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8, ``landmarks`` and,
     optionally, ``found`` (T,) -- frames where the face stage found no face score 0 within k of
-    them, so a faceless stretch is never spotted), read two frames at a time.
+    them, so a faceless stretch is never spotted), read two frames at a time. ``cfg``: the
+    ``spotting`` section (missing keys take the schema's defaults).
     """
+    cfg = spotting_settings(cfg)
     den = dict(cfg.get("denoise") or {})
     frames_ds = denoised(faces["frames"], fps=fps, spatial=float(den.get("spatial", 0.0)), temporal=float(den.get("temporal", 0.0)))
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
-    mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
-    flow_method = cfg.get("flow_method", "dis")
-    calc = make_flow(FlowParams(flow_method, dict(cfg.get(flow_method, {}) or {})))
-    remove = HeadMotion(cfg.get("head_motion", "affine"), mask, nose)
-    grid, top = int(cfg.get("grid", 6)), int(cfg.get("top_cells", 3))
-    method = cfg.get("method", "feature_diff")
+    mask, nose = face_masks(lm, size, eye_dilate=float(cfg["eye_dilate"]))
+    flow_method = cfg["flow_method"]
+    calc = make_flow(FlowParams(flow_method, dict(cfg[flow_method])))
+    remove = HeadMotion(cfg["head_motion"], mask, nose)
+    grid, top = int(cfg["grid"]), int(cfg["top_cells"])
+    method = cfg["method"]
     lost = ~faces["found"][()].astype(bool) if "found" in faces else np.zeros(n, bool)
     out: dict[str, np.ndarray] = {}
     multiscale = cfg.get("boundaries", "fixed") == "multiscale"
@@ -220,7 +223,7 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             i = TYPES.index(t)
             bounds[2 * i: 2 * i + 2] = k
             scales = boundary_scales(k, fps, tuple(cfg.get("boundary_seconds", BOUNDARY_SECONDS)[t]))
-            for c in candidate_apexes(score, k, smooth=int(cfg.get("smooth", 3)), per_second=float(cfg.get("candidates_per_second", 0.5)), fps=fps):
+            for c in candidate_apexes(score, k, smooth=int(cfg["smooth"]), per_second=float(cfg.get("candidates_per_second", 0.5)), fps=fps):
                 top_cells = np.argsort(-cells[c])[:top]
                 on, off = apex_boundaries(frames_ds, int(c), scales, calc=calc, remove=remove, keep=keep, edges=edges, cells=top_cells,
                                           rise=float(cfg.get("boundary_rise", 0.8)))
@@ -335,11 +338,18 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
 
 
 SPOTTERS = ("classical", "learned", "two_stage")
+# Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
+EXTRA_KEYS = ("classes", "class_mapping")
+
+
+def spotting_settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``spotting`` section with the schema's defaults filled in (:func:`mexp_lib.config.settings`)."""
+    return settings("spotting", cfg, passthrough=EXTRA_KEYS)
 
 
 def is_learned(cfg: dict[str, Any]) -> bool:
     """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
-    spotter = cfg.get("spotter", "classical")
+    spotter = cfg["spotter"]
     if spotter not in SPOTTERS:
         from mexp_lib.errors import ConfigError
 
@@ -350,13 +360,13 @@ def is_learned(cfg: dict[str, Any]) -> bool:
 def type_ratio_of(cfg: dict[str, Any]) -> float | None:
     """The micro/macro scale test's ratio, or None for a learned spotter or ``type_ratio: null``
     (type-specific scores: no scale test)."""
-    ratio = cfg.get("type_ratio", 0.5)
+    ratio = cfg["type_ratio"]
     return None if is_learned(cfg) or ratio is None else float(ratio)
 
 
 def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """The post-processing keywords of :func:`spot_all` a spotting config sets."""
-    return {"smooth": int(cfg.get("smooth", 3)), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg.get("merge_iou", 0.3))}
+    return {"smooth": int(cfg["smooth"]), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg["merge_iou"])}
 
 
 def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:
@@ -367,6 +377,7 @@ def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thre
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
+    cfg = spotting_settings(cfg)
     post = post_options(cfg)
     chosen: dict[str, Thresholds] = {}
     best_f1: dict[str, float] = {}
@@ -388,6 +399,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
 
     Returns (predicted intervals, selection table with one row per fold and type).
     """
+    cfg = spotting_settings(cfg)
     preds, sel = [], []
     subs = sorted(set(subjects.values()))
     for s in subs:
@@ -401,7 +413,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
         if train:
             th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
         else:  # a single subject: nothing to select on, use the configured defaults
-            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
+            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
         preds.append(spot_configured(test, th, cfg))
         for t in TYPES:
