@@ -185,7 +185,7 @@ def _flow(a: argparse.Namespace) -> int:
     cfg = cli_settings(a, "flow", {"method": a.method, "reference": a.reference})
     method, reference = cfg["method"], cfg["reference"]
     frames, _ = _read_clip(a.frames)
-    flow, pairs = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=reference, source=a.frames)
+    flow, pairs = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=reference, source=a.frames, threads=a.threads)
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
                 {"stage": "flow", "method": method, "reference": reference, "video": str(a.frames)}, params=cfg)
     print(f"{a.output}: {len(pairs)} flow pairs ({method}, {reference})")
@@ -309,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("-o", "--output", required=True)
     fl.add_argument("--method", choices=["tvl1", "dis", "farneback"], help=flag_help("flow.method"))
     fl.add_argument("--reference", help=flag_help("flow.reference", "onset | previous | skip:K"))
+    fl.add_argument("--threads", type=int, default=1, help="frame pairs computed in parallel on this many threads (default: %(default)s)")
     add_settings_options(fl, "flow")
     fl.set_defaults(func=_flow)
 

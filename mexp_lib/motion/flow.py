@@ -115,9 +115,11 @@ def reference_pairs(n: int, reference: str) -> list[tuple[int, int]]:
     raise ConfigError(f"flow reference must be onset, previous or skip:K, not {reference!r}")
 
 
-def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "") -> tuple[np.ndarray, list[tuple[int, int]]]:
+def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "",
+                 threads: int = 1) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Optical flow of a stack of grey frames (T, H, W) for the pairs of ``reference``; errors
-    name ``source``, the file the frames came from.
+    name ``source``, the file the frames came from. ``threads`` > 1 spreads the pairs over that
+    many threads (OpenCV releases the GIL; one flow object per thread): the same result.
 
     Returns flow (P, H, W, 2) float32 in pixels and the pairs used.
     """
@@ -127,10 +129,29 @@ def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "on
     calc = make_flow(params)
     pairs = reference_pairs(len(f8), reference)
     out = np.zeros((len(pairs), *f8.shape[1:], 2), np.float32)
+    if threads > 1:
+        return _flow_threads(f8, pairs, params, out, threads), pairs
     for j, (a, b) in enumerate(pairs):
         if a != b:
             out[j] = calc(f8[a], f8[b])
     return out, pairs
+
+
+def _flow_threads(f8: np.ndarray, pairs: list[tuple[int, int]], params: FlowParams, out: np.ndarray, threads: int) -> np.ndarray:
+    """:func:`optical_flow`'s loop over ``threads`` threads, each with its own flow object and
+    every ``threads``-th pair."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = [(j, a, b) for j, (a, b) in enumerate(pairs) if a != b]
+
+    def run(part: list[tuple[int, int, int]]) -> None:
+        calc = make_flow(params)
+        for j, a, b in part:
+            out[j] = calc(f8[a], f8[b])
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, [work[i::threads] for i in range(threads)]))
+    return out
 
 
 def optical_strain(flow: np.ndarray) -> np.ndarray:

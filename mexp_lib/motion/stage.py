@@ -129,16 +129,17 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     return flow, extra
 
 
-def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
+def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path, threads: int = 1) -> None:
     """Optical flow (onset -> every frame by default) and strain of a stored clip; ``cfg``:
-    the ``flow`` section (missing keys take the schema's defaults)."""
+    the ``flow`` section (missing keys take the schema's defaults); the pairs are spread over
+    ``threads`` threads."""
     cfg = settings("flow", cfg)
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
     method = cfg["method"]
-    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5)
+    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5, threads=threads)
     flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))

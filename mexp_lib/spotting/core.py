@@ -38,7 +38,6 @@ import cv2
 import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter1d
-from scipy.signal import find_peaks
 
 from mexp_lib.config import settings
 from mexp_lib.metrics import spotting_scores
@@ -128,6 +127,8 @@ def candidate_apexes(score: np.ndarray, k: int, *, smooth: int, per_second: floa
     ``1 / per_second`` seconds of video at most (expressions are sparse, so every one that a
     threshold can keep is among them)."""
     s = _smooth(score, smooth)
+    from scipy.signal import find_peaks  # scipy.signal costs ~1 s to import: only where peaks are found
+
     peaks, _ = find_peaks(s, distance=max(1, k))
     peaks = peaks[s[peaks] > 0]
     n_keep = max(1, int(np.ceil(len(score) / fps * per_second)))
@@ -249,6 +250,8 @@ def find_candidates(s: np.ndarray, k: int, th: Thresholds) -> np.ndarray:
     if valid.size == 0:
         return np.zeros(0, int)
     thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), th.floor * float(np.median(valid)))
+    from scipy.signal import find_peaks
+
     peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
     return peaks
 
