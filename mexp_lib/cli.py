@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
-from mexp_lib.config import add_settings_options, cli_settings, flag_help
+from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, flag_help
 from mexp_lib.errors import ConfigError, MexpError
 
 
@@ -112,10 +112,10 @@ def _landmarks(a: argparse.Namespace) -> int:
 
 def _spot(a: argparse.Namespace) -> int:
     from mexp_lib.config import read_section, settings
-    from mexp_lib.spotting.stage import WITHOUT_MODEL, spot_one_video
+    from mexp_lib.spotting.stage import spot_one_video
 
     face = settings("face", read_section(a.config, "face"), {k: v for k, v in (("backend", a.backend), ("detect_every", a.detect_every)) if v is not None})
-    spotting = cli_settings(a, "spotting", base=WITHOUT_MODEL)
+    spotting = cli_settings(a, "spotting", base=SPOT_WITHOUT_MODEL)
     pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
     print(pred.to_string(index=False) if len(pred) else "nothing spotted")
     return 0
@@ -201,12 +201,6 @@ def _demo(a: argparse.Namespace) -> int:
     return 0
 
 
-def _without_model() -> dict:  # type: ignore[type-arg]
-    from mexp_lib.spotting.stage import WITHOUT_MODEL
-
-    return WITHOUT_MODEL
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mexp", description="Micro-expression spotting and recognition (the workflow runs through snakemake; see README).")
     p.add_argument("--version", action="version", version=f"mexp {mexp_lib.__version__}")
@@ -266,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
     sp.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
     sp.add_argument("--detect-every", type=int, help=flag_help("face.detect_every"))
-    add_settings_options(sp, "spotting", base=_without_model())
+    add_settings_options(sp, "spotting", base=SPOT_WITHOUT_MODEL)
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")

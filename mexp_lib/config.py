@@ -169,6 +169,12 @@ def check_section(section: str, cfg: Mapping[str, Any], what: str = "settings") 
 
 # --- the command line: every stage command takes its section's settings the same way --------
 
+# What `mexp spot` changes in the schema's spotting defaults on a new video without a model:
+# MDMD (no training) and fixed thresholds (default_p, default_floor); the noise floor keeps a
+# video without any expression from yielding intervals. Every other key is the schema's default.
+SPOT_WITHOUT_MODEL: dict[str, Any] = {"method": "mdmd", "default_floor": 4.0}
+
+
 def parse_assignments(items: Iterable[str] | None) -> dict[str, Any]:
     """``["tvl1.warps=5", "rois=[mouth]"]`` -> ``{"tvl1": {"warps": 5}, "rois": ["mouth"]}``
     (values read as YAML)."""

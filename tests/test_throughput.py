@@ -41,3 +41,11 @@ def test_flow_pairs_over_threads_give_the_same_flow(method):
     assert pairs1 == pairs3
     np.testing.assert_array_equal(one, three)
     assert np.abs(one[-1, 16:-16, 16:-16, 0].mean() - 2.4) < 0.3, "the flow measures the known shift"
+
+
+def test_the_command_line_starts_without_the_stages():
+    """`mexp` builds its parser (every stage command, with the schema's defaults) without
+    importing a stage: each command imports only its own."""
+    code = "import sys; from mexp_lib.cli import build_parser; build_parser(); print(','.join(m for m in sys.modules if m.startswith(('mexp_lib.spotting', 'mexp_lib.face', 'mexp_lib.motion', 'pandas', 'torch'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == ""

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from mexp_lib.config import settings
+from mexp_lib.config import SPOT_WITHOUT_MODEL, settings
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.spotting.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
@@ -51,10 +51,9 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
     return scores
 
 
-# What `mexp spot` changes in the schema's spotting defaults on a new video without a model:
-# MDMD (no training) and fixed thresholds (default_p, default_floor); the noise floor keeps a
-# video without any expression from yielding intervals. Every other key is the schema's default.
-WITHOUT_MODEL: dict[str, Any] = {"method": "mdmd", "default_floor": 4.0}
+# What `mexp spot` changes in the schema's spotting defaults without a model (MDMD, fixed
+# thresholds): defined with the other command-line settings, light to import.
+WITHOUT_MODEL = SPOT_WITHOUT_MODEL
 
 
 def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
