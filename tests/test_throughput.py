@@ -49,3 +49,23 @@ def test_the_command_line_starts_without_the_stages():
     code = "import sys; from mexp_lib.cli import build_parser; build_parser(); print(','.join(m for m in sys.modules if m.startswith(('mexp_lib.spotting', 'mexp_lib.face', 'mexp_lib.motion', 'pandas', 'torch'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("apex", [4, -1])
+def test_an_apex_model_gets_only_the_apex_pair_and_the_same_input(tmp_path, apex):
+    from mexp_lib.io.h5store import read_arrays, write_store
+    from mexp_lib.motion.stage import compute_flow
+    from mexp_lib.recognition.train import apex_flow_input
+
+    a = textured_image(64, seed=4).astype(np.float32)
+    clip = np.stack([shift_image(a, 0.3 * min(i, 4), 0.1 * i) for i in range(7)])
+    write_store(tmp_path / "clip.h5", {"frames": clip}, {"apex_index": apex, "fps": 30.0})
+    compute_flow(str(tmp_path / "clip.h5"), cfg={}, out=tmp_path / "all.h5")
+    compute_flow(str(tmp_path / "clip.h5"), cfg={}, out=tmp_path / "apex.h5", pairs="apex")
+    full, only = read_arrays(tmp_path / "all.h5", "flow", "pairs"), read_arrays(tmp_path / "apex.h5", "flow", "pairs")
+    if apex >= 0:
+        assert only["pairs"].tolist() == [[0, apex]] and len(full["pairs"]) == 7
+        np.testing.assert_array_equal(only["flow"][0], full["flow"][apex])
+    else:  # an unknown apex is found from the motion of every frame: every pair is needed
+        assert len(only["pairs"]) == 7
+    np.testing.assert_array_equal(apex_flow_input(tmp_path / "apex.h5", 28), apex_flow_input(tmp_path / "all.h5", 28))

@@ -129,23 +129,39 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     return flow, extra
 
 
-def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path, threads: int = 1) -> None:
+PAIRS = ("all", "apex")
+
+
+def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path, threads: int = 1, pairs: str = "all") -> None:
     """Optical flow (onset -> every frame by default) and strain of a stored clip; ``cfg``:
     the ``flow`` section (missing keys take the schema's defaults); the pairs are spread over
-    ``threads`` threads."""
+    ``threads`` threads.
+
+    ``pairs="apex"`` (what an apex model reads): with ``reference: onset`` and a known apex only
+    the pair (0, apex) is computed and stored (``pairs`` says which); an unknown apex (-1) needs
+    every pair (the apex is then the frame of largest motion)."""
     cfg = settings("flow", cfg)
+    if pairs not in PAIRS:
+        raise ConfigError(f"compute_flow: pairs must be one of {PAIRS}, not {pairs!r}")
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
     method = cfg["method"]
-    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5, threads=threads)
+    frames = d["frames"]
+    apex = int(a.get("apex_index", -1))
+    only_apex = pairs == "apex" and cfg["reference"] == "onset" and 0 <= apex < len(frames)
+    if only_apex:
+        frames = frames[[0, apex]]
+    flow, pairs_used = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5, threads=threads)
+    if only_apex:  # the pair (0, apex) of the clip, numbered as the clip numbers its frames
+        flow, pairs_used = flow[1:], [(0, apex)]
     flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
-    logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs), mag.max(), int(mag.argmax()))
+    logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs_used), mag.max(), int(mag.argmax()))
     write_store(
-        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32),
+        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs_used, np.int32),
               **extra},
         {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg["reference"], "method": method,
          **{k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}},
