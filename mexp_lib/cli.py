@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
-from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, flag_help
+from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, default, flag_help
 from mexp_lib.errors import ConfigError, MexpError
 
 
@@ -215,12 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
     s.add_argument("--gt", required=True)
     s.add_argument("--pred", required=True)
-    s.add_argument("--iou", type=float, default=0.5)
+    s.add_argument("--iou", type=float, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
     t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
     t.add_argument("--gt", required=True)
     t.add_argument("--pred", required=True)
-    t.add_argument("--iou", type=float, default=0.5)
+    t.add_argument("--iou", type=float, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
         g.add_argument("--json", action="store_true", help="print JSON")
