@@ -193,7 +193,7 @@ def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str]) -> No
     subjects = max(2, int(np.ceil(clips / 3)))
     cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_videos_per_subject": 0}}}}
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
-    smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1", "-q"]
+    smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1"]
     run(smk + ["results/samples/demo.csv"], env)
     samples = pd.read_csv(wd / "results/samples/demo.csv", dtype=str)
     samples = samples[samples.task == "recognition"].head(clips)
@@ -219,6 +219,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="mexp flow --threads")
     ap.add_argument("--clips", type=int, default=6, help="demo clips for the workflow's per-clip cost")
     ap.add_argument("--skip-workflow", action="store_true")
+    ap.add_argument("--skip-chains", action="store_true", help="only the workflow's per-clip cost")
     ap.add_argument("--no-dis", action="store_true", help="leave out the DIS chain (a checkout whose mexp flow has no --set)")
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout whose command line and workflow run (default: this one)")
     a = ap.parse_args()
@@ -226,7 +227,8 @@ def main() -> None:
         ap.error("--reps must be >= 3 (medians)")
     env = dict(os.environ, PYTHONPATH=str(a.repo.resolve()), OMP_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as tmp:
-        chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis)
+        if not a.skip_chains:
+            chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis)
         if not a.skip_workflow:
             workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env)
     print(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")
