@@ -12,7 +12,7 @@ per-clip cost.
    over every pair, inside the face).
 2. Flow methods on that clip's mexp crops: pairs/s on one thread and end-point error (the
    schema's TV-L1, OpenCV's TV-L1, DIS presets, DIS with variational refinement).
-3. The workflow's per-clip cost: a small demo (``--clips`` short clips, no long video) through
+3. The workflow's per-clip cost: a small demo's ``--clips`` short clips (its long videos untouched) through
    landmarks, faces, TIM, magnification and flow on one core; the sum of its jobs' benchmark
    times per clip, per stage, and clips per hour per core.
 
@@ -191,7 +191,7 @@ def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str]) -> No
     wd = work / "wf"
     (wd / "config").mkdir(parents=True)
     subjects = max(2, int(np.ceil(clips / 3)))
-    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_videos_per_subject": 0}}}}
+    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 4}}}}
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1"]
     run(smk + ["results/samples/demo.csv"], env)
