@@ -18,7 +18,8 @@ per-clip cost.
 
 Timings on a shared machine are noisy: read the medians and the ratio, not single runs.
 Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow]
-(``--repo PATH`` runs another checkout's command line and workflow, e.g. for a before/after).
+(``--repo PATH`` runs another checkout's command line and workflow; ``--baseline-repo PATH`` adds
+another checkout's command line to the alternation, e.g. the main branch before a change).
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
-def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str], with_dis: bool = True) -> None:
+def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str], with_dis: bool = True,
+           baseline: Path | None = None) -> None:
     frames = work / "clip"
     field = known_motion_clip(frames)
     mexp = [sys.executable, "-m", "mexp_lib.cli"]
@@ -110,11 +112,18 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     }
     if not with_dis:
         del chain_cmds["mexp, DIS refined"]
+    envs = {k: env for k in chain_cmds}
+    if baseline is not None:  # another checkout's command line (e.g. main before this change), same clip
+        chain_cmds["baseline mexp CLI"] = {
+            "landmarks": mexp + ["landmarks", str(frames), "-o", str(work / "lm0.json"), "--strategy", "clip"],
+            "align": mexp + ["align", str(frames), "--landmarks", str(work / "lm0.json"), "-o", str(work / "faces0.h5")],
+            "flow": mexp + ["flow", str(work / "faces0.h5"), "-o", str(work / "flow0.h5"), "--reference", "onset"]}
+        envs["baseline mexp CLI"] = dict(env, PYTHONPATH=str(baseline))
     times: dict[str, dict[str, list[float]]] = {k: {s: [] for s in v} for k, v in chain_cmds.items()}
     for _ in range(reps):  # alternating, so every chain sees the same load
         for chain, steps in chain_cmds.items():
             for step, cmd in steps.items():
-                times[chain][step].append(run(cmd, env))
+                times[chain][step].append(run(cmd, envs[chain]))
 
     from mexp_lib.face.align import apply_transform, face_transform
     from mexp_lib.io.h5store import read_arrays
@@ -129,7 +138,7 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     m = face_transform(lm.points[0], CROP, 0.1)
     seed_region = (crop_truth(field, a), apply_transform(a, seed["landmarks"].astype(np.float64)))
     errors = {"seed-style chain": (epe(seed_flow, *seed_region), epe(seed_flow, *seed_region, relative=True))}
-    for chain, out in (("mexp CLI chain", "flow.h5"), ("mexp, DIS refined", "flow2.h5")):
+    for chain, out in (("mexp CLI chain", "flow.h5"), ("mexp, DIS refined", "flow2.h5"), ("baseline mexp CLI", "flow0.h5")):
         if chain in chain_cmds:
             f = read_arrays(work / out, "flow")["flow"]
             region = (crop_truth(field, m), apply_transform(m, lm.points[0]))
@@ -220,6 +229,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=6, help="demo clips for the workflow's per-clip cost")
     ap.add_argument("--skip-workflow", action="store_true")
     ap.add_argument("--skip-chains", action="store_true", help="only the workflow's per-clip cost")
+    ap.add_argument("--baseline-repo", type=Path, help="also run this checkout's command line in the alternation (e.g. ../main, before a change)")
     ap.add_argument("--no-dis", action="store_true", help="leave out the DIS chain (a checkout whose mexp flow has no --set)")
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout whose command line and workflow run (default: this one)")
     a = ap.parse_args()
@@ -228,7 +238,8 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=str(a.repo.resolve()), OMP_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as tmp:
         if not a.skip_chains:
-            chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis)
+            chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis,
+                   baseline=a.baseline_repo.resolve() if a.baseline_repo else None)
         if not a.skip_workflow:
             workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env)
     print(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")
