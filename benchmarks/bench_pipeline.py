@@ -200,7 +200,7 @@ def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str]) -> No
     wd = work / "wf"
     (wd / "config").mkdir(parents=True)
     subjects = max(2, int(np.ceil(clips / 3)))
-    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 4}}}}
+    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1}}}}
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1"]
     run(smk + ["results/samples/demo.csv"], env)
