@@ -84,8 +84,10 @@ def epe(flow: np.ndarray, truth: np.ndarray, points: np.ndarray, *, relative: bo
 
 
 def run(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one command, run outside any checkout (``python -m`` would otherwise
+    import the package of the current folder, whatever PYTHONPATH says)."""
     t = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
     return time.perf_counter() - t
