@@ -154,7 +154,8 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
         print(f"   {k:<18} {total[k]:9.2f}  {steps:<40} {e:7.3f} {100 * rel:11.1f}%")
     for k in times:
         if k != "seed-style chain":
-            print(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain (flow on {threads} thread(s))")
+            note = "its own defaults, one thread" if k.startswith("baseline") else f"flow on {threads} thread(s)"
+            print(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain ({note})")
     flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
 
 
