@@ -20,9 +20,9 @@
 # environment that installs it (`make install`, or environment.yml for conda users); per-rule
 # environments would each need mexp_lib and its pinned torch/OpenCV again. `make lint`
 # (workflow/lint.py) passes that lint and fails on any other.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from mexp_lib.schema import check_config
+from mexp_lib.config import resolve_config
 
 min_version("9.0")
 
@@ -33,8 +33,9 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml", exit=True)  # a typo: one line naming the key
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+# Every default comes from the schema, filled in once, deep (setting one flow.tvl1 key keeps the
+# others); a typo or a bad value stops here in one line naming the key (mexp_lib.config).
+config.update(resolve_config(config, exit=True))
 
 
 include: "workflow/rules/common.smk"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
+from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, default, flag_help
 from mexp_lib.errors import ConfigError, MexpError
 
 
@@ -129,17 +130,19 @@ def _show(df, a: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 def _landmarks(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import detect_landmarks
 
-    detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy,
-                     face_cfg={"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
-                               "detector": a.detector}, out=a.output)
+    face = cli_settings(a, "face", {"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
+                                    "detector": a.detector})
+    detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy, face_cfg=face, out=a.output)
     return 0
 
 
 def _spot(a: argparse.Namespace) -> int:
+    from mexp_lib.config import read_section, settings
     from mexp_lib.spotting.stage import spot_one_video
 
-    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline,
-                          face_cfg={"backend": a.backend, "detect_every": a.detect_every})
+    face = settings("face", read_section(a.config, "face"), {k: v for k, v in (("backend", a.backend), ("detect_every", a.detect_every)) if v is not None})
+    spotting = cli_settings(a, "spotting", base=SPOT_WITHOUT_MODEL)
+    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
     print(pred.to_string(index=False) if len(pred) else "nothing spotted")
     return 0
 
@@ -147,7 +150,8 @@ def _spot(a: argparse.Namespace) -> int:
 def _align(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import align_faces
 
-    align_faces(a.frames, a.landmarks, numbering="position", face_cfg={"size": a.size, "margin": a.margin, "grey": True}, out=a.output)
+    face = cli_settings(a, "face", {"size": a.size, "margin": a.margin, "grey": True})
+    align_faces(a.frames, a.landmarks, numbering="position", face_cfg=face, out=a.output)
     return 0
 
 
@@ -178,7 +182,7 @@ def _interpolate(a: argparse.Namespace) -> int:
     if (a.n_frames is None) == (a.factor is None):
         raise ConfigError("mexp interpolate: give exactly one of --n-frames and --factor")
     times = target_times(len(frames), a.n_frames) if a.n_frames else upsample_times(len(frames), a.factor)
-    cfg = {"method": a.method, "rife_weights": a.weights}
+    cfg = cli_settings(a, "interpolation", {"method": a.method, "rife_weights": a.weights})
     out = interpolate_clip(frames, times, cfg, source=a.frames)
     _write_clip(a.output, out, {"stage": "tim", "source": str(a.frames)}, cfg)
     return 0
@@ -187,12 +191,12 @@ def _interpolate(a: argparse.Namespace) -> int:
 def _magnify(a: argparse.Namespace) -> int:
     from mexp_lib.motion.magnify import magnify_clip
 
+    cfg = cli_settings(a, "magnification", {"method": a.method, "alpha": a.alpha, "low_hz": a.low_hz, "high_hz": a.high_hz, "lambda_c": a.lambda_c,
+                                            "levels": a.levels, "filter": a.filter, "order": a.order, "magnet_weights": a.weights})
     frames, stored_fps = _read_clip(a.frames)
     fps = a.fps or stored_fps
-    if fps is None and a.method == "eulerian":
+    if fps is None and cfg["method"] == "eulerian":
         raise ConfigError(f"mexp magnify: {a.frames} carries no frame rate; give --fps")
-    cfg = {"method": a.method, "alpha": a.alpha, "low_hz": a.low_hz, "high_hz": a.high_hz, "lambda_c": a.lambda_c, "levels": a.levels,
-           "filter": a.filter, "order": a.order, "magnet_weights": a.weights}
     out = magnify_clip(frames, float(fps or 0.0), cfg, source=a.frames)
     _write_clip(a.output, out, {"stage": "magnified", "source": str(a.frames), **({"fps": float(fps)} if fps else {})}, cfg)
     return 0
@@ -202,13 +206,17 @@ def _flow(a: argparse.Namespace) -> int:
     import numpy as np
 
     from mexp_lib.io.h5store import write_store
-    from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain
+    from mexp_lib.motion.flow import FlowParams, optical_flow, optical_strain, reference_pairs
 
+    if a.reference is not None:
+        reference_pairs(0, a.reference)  # names what is wrong with the flag (K of skip:K not an integer...)
+    cfg = cli_settings(a, "flow", {"method": a.method, "reference": a.reference})
+    method, reference = cfg["method"], cfg["reference"]
     frames, _ = _read_clip(a.frames)
-    flow, pairs = optical_flow(frames, params=FlowParams(a.method), reference=a.reference, source=a.frames)
+    flow, pairs = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=reference, source=a.frames, threads=a.threads)
     write_store(a.output, {"flow": flow.astype(np.float16), "strain": optical_strain(flow).astype(np.float16), "pairs": np.asarray(pairs, np.int32)},
-                {"stage": "flow", "method": a.method, "reference": a.reference, "video": str(a.frames)})
-    print(f"{a.output}: {len(pairs)} flow pairs ({a.method}, {a.reference})")
+                {"stage": "flow", "method": method, "reference": reference, "video": str(a.frames)}, params=cfg)
+    print(f"{a.output}: {len(pairs)} flow pairs ({method}, {reference})")
     return 0
 
 
@@ -252,12 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
     s.add_argument("--gt", required=True)
     s.add_argument("--pred", required=True)
-    s.add_argument("--iou", type=IOU, default=0.5)
+    s.add_argument("--iou", type=IOU, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
     t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
     t.add_argument("--gt", required=True)
     t.add_argument("--pred", required=True)
-    t.add_argument("--iou", type=IOU, default=0.5)
+    t.add_argument("--iou", type=IOU, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
         g.add_argument("--json", action="store_true", help="print JSON")
@@ -281,12 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     lm = sub.add_parser("landmarks", help="68-point landmarks of a frames folder or video file -> JSON")
     lm.add_argument("frames")
     lm.add_argument("-o", "--output", required=True)
-    lm.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    lm.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="dlib face detector (cnn = MMOD, slower, more robust to pose)")
-    lm.add_argument("--fan-weights", help="face_alignment: path of 2DFAN4-11f355bf06.pth.tar (default: its cache)")
-    lm.add_argument("--strategy", default="long", choices=["clip", "long"])
-    lm.add_argument("--upsample", type=COUNT, default=0)
-    lm.add_argument("--detect-every", type=POSITIVE_INT, default=10)
+    lm.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
+    lm.add_argument("--detector", choices=["hog", "cnn"], help=flag_help("face.detector", "dlib face detector (cnn = MMOD, slower, more robust to pose)"))
+    lm.add_argument("--fan-weights", help=flag_help("face.fan_weights", "face_alignment: path of 2DFAN4-11f355bf06.pth.tar (null: its cache)"))
+    lm.add_argument("--strategy", default="long", choices=["clip", "long"], help="clip: detect once; long: track (default: %(default)s)")
+    lm.add_argument("--upsample", type=COUNT, help=flag_help("face.upsample"))
+    lm.add_argument("--detect-every", type=POSITIVE_INT, help=flag_help("face.detect_every"))
+    add_settings_options(lm, "face")
     lm.set_defaults(func=_landmarks)
 
     sp = sub.add_parser("spot", help="spot micro- and macro-expressions in one long video -> intervals CSV")
@@ -295,16 +304,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fps", type=POSITIVE, required=True, help="frame rate (sets the windows k)")
     sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
-    sp.add_argument("--backend", default="dlib", choices=["dlib", "face_alignment"])
-    sp.add_argument("--detect-every", type=POSITIVE_INT, default=10)
+    sp.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
+    sp.add_argument("--detect-every", type=POSITIVE_INT, help=flag_help("face.detect_every"))
+    add_settings_options(sp, "spotting", base=SPOT_WITHOUT_MODEL)
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")
     al.add_argument("frames")
     al.add_argument("--landmarks", required=True)
     al.add_argument("-o", "--output", required=True)
-    al.add_argument("--size", type=_number(int, 32, strict=False), default=128)
-    al.add_argument("--margin", type=_number(float, 0, strict=False, high=0.4), default=0.1)
+    al.add_argument("--size", type=_number(int, 32, strict=False), help=flag_help("face.size"))
+    al.add_argument("--margin", type=_number(float, 0, strict=False, high=0.4), help=flag_help("face.margin"))
+    add_settings_options(al, "face")
     al.set_defaults(func=_align)
 
     ip = sub.add_parser("interpolate", help="resample a clip (frames folder, video or .h5) to N frames or upsample it -> HDF5")
@@ -312,30 +323,34 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("-o", "--output", required=True)
     ip.add_argument("--n-frames", type=_number(int, 2, strict=False), help="output frames spanning the clip (TIM)")
     ip.add_argument("--factor", type=POSITIVE_INT, help="upsample: factor - 1 new frames between each pair")
-    ip.add_argument("--method", default="flow", choices=["flow", "linear", "rife"])
-    ip.add_argument("--weights", help="rife: RIFE v4.0 flownet.pkl")
+    ip.add_argument("--method", choices=["flow", "linear", "rife"], help=flag_help("interpolation.method"))
+    ip.add_argument("--weights", help=flag_help("interpolation.rife_weights", "rife: RIFE v4.0 flownet.pkl"))
+    add_settings_options(ip, "interpolation")
     ip.set_defaults(func=_interpolate)
 
     mg = sub.add_parser("magnify", help="magnify the motion of a clip (frames folder, video or .h5) -> HDF5")
     mg.add_argument("frames")
     mg.add_argument("-o", "--output", required=True)
-    mg.add_argument("--method", default="eulerian", choices=["eulerian", "magnet"])
-    mg.add_argument("--alpha", type=POSITIVE, default=10.0)
+    mg.add_argument("--method", choices=["eulerian", "magnet"], help=flag_help("magnification.method"))
+    mg.add_argument("--alpha", type=POSITIVE, help=flag_help("magnification.alpha"))
     mg.add_argument("--fps", type=POSITIVE, help="frame rate (an .h5 from mexp interpolate/the workflow carries it)")
-    mg.add_argument("--low-hz", type=POSITIVE, default=0.5)
-    mg.add_argument("--high-hz", type=POSITIVE, default=5.0)
-    mg.add_argument("--lambda-c", type=POSITIVE, default=16.0)
-    mg.add_argument("--levels", type=POSITIVE_INT, default=4)
-    mg.add_argument("--filter", default="ideal", choices=["ideal", "butterworth"])
-    mg.add_argument("--order", type=POSITIVE_INT, default=2)
-    mg.add_argument("--weights", help="magnet: MagNet state dict")
+    mg.add_argument("--low-hz", type=POSITIVE, help=flag_help("magnification.low_hz"))
+    mg.add_argument("--high-hz", type=POSITIVE, help=flag_help("magnification.high_hz"))
+    mg.add_argument("--lambda-c", type=POSITIVE, help=flag_help("magnification.lambda_c"))
+    mg.add_argument("--levels", type=POSITIVE_INT, help=flag_help("magnification.levels"))
+    mg.add_argument("--filter", choices=["ideal", "butterworth"], help=flag_help("magnification.filter"))
+    mg.add_argument("--order", type=POSITIVE_INT, help=flag_help("magnification.order"))
+    mg.add_argument("--weights", help=flag_help("magnification.magnet_weights", "magnet: MagNet state dict"))
+    add_settings_options(mg, "magnification")
     mg.set_defaults(func=_magnify)
 
     fl = sub.add_parser("flow", help="optical flow + strain of a clip (frames folder, video or .h5) -> HDF5")
     fl.add_argument("frames")
     fl.add_argument("-o", "--output", required=True)
-    fl.add_argument("--method", default="tvl1", choices=["tvl1", "dis", "farneback"])
-    fl.add_argument("--reference", default="onset", help="onset | previous | skip:K")
+    fl.add_argument("--method", choices=["tvl1", "dis", "farneback"], help=flag_help("flow.method"))
+    fl.add_argument("--reference", help=flag_help("flow.reference", "onset | previous | skip:K"))
+    fl.add_argument("--threads", type=POSITIVE_INT, default=1, help="frame pairs computed in parallel on this many threads (default: %(default)s)")
+    add_settings_options(fl, "flow")
     fl.set_defaults(func=_flow)
 
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")

@@ -226,8 +226,8 @@ def test_documented_command_runs(docs_workdir, cmd):
 def test_commented_real_entry_loads_its_sheet(real, name):
     """Each commented entry of config/config.yaml, uncommented with the real sheet: valid under
     the schema, and the videos, fps and target its comment states."""
+    from mexp_lib.config import config_problems
     from mexp_lib.datasets import load_dataset
-    from mexp_lib.schema import config_problems
 
     text = _uncomment_real_entries((REPO / "config/config.yaml").read_text())
     cfg = yaml.safe_load(text)

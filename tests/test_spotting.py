@@ -50,7 +50,7 @@ def test_loso_selection_never_sees_the_test_subject():
     sc = {f"v{i}": scores(events=[("micro", 60 + 10 * i, 1.0)], seed=i) for i in range(3)}
     subjects = {"v0": "a", "v1": "b", "v2": "c"}
     gt = pd.DataFrame([(f"v{i}", 56 + 10 * i + 1, 66 + 10 * i + 1, "micro") for i in range(3)], columns=["video", "onset", "offset", "type"])
-    cfg = {"p_grid": [0.1, 0.5, 0.9], "floor_grid": [0, 4], "default_p": 0.5}
+    cfg = {"spotter": "classical", "p_grid": [0.1, 0.5, 0.9], "floor_grid": [0, 4], "default_p": 0.5}
     gt_leaky = gt.copy()
     gt_leaky.loc[gt_leaky.video == "v0", ["onset", "offset"]] = [250, 260]  # fold a's own GT changes ...
     a1, sel1 = spot_loso(sc, subjects, gt, cfg)

@@ -198,7 +198,8 @@ def test_config_edit_reruns_only_downstream(tiny_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("edit,key", [({"face": {"size": "big"}}, "size"), ({"flow": {"methd": "dis"}}, "methd")])
+@pytest.mark.parametrize("edit,key", [({"face": {"size": "big"}}, "size"), ({"flow": {"methd": "dis"}}, "methd"),
+                                      ({"flow": {"tvl1": {"warsp": 3}}}, "flow.tvl1.warsp: unknown key (did you mean 'warps'?)")])
 def test_bad_config_value_stops_at_validation(tmp_path, edit, key):
     cfg = yaml.safe_load((REPO / "tests/configs/tiny.yaml").read_text()) | edit
     (tmp_path / "config").mkdir()

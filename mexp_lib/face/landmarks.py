@@ -265,17 +265,21 @@ Landmarker = DlibLandmarker | FanLandmarker
 
 
 def make_landmarker(face_cfg: dict[str, Any]) -> Landmarker:
-    """Build the configured landmark backend (``dlib`` or ``face_alignment``)."""
-    backend = face_cfg.get("backend", "dlib")
-    dlib_options = {"detector": face_cfg.get("detector", "hog"), "upsample": face_cfg.get("upsample", 0),
-                    "shape_model": face_cfg.get("shape_model"), "cnn_model": face_cfg.get("cnn_model"),
-                    "detect_size": face_cfg.get("detect_size", 320)}
+    """Build the configured landmark backend (``dlib`` or ``face_alignment``) of the ``face``
+    section (missing keys take the schema's defaults)."""
+    from mexp_lib.config import settings
+
+    face_cfg = settings("face", face_cfg)
+    backend = face_cfg["backend"]
+    dlib_options = {"detector": face_cfg["detector"], "upsample": face_cfg["upsample"],
+                    "shape_model": face_cfg["shape_model"], "cnn_model": face_cfg["cnn_model"],
+                    "detect_size": face_cfg["detect_size"]}
     if backend == "dlib":
         return DlibLandmarker(**dlib_options)
     if backend == "face_alignment":
         from mexp_lib.device import select_device
 
-        return FanLandmarker(fan_weights=face_cfg.get("fan_weights"), device=str(select_device("auto")), **dlib_options)
+        return FanLandmarker(fan_weights=face_cfg["fan_weights"], device=str(select_device("auto")), **dlib_options)
     raise ConfigError(f"face.backend {backend!r} is not available (available: dlib, face_alignment)")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from mexp_lib.config import settings
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.face.align import apply_transform, face_transform, warp_face
 from mexp_lib.face.landmarks import detect_video_landmarks, make_landmarker
@@ -22,16 +23,18 @@ logger = logging.getLogger(__name__)
 
 def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: str, face_cfg: dict[str, Any], out: str | Path) -> None:
     """Landmarks of one video to a landmark JSON, or, under ``on_missing_face: skip``, a skip
-    marker with the reason when the video has no face or a frame that cannot be read."""
+    marker with the reason when the video has no face or a frame that cannot be read;
+    ``face_cfg``: the ``face`` section (missing keys take the schema's defaults)."""
+    face_cfg = settings("face", face_cfg)
     src = open_frames(frames_path, numbering=numbering)
     lm_engine = make_landmarker(face_cfg)
     try:
         lm = detect_video_landmarks(
-            src, lm_engine, video=video, strategy=strategy, detect_every=face_cfg.get("detect_every", 10),
-            smooth=face_cfg.get("smooth", 5), backend=face_cfg.get("backend", "dlib"), params=face_cfg,
+            src, lm_engine, video=video, strategy=strategy, detect_every=face_cfg["detect_every"],
+            smooth=face_cfg["smooth"], backend=face_cfg["backend"], params=face_cfg,
         )
     except DataError as e:  # no face (NoFaceError), or a frame that cannot be read (corrupt, another size)
-        policy = face_cfg.get("on_missing_face", "error")
+        policy = face_cfg["on_missing_face"]
         if policy == "error":
             raise
         if policy != "skip":
@@ -45,7 +48,9 @@ def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: 
 
 
 def align_faces(frames_path: str, landmarks_json: str, *, numbering: str, face_cfg: dict[str, Any], out: str | Path) -> None:
-    """Aligned, cropped faces of one video to an HDF5 store (``frames``, ``landmarks``...)."""
+    """Aligned, cropped faces of one video to an HDF5 store (``frames``, ``landmarks``...);
+    ``face_cfg``: the ``face`` section (missing keys take the schema's defaults)."""
+    face_cfg = settings("face", face_cfg)
     reason = skip_reason(landmarks_json)
     if reason is not None:
         write_skip(out, Path(landmarks_json).stem, reason)
@@ -54,7 +59,7 @@ def align_faces(frames_path: str, landmarks_json: str, *, numbering: str, face_c
     src = open_frames(frames_path, numbering=numbering)
     if len(src) != len(lm.numbers):
         raise ConfigError(f"{landmarks_json}: has {len(lm.numbers)} frames but {frames_path} has {len(src)}")
-    size, margin, grey = int(face_cfg.get("size", 128)), float(face_cfg.get("margin", 0.1)), bool(face_cfg.get("grey", True))
+    size, margin, grey = int(face_cfg["size"]), float(face_cfg["margin"]), bool(face_cfg["grey"])
     n = len(src)
     crops = np.zeros((n, size, size) if grey else (n, size, size, 3), np.uint8)
     aligned_lm = np.zeros((n, 68, 2), np.float32)

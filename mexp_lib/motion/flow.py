@@ -24,6 +24,8 @@ from mexp_lib.log import progress
 
 METHODS = ("tvl1", "dis", "farneback")
 
+# OpenCV's own defaults, for options a direct caller of make_flow leaves out. The workflow and
+# the command line pass every option, resolved from the schema (mexp_lib.config).
 TVL1_DEFAULTS: dict[str, Any] = {
     "tau": 0.25, "lambda": 0.15, "theta": 0.3, "nscales": 5, "warps": 5,
     "epsilon": 0.01, "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8, "gamma": 0.0,
@@ -71,7 +73,7 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
             raise ConfigError(f"flow.dis: unknown option(s) {sorted(unknown)}; known: preset, {', '.join(DIS_OPTIONS)}")
         dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
         for key, setter in DIS_OPTIONS.items():
-            if key in o:
+            if o.get(key) is not None:  # None: the preset's value
                 getattr(dis, setter)(int(o[key]))
         return lambda a, b: dis.calc(a, b, None)
     if m == "farneback":
@@ -117,9 +119,11 @@ def reference_pairs(n: int, reference: str) -> list[tuple[int, int]]:
     raise ConfigError(f"flow reference must be onset, previous or skip:K, not {reference!r}")
 
 
-def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "") -> tuple[np.ndarray, list[tuple[int, int]]]:
+def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "onset", source: str | Path = "",
+                 threads: int = 1) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Optical flow of a stack of grey frames (T, H, W) for the pairs of ``reference``; errors
-    name ``source``, the file the frames came from.
+    name ``source``, the file the frames came from. ``threads`` > 1 spreads the pairs over that
+    many threads (OpenCV releases the GIL; one flow object per thread): the same result.
 
     Returns flow (P, H, W, 2) float32 in pixels and the pairs used.
     """
@@ -132,10 +136,36 @@ def optical_flow(frames: np.ndarray, *, params: FlowParams, reference: str = "on
         raise DataError(f"{source or 'optical_flow'}: {len(f8)} frames give no frame pair for flow reference {reference!r} "
                         f"(skip:K needs more than K frames)")
     out = np.zeros((len(pairs), *f8.shape[1:], 2), np.float32)
-    for j, (a, b) in progress(enumerate(pairs), len(pairs), f"{source or 'frames'}: flow ({params.method})"):
+    what = f"{source or 'frames'}: flow ({params.method})"
+    if threads > 1:
+        return _flow_threads(f8, pairs, params, out, threads, what), pairs
+    for j, (a, b) in progress(enumerate(pairs), len(pairs), what):
         if a != b:
             out[j] = calc(f8[a], f8[b])
     return out, pairs
+
+
+def _flow_threads(f8: np.ndarray, pairs: list[tuple[int, int]], params: FlowParams, out: np.ndarray, threads: int,
+                  what: str) -> np.ndarray:
+    """:func:`optical_flow`'s loop over ``threads`` threads, each with its own flow object;
+    progress reported as pairs finish."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+
+    def run(j: int) -> None:
+        calc = getattr(local, "calc", None)
+        if calc is None:
+            calc = local.calc = make_flow(params)
+        a, b = pairs[j]
+        if a != b:
+            out[j] = calc(f8[a], f8[b])
+
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in progress(pool.map(run, range(len(pairs))), len(pairs), what):
+            pass
+    return out
 
 
 def optical_strain(flow: np.ndarray) -> np.ndarray:

@@ -56,14 +56,17 @@ METHODS = ("flow", "linear", "rife")
 def interpolate_clip(frames: np.ndarray, times: np.ndarray, cfg: dict, *, source: str | Path = "") -> np.ndarray:
     """Resample a clip with the configured interpolator: ``method`` flow | linear (classical,
     :func:`interpolate_frames`) or rife (RIFE's IFNet with the weights at ``rife_weights``)."""
-    method = cfg.get("method", "flow")
+    from mexp_lib.config import settings
+
+    cfg = settings("interpolation", cfg)
+    method = cfg["method"]
     if method not in METHODS:
         raise ConfigError(f"interpolation.method must be one of {METHODS}, not {method!r}")
     require_finite(frames, source)
     if method == "rife":
         from mexp_lib.motion.networks import IFNet, load_weights, rife_interpolate
 
-        net = load_weights(IFNet(), cfg.get("rife_weights"), what="interpolation.method rife", key="interpolation.rife_weights")
+        net = load_weights(IFNet(), cfg["rife_weights"], what="interpolation.method rife", key="interpolation.rife_weights")
         return rife_interpolate(net, frames.astype(np.float32), times)
     return interpolate_frames(frames, times, method=method)
 

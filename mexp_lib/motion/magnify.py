@@ -116,15 +116,17 @@ def magnify_clip(frames: np.ndarray, fps: float, cfg: dict, *, source: str = "")
     """Magnify a clip as configured: ``method`` eulerian (:func:`magnify_eulerian` with
     ``alpha, low_hz, high_hz, lambda_c, levels, filter, order``) or magnet (MagNet, weights at
     ``magnet_weights``, static mode against the first frame, ``alpha``)."""
+    from mexp_lib.config import settings
+
+    cfg = settings("magnification", cfg)
     require_finite(frames, source)
-    method = cfg.get("method", "eulerian")
+    method = cfg["method"]
     if method == "magnet":
         from mexp_lib.motion.networks import MagNet, load_weights, magnet_magnify
 
-        net = load_weights(MagNet(), cfg.get("magnet_weights"), what="magnification.method magnet", key="magnification.magnet_weights")
+        net = load_weights(MagNet(), cfg["magnet_weights"], what="magnification.method magnet", key="magnification.magnet_weights")
         return magnet_magnify(net, frames.astype(np.float32), float(cfg["alpha"]))
     if method != "eulerian":
         raise ConfigError(f"magnification.method must be eulerian or magnet, not {method!r}")
     return magnify_eulerian(frames, fps=fps, alpha=float(cfg["alpha"]), low_hz=float(cfg["low_hz"]), high_hz=float(cfg["high_hz"]),
-                            lambda_c=float(cfg.get("lambda_c", 16)), levels=int(cfg.get("levels", 4)), filter=cfg.get("filter", "ideal"),
-                            order=int(cfg.get("order", 2)))
+                            lambda_c=float(cfg["lambda_c"]), levels=int(cfg["levels"]), filter=cfg["filter"], order=int(cfg["order"]))

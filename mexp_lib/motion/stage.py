@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mexp_lib.config import settings
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
@@ -43,6 +44,7 @@ def normalise_clip(faces_h5: str, *, onset: int, apex: int, offset: int, fps: fl
     ``last`` (the frames cut, context included), ``apex_index`` (output frame nearest the apex,
     -1 if unknown) and ``fps`` (the effective frame rate after resampling).
     """
+    cfg = settings("interpolation", cfg)
     if _propagate_skip(faces_h5, out):
         return
     if context < 0:
@@ -88,7 +90,8 @@ def clip_interval(path: str | Path) -> tuple[str, int, int]:
 
 def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     """Magnification of a stored clip (Eulerian or MagNet, :func:`mexp_lib.motion.magnify.magnify_clip`);
-    the clip's times and landmarks are carried over."""
+    the clip's times and landmarks are carried over. ``cfg``: the ``magnification`` section."""
+    cfg = settings("magnification", cfg)
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", "times", optional=("landmarks",))
@@ -102,15 +105,17 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     """Apply the flow options of the spotting methods to flow (P, S, S, 2): ``head_motion``
     (none | nose | affine), ``mask_eyes`` (zero flow in the dilated eye polygons) and ``rois``
     (named crops, :data:`mexp_lib.motion.regions.ROIS`). Returns the flow and
-    ``{"roi_<name>": crop (P, h, w, 2) float16, "roibox_<name>": (4,) x0, y0, x1, y1}``."""
-    head, mask_eyes, rois = cfg.get("head_motion", "none"), bool(cfg.get("mask_eyes", False)), list(cfg.get("rois") or [])
+    ``{"roi_<name>": crop (P, h, w, 2) float16, "roibox_<name>": (4,) x0, y0, x1, y1}``.
+    ``cfg``: the ``flow`` section."""
+    cfg = settings("flow", cfg)
+    head, mask_eyes, rois = cfg["head_motion"], bool(cfg["mask_eyes"]), list(cfg["rois"])
     if head == "none" and not mask_eyes and not rois:
         return flow, {}
     if landmarks is None:
         raise DataError(f"{source}: the flow options head_motion/mask_eyes/rois need the clip's landmarks, and this store has none "
                         "(written by an older mexp: rerun normalise_clip)")
     size = flow.shape[1]
-    mask, nose = face_masks(landmarks, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
+    mask, nose = face_masks(landmarks, size, eye_dilate=float(cfg["eye_dilate"]))
     if head != "none":
         remove = HeadMotion(head, mask, nose)
         flow = np.stack([remove(f) for f in flow])
@@ -124,22 +129,41 @@ def flow_regions(flow: np.ndarray, landmarks: np.ndarray | None, cfg: dict[str, 
     return flow, extra
 
 
-def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
-    """Optical flow (onset -> every frame by default) and strain of a stored clip."""
+PAIRS = ("all", "apex")
+
+
+def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path, threads: int = 1, pairs: str = "all") -> None:
+    """Optical flow (onset -> every frame by default) and strain of a stored clip; ``cfg``:
+    the ``flow`` section (missing keys take the schema's defaults); the pairs are spread over
+    ``threads`` threads.
+
+    ``pairs="apex"`` (what an apex model reads): with ``reference: onset`` and a known apex only
+    the pair (0, apex) is computed and stored (``pairs`` says which); an unknown apex (-1) needs
+    every pair (the apex is then the frame of largest motion)."""
+    cfg = settings("flow", cfg)
+    if pairs not in PAIRS:
+        raise ConfigError(f"compute_flow: pairs must be one of {PAIRS}, not {pairs!r}")
     if _propagate_skip(in_h5, out):
         return
     d = read_arrays(in_h5, "frames", optional=("landmarks",))
     a = read_attrs(in_h5)
-    method = cfg.get("method", "tvl1")
-    flow, pairs = optical_flow(d["frames"], params=FlowParams(method, dict(cfg.get(method, {}) or {})), reference=cfg.get("reference", "onset"), source=in_h5)
+    method = cfg["method"]
+    frames = d["frames"]
+    apex = int(a.get("apex_index", -1))
+    only_apex = pairs == "apex" and cfg["reference"] == "onset" and 0 <= apex < len(frames)
+    if only_apex:
+        frames = frames[[0, apex]]
+    flow, pairs_used = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5, threads=threads)
+    if only_apex:  # the pair (0, apex) of the clip, numbered as the clip numbers its frames
+        flow, pairs_used = flow[1:], [(0, apex)]
     flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
-    logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs), mag.max(), int(mag.argmax()))
+    logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs_used), mag.max(), int(mag.argmax()))
     write_store(
-        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs, np.int32),
+        out, {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16), "pairs": np.asarray(pairs_used, np.int32),
               **extra},
-        {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg.get("reference", "onset"), "method": method,
+        {"stage": "flow", "apex_index": a.get("apex_index", -1), "reference": cfg["reference"], "method": method,
          **{k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}},
         params=cfg,
     )

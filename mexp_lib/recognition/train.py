@@ -99,11 +99,18 @@ def sequence_grey_input(flow_h5: str | Path, clip_h5: str | Path, size: int) -> 
 def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
     """(3, size, size) float32: u, v, strain at the apex frame of a flow store.
 
-    The apex is the stored ``apex_index``; when the sheet gave none (-1), the frame with the
+    The apex is the stored ``apex_index``, its flow the stored pair (0, apex) (the only pair of
+    a store computed for an apex model); when the sheet gave none (-1), the frame with the
     largest mean flow magnitude (computed from the sample's own motion, no label involved).
     """
     with open_store(flow_h5) as h:
         idx = int(h.attrs.get("apex_index", -1))
+        if idx >= 0 and "pairs" in h:
+            pairs = h["pairs"][()]
+            hit = np.flatnonzero((pairs[:, 0] == 0) & (pairs[:, 1] == idx))
+            if not len(hit):
+                raise DataError(f"{flow_h5}: holds no flow pair (0, {idx}) for the apex")
+            idx = int(hit[0])
         if idx < 0:
             mags = [float(np.linalg.norm(h["flow"][i].astype(np.float32), axis=-1).mean()) for i in range(h["flow"].shape[0])]
             idx = int(np.argmax(mags))

@@ -47,8 +47,8 @@ import cv2
 import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter1d
-from scipy.signal import find_peaks
 
+from mexp_lib.config import settings
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
 from mexp_lib.log import progress
@@ -56,8 +56,6 @@ from mexp_lib.motion.regions import HeadMotion, face_masks, outside_face
 
 logger = logging.getLogger(__name__)
 TYPES = ("macro", "micro")
-# multiscale boundaries: the range of onset / offset distances searched per type, seconds
-BOUNDARY_SECONDS = {"micro": (0.05, 0.4), "macro": (0.15, 2.5)}
 
 
 def half_window(fps: float, k_seconds: float) -> int:
@@ -156,6 +154,8 @@ def candidate_apexes(score: np.ndarray, k: int, *, smooth: int, per_second: floa
     ``1 / per_second`` seconds of video at most (expressions are sparse, so every one that a
     threshold can keep is among them)."""
     s = _smooth(score, smooth)
+    from scipy.signal import find_peaks  # scipy.signal costs ~1 s to import: only where peaks are found
+
     peaks, _ = find_peaks(s, distance=max(1, k))
     peaks = peaks[s[peaks] > 0]
     n_keep = max(1, int(np.ceil(len(score) / fps * per_second)))
@@ -203,25 +203,27 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
 
     ``faces``: an open faces store (h5py group with ``frames`` (T, S, S) uint8, ``landmarks`` and,
     optionally, ``found`` (T,) -- frames where the face stage found no face score 0 within k of
-    them, so a faceless stretch is never spotted), read two frames at a time.
+    them, so a faceless stretch is never spotted), read two frames at a time. ``cfg``: the
+    ``spotting`` section (missing keys take the schema's defaults).
     """
-    den = dict(cfg.get("denoise") or {})
-    frames_ds = denoised(faces["frames"], fps=fps, spatial=float(den.get("spatial", 0.0)), temporal=float(den.get("temporal", 0.0)))
+    cfg = spotting_settings(cfg)
+    den = cfg["denoise"]
+    frames_ds = denoised(faces["frames"], fps=fps, spatial=float(den["spatial"]), temporal=float(den["temporal"]))
     n, size = frames_ds.shape[0], frames_ds.shape[1]
     lm = np.median(faces["landmarks"][()], axis=0)
-    mask, nose = face_masks(lm, size, eye_dilate=float(cfg.get("eye_dilate", 0.25)))
+    mask, nose = face_masks(lm, size, eye_dilate=float(cfg["eye_dilate"]))
     eyes = face_masks(lm, size, eye_dilate=0.0)[0]
-    blinks = cfg.get("blinks", "mask") == "regress" and bool(eyes.any())
-    if cfg.get("region", "crop") == "face":
+    blinks = cfg["blinks"] == "regress" and bool(eyes.any())
+    if cfg["region"] == "face":
         mask = mask | outside_face(lm, size)
-    flow_method = cfg.get("flow_method", "dis")
-    calc = make_flow(FlowParams(flow_method, dict(cfg.get(flow_method, {}) or {})))
-    remove = HeadMotion(cfg.get("head_motion", "affine"), mask, nose)
-    grid, top = int(cfg.get("grid", 6)), int(cfg.get("top_cells", 3))
-    method = cfg.get("method", "feature_diff")
+    flow_method = cfg["flow_method"]
+    calc = make_flow(FlowParams(flow_method, dict(cfg[flow_method])))
+    remove = HeadMotion(cfg["head_motion"], mask, nose)
+    grid, top = int(cfg["grid"]), int(cfg["top_cells"])
+    method = cfg["method"]
     lost = ~faces["found"][()].astype(bool) if "found" in faces else np.zeros(n, bool)
     out: dict[str, np.ndarray] = {}
-    multiscale = cfg.get("boundaries", "fixed") == "multiscale"
+    multiscale = cfg["boundaries"] == "multiscale"
     if multiscale:
         bounds = np.zeros((2 * len(TYPES), n), np.float32)
         keep = (~mask).astype(np.float32)
@@ -240,7 +242,7 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
             d = np.linalg.norm(0.5 * (m[: n - 2 * k] - m[k: n - k]), axis=-1)  # |D_i| for i = k .. n-k-1
             if blinks:
                 d = remove_blinks(d[:, : grid * grid], d[:, grid * grid])
-            cells[k: n - k] = normalise_cells(d, str(cfg.get("cell_norm", "none")))
+            cells[k: n - k] = normalise_cells(d, str(cfg["cell_norm"]))
             score[k: n - k] = np.sort(cells[k: n - k], axis=1)[:, -top:].mean(1)
         else:
             logger.warning("%s: %d frames is too short for the %s window k=%d; no %s score", video, n, t, k, t)
@@ -254,11 +256,11 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
         if multiscale:  # onset / offset distances at the candidate apexes; k elsewhere
             i = TYPES.index(t)
             bounds[2 * i: 2 * i + 2] = k
-            scales = boundary_scales(k, fps, tuple(cfg.get("boundary_seconds", BOUNDARY_SECONDS)[t]))
-            for c in candidate_apexes(score, k, smooth=int(cfg.get("smooth", 3)), per_second=float(cfg.get("candidates_per_second", 0.5)), fps=fps):
+            scales = boundary_scales(k, fps, tuple(cfg["boundary_seconds"][t]))
+            for c in candidate_apexes(score, k, smooth=int(cfg["smooth"]), per_second=float(cfg["candidates_per_second"]), fps=fps):
                 top_cells = np.argsort(-cells[c])[:top]
                 on, off = apex_boundaries(frames_ds, int(c), scales, calc=calc, remove=remove, keep=keep, edges=edges, cells=top_cells,
-                                          rise=float(cfg.get("boundary_rise", 0.8)))
+                                          rise=float(cfg["boundary_rise"]))
                 bounds[2 * i, max(0, c - 2): c + 3], bounds[2 * i + 1, max(0, c - 2): c + 3] = on, off
     if multiscale:
         out["bounds"] = bounds
@@ -294,6 +296,8 @@ def find_candidates(s: np.ndarray, k: int, th: Thresholds, floor_unit: str = "me
 
         raise ConfigError(f"spotting.floor_unit must be median or mad, not {floor_unit!r}")
     thr = max(valid.mean() + th.p * (valid.max() - valid.mean()), noise)
+    from scipy.signal import find_peaks
+
     peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
     return peaks
 
@@ -404,11 +408,18 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
 
 
 SPOTTERS = ("classical", "learned", "two_stage")
+# Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
+EXTRA_KEYS = ("classes", "class_mapping")
+
+
+def spotting_settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``spotting`` section with the schema's defaults filled in (:func:`mexp_lib.config.settings`)."""
+    return settings("spotting", cfg, passthrough=EXTRA_KEYS)
 
 
 def is_learned(cfg: dict[str, Any]) -> bool:
     """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
-    spotter = cfg.get("spotter", "classical")
+    spotter = cfg["spotter"]
     if spotter not in SPOTTERS:
         from mexp_lib.errors import ConfigError
 
@@ -419,24 +430,27 @@ def is_learned(cfg: dict[str, Any]) -> bool:
 def type_ratio_of(cfg: dict[str, Any]) -> float | None:
     """The micro/macro scale test's ratio, or None for a learned spotter or ``type_ratio: null``
     (type-specific scores: no scale test)."""
-    ratio = cfg.get("type_ratio", 0.5)
+    ratio = cfg["type_ratio"]
     return None if is_learned(cfg) or ratio is None else float(ratio)
 
 
 def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """The post-processing keywords of :func:`spot_all` a spotting config sets."""
-    return {"smooth": int(cfg.get("smooth", 3)), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg.get("merge_iou", 0.3)),
-            "floor_unit": str(cfg.get("floor_unit", "median")), "type_by": str(cfg.get("type_by", "ratio")), "micro_max": float(cfg.get("micro_max", 0.5))}
+    return {"smooth": int(cfg["smooth"]), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg["merge_iou"]),
+            "floor_unit": str(cfg["floor_unit"]), "type_by": str(cfg["type_by"]), "micro_max": float(cfg["micro_max"])}
 
 
 def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:
-    """:func:`spot_all` with the post-processing, type test and classes of a spotting config."""
+    """:func:`spot_all` with the post-processing, type test and classes of a spotting config
+    (missing keys take the schema's defaults)."""
+    cfg = spotting_settings(cfg)
     return spot_all(scores, th, classes=cfg.get("classes"), **post_options(cfg))
 
 
 def select_thresholds(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Grid search of (p, floor) per type maximising that type's F1 on the given (training)
     videos; each type's choice does not depend on the other's."""
+    cfg = spotting_settings(cfg)
     post = post_options(cfg)
     chosen: dict[str, Thresholds] = {}
     best_f1: dict[str, float] = {}
@@ -458,6 +472,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
 
     Returns (predicted intervals, selection table with one row per fold and type).
     """
+    cfg = spotting_settings(cfg)
     preds, sel = [], []
     subs = sorted(set(subjects.values()))
     for s in subs:
@@ -471,7 +486,7 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
         if train:
             th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
         else:  # a single subject: nothing to select on, use the configured defaults
-            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["floor_grid"][0])) for t in TYPES}
+            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
             f1 = {t: float("nan") for t in TYPES}
         preds.append(spot_configured(test, th, cfg))
         for t in TYPES:

@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 
 from mexp_lib.spotting import TYPES
+from mexp_lib.spotting.core import spotting_settings
 
 
 def video_input(sc: dict[str, np.ndarray]) -> np.ndarray:
@@ -146,19 +147,20 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
                   emotions: list[np.ndarray] | None = None, n_classes: int = 0, bounds: list[np.ndarray] | None = None) -> TemporalScoreNet:
     """Fit the network on whole training videos (one video per step, a fixed number of epochs);
     with ``emotions`` (per-frame class targets, -1 = none) also the recognition head, with
-    ``bounds`` (:func:`boundary_targets`) also the boundary head."""
+    ``bounds`` (:func:`boundary_targets`) also the boundary head. ``cfg``: the resolved
+    ``spotting.learned`` settings."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg.get("width", 32)), n_classes=n_classes if emotions is not None else 0,
-                           boundaries=bounds is not None, dilations=tuple(cfg.get("dilations", DILATIONS)))
-    opt = torch.optim.Adam(net.parameters(), lr=float(cfg.get("lr", 3e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
-    pos_weight = float(cfg.get("pos_weight", 10.0))
+    net = TemporalScoreNet(inputs[0].shape[0], width=int(cfg["width"]), n_classes=n_classes if emotions is not None else 0,
+                           boundaries=bounds is not None, dilations=tuple(cfg["dilations"]))
+    opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
+    pos_weight = float(cfg["pos_weight"])
     xs = [torch.tensor(x)[None] for x in inputs]
     ys = [torch.tensor(y)[None] for y in targets]
     es = [torch.tensor(e)[None] for e in emotions] if emotions is not None else None
     bs = [torch.tensor(b)[None] for b in bounds] if bounds is not None else None
     net.train()
-    for _ in range(int(cfg.get("epochs", 40))):
+    for _ in range(int(cfg["epochs"])):
         for j in torch.randperm(len(xs), generator=g).tolist():
             opt.zero_grad()
             # frames inside expressions are few: weight them up (SoftNet balances its samples)
@@ -176,8 +178,9 @@ def train_spotter(inputs: list[np.ndarray], targets: list[np.ndarray], cfg: dict
 
 
 def learned_types(cfg: dict[str, Any]) -> tuple[str, ...]:
-    """The types whose score the network replaces (``spotting.learned.types``; all by default):
-    the others keep the classical score."""
+    """The types whose score the network replaces (``spotting.learned.types``; a resolved
+    section holds the schema's default ``[micro]``, a section without ``learned.types`` means
+    all): the others keep the classical score."""
     types = tuple((cfg.get("learned") or {}).get("types", TYPES))
     bad = [t for t in types if t not in TYPES]
     if bad or not types:
@@ -225,7 +228,8 @@ def motion_gate(score: np.ndarray, gate: float) -> float:
 def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame,
                  cfg: dict[str, Any]) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]], TemporalScoreNet]:
     """Train on ``train`` videos (their ground truth only), score both sets."""
-    lcfg = dict(cfg.get("learned") or {})
+    cfg = spotting_settings(cfg)
+    lcfg = dict(cfg["learned"])
     names = list(train)
     missing = [v for v in names if "cells_micro" not in train[v]]
     if missing:
@@ -242,8 +246,8 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
     if classes:
         mapping = dict(cfg.get("class_mapping") or {c: c for c in classes})
         es = [emotion_targets(*frames_gt[v], classes, mapping) for v in names]
-    bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg.get("spotter") == "two_stage" else None
-    net = train_spotter(xs, ys, lcfg, seed=int(lcfg.get("seed", 0)), emotions=es, n_classes=len(classes), bounds=bs)
+    bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg["spotter"] == "two_stage" else None
+    net = train_spotter(xs, ys, lcfg, seed=int(lcfg["seed"]), emotions=es, n_classes=len(classes), bounds=bs)
     types, gate = learned_types(cfg), float(lcfg.get("gate", 0.0))
     return ({v: predict_scores(net, sc, types, gate) for v, sc in train.items()}, {v: predict_scores(net, sc, types, gate) for v, sc in test.items()},
             net)

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from mexp_lib.config import SPOT_WITHOUT_MODEL, settings
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.errors import DataError
 from mexp_lib.spotting.evaluate import plot_timeline
@@ -16,12 +17,15 @@ from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
 from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, is_learned, spot_configured, spot_loso, spotting_features
+from mexp_lib.spotting.core import spotting_settings
 
 logger = logging.getLogger(__name__)
 
 
 def compute_spotting_features(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
-    """Compute a long video's per-frame scores and store them with its frame numbers."""
+    """Compute a long video's per-frame scores and store them with its frame numbers; ``cfg``:
+    the ``spotting`` section (missing keys take the schema's defaults)."""
+    cfg = spotting_settings(cfg)
     reason = skip_reason(faces_h5)
     if reason is not None:
         write_skip(out, Path(faces_h5).stem, reason)
@@ -49,12 +53,9 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
     return scores
 
 
-# What `mexp spot` uses on a new video without a model: MDMD (no training) and fixed thresholds;
-# the noise floor keeps a video without any expression from yielding intervals.
-CLI_DEFAULTS: dict[str, Any] = {
-    "method": "mdmd", "flow_method": "dis", "k_seconds": {"micro": 0.18, "macro": 0.6}, "head_motion": "affine",
-    "type_ratio": 0.5, "grid": 6, "top_cells": 3, "eye_dilate": 0.25, "smooth": 3, "default_p": 0.5, "default_floor": 4.0,
-}
+# What `mexp spot` changes in the schema's spotting defaults without a model (classical MDMD,
+# fixed thresholds): defined with the other command-line settings, light to import.
+WITHOUT_MODEL = SPOT_WITHOUT_MODEL
 
 
 def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[str, Any], out_intervals: str | Path, out_selection: str | Path,
@@ -68,6 +69,7 @@ def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[
     settings, the thresholds selected on *all* of the dataset's videos and, for the learned
     spotter, the network trained on all of them (for use elsewhere; the metric table comes from
     the leave-one-subject-out predictions only)."""
+    cfg = spotting_settings(cfg)
     samples = read_sample_table(samples_csv)
     long = samples[samples.task == "spotting"]
     gt = long[["video", "onset", "offset", "type", "apex", "emotion"]]
@@ -110,6 +112,7 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
     """Fit the spotter on every video (the learned network, then the thresholds) and save it."""
     import torch
 
+    cfg = spotting_settings(cfg)
     gt = gt[gt.video.isin(list(scores))]
     net = None
     if is_learned(cfg):
@@ -145,13 +148,14 @@ def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thr
 
 
 def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, model: str | Path | None = None, face_cfg: dict[str, Any] | None = None,
-                   timeline_png: str | Path | None = None, workdir: str | Path | None = None) -> pd.DataFrame:
+                   timeline_png: str | Path | None = None, workdir: str | Path | None = None, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
     """Spot one long video (frames folder or video file) outside the workflow.
 
     Landmarks (long-video strategy) -> aligned faces -> scores -> intervals, each streamed
     through files in ``workdir`` (a temporary folder by default) so memory does not grow with
     the video. With ``model`` (a workflow ``model.pt``) its settings, thresholds and network are
-    used; without, :data:`CLI_DEFAULTS` (MDMD). Writes ``video,onset,offset,type[,emotion]``
+    used; without, the schema's defaults with :data:`WITHOUT_MODEL` over them (MDMD, fixed
+    thresholds), and ``cfg`` (a ``spotting`` section) over those. Writes ``video,onset,offset,type[,emotion]``
     (1-based frame positions, inclusive) to ``out_csv`` and, if asked, the score timeline.
     """
     import tempfile
@@ -162,10 +166,10 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
     if model is not None:
         cfg, th, net = read_spotting_model(model)
     else:
-        cfg = dict(CLI_DEFAULTS)
+        cfg = settings("spotting", WITHOUT_MODEL, cfg)
         th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
     video = Path(frames_path).stem
-    face = {"strategy": "long", "size": 128, "margin": 0.1, "grey": True, **(face_cfg or {})}
+    face = settings("face", face_cfg, {"grey": True})
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         t = Path(tmp)
         detect_landmarks(str(frames_path), video=video, numbering="position", strategy="long", face_cfg=face, out=t / f"{video}.json")

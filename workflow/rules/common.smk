@@ -174,6 +174,12 @@ def get_flow_source(wc):
     return f"results/{clip_stage()}/{wc.dataset}/{wc.sample}.h5"
 
 
+def get_flow_pairs(wc):
+    """Only the flow pairs the recognition model reads: an apex model the onset -> apex pair
+    (mexp_lib.motion.stage.compute_flow), a sequence model every pair."""
+    return "apex" if model_input(wc.dataset) == "apex" else "all"
+
+
 def fold_column(dataset):
     """LOSO folds are subjects; holdout-database folds are source databases."""
     return "source" if RECOGNITION[dataset]["protocol"] == "holdout_db" else "subject"

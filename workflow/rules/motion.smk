@@ -44,5 +44,6 @@ rule compute_flow:
         "benchmarks/compute_flow/{dataset}/{sample}.tsv"
     params:
         flow=config["flow"],
+        pairs=get_flow_pairs,
     script:
         "../scripts/compute_flow.py"

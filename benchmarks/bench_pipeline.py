@@ -1,0 +1,252 @@
+"""Preprocessing throughput: mexp against the seed repositories' chain, and the workflow's
+per-clip cost.
+
+1. The same known-motion clip (the demo's face photograph, 320x320, 43 frames, every frame moved
+   from the first by a known smooth field of up to 3 px, rising and falling like an expression)
+   through the seed-style chain (``../shared/reference/seedstyle_chain.py``: dlib on frame 1, the
+   same box from every frame, 128 px, OpenCV-default TV-L1 onset -> every frame, strain) and
+   through mexp's command line (``mexp landmarks --strategy clip`` -> ``mexp align`` -> ``mexp
+   flow --reference onset``), alternating, ``--reps`` times each (>= 3); the median wall time of
+   each (interpreter start-up included, as a user pays it), their ratio, and the end-point error
+   of each chain's flow against the known field (mapped into that chain's own 128 px crop, mean
+   over every pair, inside the face).
+2. Flow methods on that clip's mexp crops: pairs/s on one thread and end-point error (the
+   schema's TV-L1, OpenCV's TV-L1, DIS presets, DIS with variational refinement).
+3. The workflow's per-clip cost: a small demo's ``--clips`` short clips (its long videos untouched) through
+   landmarks, faces, TIM, magnification and flow on one core; the sum of its jobs' benchmark
+   times per clip, per stage, and clips per hour per core.
+
+Timings on a shared machine are noisy: read the medians and the ratio, not single runs.
+Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow]
+(``--repo PATH`` runs another checkout's command line and workflow; ``--baseline-repo PATH`` adds
+another checkout's command line to the alternation, e.g. the main branch before a change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_CHAIN = REPO.parent / "shared" / "reference" / "seedstyle_chain.py"
+N_FRAMES, FRAME, CROP = 43, 320, 128
+
+
+def known_motion_clip(folder: Path) -> np.ndarray:
+    """Write the clip's frames as PNG; return the field (H, W, 2) and the per-frame scale."""
+    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.motion.synthetic import move_by_field, smooth_field
+
+    img, _ = base_face(FRAME)
+    grey = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    field = smooth_field(grey.shape, low=0.2, high=3.0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, s in enumerate(scales()):
+        frame = grey if s == 0 else np.clip(np.rint(move_by_field(grey, field * s)), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(folder / f"img{i + 1:03d}.png"), frame)
+    return field
+
+
+def scales() -> np.ndarray:
+    return np.sin(np.pi * np.arange(N_FRAMES) / (N_FRAMES - 1)).astype(np.float32)
+
+
+def crop_truth(field: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The field seen in a crop made by the 2x3 affine ``m`` (frame -> crop): (CROP, CROP, 2)."""
+    minv = cv2.invertAffineTransform(m)
+    yy, xx = np.mgrid[0:CROP, 0:CROP].astype(np.float32)
+    sx = (minv[0, 0] * xx + minv[0, 1] * yy + minv[0, 2]).astype(np.float32)
+    sy = (minv[1, 0] * xx + minv[1, 1] * yy + minv[1, 2]).astype(np.float32)
+    f = np.dstack([cv2.remap(field[..., c], sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for c in range(2)])
+    return f @ m[:, :2].T
+
+
+def epe(flow: np.ndarray, truth: np.ndarray, points: np.ndarray, *, relative: bool = False) -> float:
+    """Mean end-point error over the pairs 1.. (pair i: onset -> frame i), inside the face, in
+    crop pixels; ``relative``: divided by the mean true motion there (the chains' crops differ
+    in scale, so their pixel errors are not comparable; this ratio is)."""
+    face = np.zeros((CROP, CROP), np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(points.astype(np.int32)), 1)
+    face = cv2.erode(face, np.ones((9, 9), np.uint8)).astype(bool)
+    errs = [np.linalg.norm(flow[i].astype(np.float32) - s * truth, axis=-1)[face].mean() for i, s in enumerate(scales()) if i > 0]
+    motion = [np.linalg.norm(s * truth, axis=-1)[face].mean() for i, s in enumerate(scales()) if i > 0]
+    return float(np.mean(errs) / np.mean(motion)) if relative else float(np.mean(errs))
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one command, run outside any checkout (``python -m`` would otherwise
+    import the package of the current folder, whatever PYTHONPATH says)."""
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+    return time.perf_counter() - t
+
+
+def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str], with_dis: bool = True,
+           baseline: Path | None = None) -> None:
+    frames = work / "clip"
+    field = known_motion_clip(frames)
+    mexp = [sys.executable, "-m", "mexp_lib.cli"]
+    threads_flag = ["--threads", str(threads)] if threads > 1 else []
+    dis = ["--method", "dis", "--set", "dis.finest_scale=0", "--set", "dis.patch_size=8", "--set", "dis.patch_stride=4",
+           "--set", "dis.variational_refinement_iterations=10"]
+    chain_cmds = {
+        "seed-style chain": {"seed": [sys.executable, str(SEED_CHAIN), str(frames), str(work / "seed.npz")]},
+        "mexp CLI chain": {
+            "landmarks": mexp + ["landmarks", str(frames), "-o", str(work / "lm.json"), "--strategy", "clip"],
+            "align": mexp + ["align", str(frames), "--landmarks", str(work / "lm.json"), "-o", str(work / "faces.h5")],
+            "flow": mexp + ["flow", str(work / "faces.h5"), "-o", str(work / "flow.h5"), "--reference", "onset"] + threads_flag},
+        "mexp, DIS refined": {
+            "landmarks": mexp + ["landmarks", str(frames), "-o", str(work / "lm2.json"), "--strategy", "clip"],
+            "align": mexp + ["align", str(frames), "--landmarks", str(work / "lm2.json"), "-o", str(work / "faces2.h5")],
+            "flow": mexp + ["flow", str(work / "faces2.h5"), "-o", str(work / "flow2.h5"), "--reference", "onset"] + dis + threads_flag},
+    }
+    if not with_dis:
+        del chain_cmds["mexp, DIS refined"]
+    envs = {k: env for k in chain_cmds}
+    if baseline is not None:  # another checkout's command line (e.g. main before this change), same clip
+        chain_cmds["baseline mexp CLI"] = {
+            "landmarks": mexp + ["landmarks", str(frames), "-o", str(work / "lm0.json"), "--strategy", "clip"],
+            "align": mexp + ["align", str(frames), "--landmarks", str(work / "lm0.json"), "-o", str(work / "faces0.h5")],
+            "flow": mexp + ["flow", str(work / "faces0.h5"), "-o", str(work / "flow0.h5"), "--reference", "onset"]}
+        envs["baseline mexp CLI"] = dict(env, PYTHONPATH=str(baseline))
+    times: dict[str, dict[str, list[float]]] = {k: {s: [] for s in v} for k, v in chain_cmds.items()}
+    for _ in range(reps):  # alternating, so every chain sees the same load
+        for chain, steps in chain_cmds.items():
+            for step, cmd in steps.items():
+                times[chain][step].append(run(cmd, envs[chain]))
+
+    from mexp_lib.face.align import apply_transform, face_transform
+    from mexp_lib.io.h5store import read_arrays
+    from mexp_lib.io.landmarks_json import read_landmarks
+
+    seed = np.load(work / "seed.npz")
+    seed_flow = np.concatenate([np.zeros((1, CROP, CROP, 2), np.float32), seed["flow"]])
+    x0, y0, x1, y1 = _seed_box(frames)
+    sx, sy = CROP / (x1 - x0), CROP / (y1 - y0)  # cv2.resize: crop u <- frame (u + 0.5) / s - 0.5 + x0
+    a = np.array([[sx, 0, -sx * x0 + 0.5 * sx - 0.5], [0, sy, -sy * y0 + 0.5 * sy - 0.5]])
+    lm = read_landmarks(work / "lm.json")
+    m = face_transform(lm.points[0], CROP, 0.1)
+    seed_region = (crop_truth(field, a), apply_transform(a, seed["landmarks"].astype(np.float64)))
+    errors = {"seed-style chain": (epe(seed_flow, *seed_region), epe(seed_flow, *seed_region, relative=True))}
+    for chain, out in (("mexp CLI chain", "flow.h5"), ("mexp, DIS refined", "flow2.h5"), ("baseline mexp CLI", "flow0.h5")):
+        if chain in chain_cmds:
+            f = read_arrays(work / out, "flow")["flow"]
+            region = (crop_truth(field, m), apply_transform(m, lm.points[0]))
+            errors[chain] = (epe(f, *region), epe(f, *region, relative=True))
+    total = {k: statistics.median([sum(r) for r in zip(*v.values())]) for k, v in times.items()}
+    print(f"1. one {N_FRAMES}-frame {FRAME}x{FRAME} clip, known motion up to 3 px; {reps} alternating runs each ({repo})")
+    print(f"   {'chain':<18} {'median s':>9}  {'steps (median s)':<40} {'EPE px':>7} {'EPE / motion':>12}")
+    for k in times:
+        steps = " ".join(f"{s} {statistics.median(v):.2f}" for s, v in times[k].items())
+        e, rel = errors[k]
+        print(f"   {k:<18} {total[k]:9.2f}  {steps:<40} {e:7.3f} {100 * rel:11.1f}%")
+    for k in times:
+        if k != "seed-style chain":
+            note = "its own defaults, one thread" if k.startswith("baseline") else f"flow on {threads} thread(s)"
+            print(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain ({note})")
+    flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
+
+
+def _seed_box(frames: Path) -> tuple[int, int, int, int]:
+    """The box seedstyle_chain.py crops (dlib HOG, upsample 1, on frame 1)."""
+    import dlib
+
+    first = cv2.imread(str(sorted(frames.glob("*.png"))[0]), cv2.IMREAD_GRAYSCALE)
+    boxes = dlib.get_frontal_face_detector()(first, 1)
+    if not boxes:
+        return 0, 0, first.shape[1] - 1, first.shape[0] - 1
+    b = boxes[0]
+    return max(b.left(), 0), max(b.top(), 0), b.right(), b.bottom()
+
+
+def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> None:
+    from mexp_lib.config import settings
+    from mexp_lib.motion.flow import FlowParams, optical_flow
+
+    cv2.setNumThreads(1)
+    flow = settings("flow")
+    dis_vr = {"preset": "medium", "finest_scale": 0, "patch_size": 8, "patch_stride": 4, "variational_refinement_iterations": 10}
+    variants = {
+        "tvl1 (schema default)": FlowParams("tvl1", flow["tvl1"]),
+        "tvl1 (OpenCV defaults)": FlowParams("tvl1", {}),
+        "dis medium": FlowParams("dis", {"preset": "medium"}),
+        "dis fast": FlowParams("dis", {"preset": "fast"}),
+        "dis, finest scale 0, refined": FlowParams("dis", dis_vr),
+        "dis, finest scale 0, refined x25": FlowParams("dis", dis_vr | {"patch_stride": 2, "variational_refinement_iterations": 25}),
+        "farneback": FlowParams("farneback", flow["farneback"]),
+    }
+    print(f"\n2. flow methods on the mexp crops ({len(crops) - 1} pairs onset -> every frame, one thread)")
+    print(f"   {'method':<34} {'pairs/s':>8} {'EPE px':>7} {'EPE / motion':>12}")
+    for name, params in variants.items():
+        t = time.perf_counter()
+        f, _ = optical_flow(crops, params=params, reference="onset")
+        dt = time.perf_counter() - t
+        print(f"   {name:<34} {(len(crops) - 1) / dt:8.1f} {epe(f, truth, points):7.3f} {100 * epe(f, truth, points, relative=True):11.1f}%")
+
+
+def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str]) -> None:
+    """Per-clip job seconds of the demo's per-clip stages, from Snakemake's benchmark files."""
+    import pandas as pd
+
+    wd = work / "wf"
+    (wd / "config").mkdir(parents=True)
+    subjects = max(2, int(np.ceil(clips / 3)))
+    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1}}}}
+    (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1"]
+    run(smk + ["results/samples/demo.csv"], env)
+    samples = pd.read_csv(wd / "results/samples/demo.csv", dtype=str)
+    samples = samples[samples.task == "recognition"].head(clips)
+    targets = [f"results/flow/demo/{s}.h5" for s in samples["sample"]]
+    wall = run(smk + targets, env)
+    rows = []
+    for tsv in (wd / "benchmarks").glob("*/demo/*.tsv"):
+        rule = tsv.parent.parent.name
+        if rule in ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow"):
+            rows.append({"rule": rule, "s": float(pd.read_csv(tsv, sep="\t")["s"].iloc[0])})
+    per_rule = pd.DataFrame(rows).groupby("rule")["s"].sum() / len(targets)
+    per_clip = float(per_rule.sum())
+    print(f"\n3. workflow, {len(targets)} demo clips, one core ({repo}): job seconds per clip by stage")
+    for rule in ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow"):
+        print(f"   {rule:<18} {per_rule.get(rule, float('nan')):6.2f} s")
+    print(f"   {'per clip':<18} {per_clip:6.2f} s  -> {3600 / per_clip:.0f} clips per hour per core "
+          f"(wall {wall / len(targets):.2f} s per clip with Snakemake's own overhead)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=3, help="alternating runs of each chain (>= 3)")
+    ap.add_argument("--threads", type=int, default=1, help="mexp flow --threads")
+    ap.add_argument("--clips", type=int, default=6, help="demo clips for the workflow's per-clip cost")
+    ap.add_argument("--skip-workflow", action="store_true")
+    ap.add_argument("--skip-chains", action="store_true", help="only the workflow's per-clip cost")
+    ap.add_argument("--baseline-repo", type=Path, help="also run this checkout's command line in the alternation (e.g. ../main, before a change)")
+    ap.add_argument("--no-dis", action="store_true", help="leave out the DIS chain (a checkout whose mexp flow has no --set)")
+    ap.add_argument("--repo", type=Path, default=REPO, help="checkout whose command line and workflow run (default: this one)")
+    a = ap.parse_args()
+    if a.reps < 3:
+        ap.error("--reps must be >= 3 (medians)")
+    env = dict(os.environ, PYTHONPATH=str(a.repo.resolve()), OMP_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        if not a.skip_chains:
+            chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis,
+                   baseline=a.baseline_repo.resolve() if a.baseline_repo else None)
+        if not a.skip_workflow:
+            workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env)
+    print(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""One source of defaults: the workflow's schema (``workflow/schemas/config.schema.yaml``).
+
+Every setting's default lives in the schema and nowhere else. The workflow resolves its whole
+config once (:func:`resolve_config`: defaults filled in, then validated); each stage function
+resolves the section it is given (:func:`settings`), so that a partial section -- from a test,
+a benchmark, the command line -- runs with the same defaults as the workflow. Defaults are
+filled recursively and *deep*: setting ``flow.tvl1.warps`` keeps the other TV-L1 defaults.
+
+Option objects are closed in the schema (``additionalProperties: false``): an unknown key fails
+naming it, ``flow.tvl1.warsp: unknown key (did you mean 'warps'?)``.
+
+:func:`settings` only fills defaults and checks keys (no jsonschema import: it runs in every
+job); :func:`resolve_config` and :func:`cli_settings` also check types and ranges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mexp_lib.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """The workflow's JSON schema (read once per process)."""
+    import yaml
+
+    if not SCHEMA_PATH.is_file():
+        raise ConfigError(f"{SCHEMA_PATH}: the config schema is missing (install mexp from its source tree: `make install`)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(SCHEMA_PATH) as f:
+        return dict(yaml.load(f, Loader=loader))
+
+
+def _local_ref(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a ``$ref`` into ``#/$defs/`` (shared option objects). References to other
+    properties (a dataset's own ``recognition`` keys) are not followed: those keys have no
+    default of their own, they take the global section's value."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return load_schema()["$defs"][ref.split("/")[-1]]  # type: ignore[no-any-return]
+    return schema
+
+
+def fill_defaults(instance: Any, schema: Mapping[str, Any], where: str = "", *, passthrough: Iterable[str] = ()) -> Any:
+    """A copy of ``instance`` with every missing key that has a schema default filled in,
+    recursively (into defaults just filled, too). Keys of a closed object
+    (``additionalProperties: false``) that the schema does not know raise a
+    :class:`ConfigError` naming the dotted key; ``passthrough`` keys (top level only) are kept
+    as they are."""
+    schema = _local_ref(schema)
+    if not isinstance(instance, dict):
+        return copy.deepcopy(instance)
+    props: Mapping[str, Any] = schema.get("properties") or {}
+    extra = schema.get("additionalProperties", True)
+    keep = set(passthrough)
+    out: dict[str, Any] = {}
+    for key, value in instance.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key in keep:
+            out[key] = value
+        elif key in props:
+            out[key] = fill_defaults(value, props[key], dotted)
+        elif extra is False:
+            hint = difflib.get_close_matches(str(key), list(props), n=1)
+            near = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(props)})"
+            raise ConfigError(f"{dotted}: unknown key{near}")
+        elif isinstance(extra, dict):
+            out[key] = fill_defaults(value, extra, dotted)
+        else:
+            out[key] = copy.deepcopy(value)
+    for key, sub in props.items():
+        sub = _local_ref(sub)
+        if key not in out and "default" in sub:
+            out[key] = fill_defaults(copy.deepcopy(sub["default"]), sub, f"{where}.{key}" if where else key)
+    return out
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``base`` updated with ``over``, mappings merged key by key (``over`` wins)."""
+    out = copy.deepcopy(dict(base))
+    for key, value in (over or {}).items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def section_schema(section: str) -> Mapping[str, Any]:
+    props = load_schema()["properties"]
+    if section not in props:
+        raise ConfigError(f"config has no section {section!r} (sections: {', '.join(props)})")
+    return props[section]  # type: ignore[no-any-return]
+
+
+def settings(section: str, cfg: Mapping[str, Any] | None = None, *overrides: Mapping[str, Any] | None,
+             passthrough: Iterable[str] = ()) -> dict[str, Any]:
+    """A config section as a stage runs it: ``cfg`` deep-merged with each of ``overrides`` in
+    turn, every missing key filled from the schema's defaults, unknown keys refused (naming
+    them as ``<section>.<key>``). Idempotent: a resolved section comes back unchanged."""
+    merged: dict[str, Any] = dict(cfg or {})
+    for o in overrides:
+        merged = deep_merge(merged, o)
+    return dict(fill_defaults(merged, section_schema(section), section, passthrough=passthrough))
+
+
+def default(dotted: str) -> Any:
+    """The schema's default of one key, e.g. ``default("magnification.alpha")`` -> 4."""
+    section, _, rest = dotted.partition(".")
+    value: Any = settings(section)
+    for part in rest.split(".") if rest else []:
+        if not isinstance(value, dict) or part not in value:
+            raise ConfigError(f"{dotted}: the schema gives no default")
+        value = value[part]
+    return value
+
+
+def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every way ``config`` breaks ``schema`` (types, ranges, enums, unknown keys), one line
+    each, naming the dotted key::
+
+        trainig: unknown key (did you mean 'training'?)
+        training.epochs: 'ten' is not of type 'integer'
+
+    (Snakemake's own ``validate`` printed the whole schema and config, 1,600 lines, for a typo.)"""
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    lines = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = list(err.schema.get("properties") or {})  # type: ignore[union-attr]
+            for key in sorted(set(err.instance) - set(known)):
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                near = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(known)})" if known else ""
+                lines.append(f"{where + '.' if where else ''}{key}: unknown key{near}")
+        elif err.validator == "required":
+            lines.append(f"{where or '(top level)'}: {err.message}")
+        else:
+            value = repr(err.instance)
+            msg = err.message if len(value) <= 80 else err.message.replace(value, value[:60] + "...")
+            lines.append(f"{where or '(top level)'}: {msg}")
+    return lines
+
+
+def _raise_problems(problems: list[str], what: str) -> None:
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ConfigError(f"{what}: " + "; ".join(problems[:3]) + more)
+
+
+def resolve_config(config: Mapping[str, Any], *, exit: bool = False) -> dict[str, Any]:
+    """The workflow's config resolved once: checked against the schema as written (every typo
+    and bad value, one line each, naming the key), every default filled in (deep), then the
+    result checked again. A problem raises a :class:`ConfigError` (``config: <key>: ...``);
+    with ``exit`` (the Snakefile), it is printed as one ``mexp: error:`` line and the process
+    exits with status 1, so that Snakemake adds no traceback."""
+    import sys
+
+    schema = load_schema()
+    try:
+        _raise_problems(config_problems(config, schema), "config")
+        try:
+            resolved = dict(fill_defaults(dict(config), schema))
+        except ConfigError as e:
+            raise ConfigError(f"config: {e}") from None
+        _raise_problems(config_problems(resolved, schema), "config")
+    except ConfigError as e:
+        if exit:
+            sys.exit(f"mexp: error: {e}")
+        raise
+    return resolved
+
+
+def check_section(section: str, cfg: Mapping[str, Any], what: str = "settings") -> None:
+    """Validate one resolved section (types, ranges, enums) against the schema."""
+    schema = dict(load_schema())
+    schema["required"] = []
+    _raise_problems(config_problems({section: dict(cfg)}, schema), what)
+
+
+# --- the command line: every stage command takes its section's settings the same way --------
+
+# What `mexp spot` changes in the schema's spotting defaults on a new video without a model: a
+# classical MDMD score (no training) and fixed thresholds (default_p, default_floor; the noise
+# floor keeps a video without any expression from yielding intervals), measured as before the
+# workflow's face-region / blink-regression / multiscale-boundary defaults (fixed boundaries
+# keep an interval out of a faceless stretch; those defaults were chosen with thresholds
+# selected on training subjects, which a single video has not). Every other key is the schema's.
+SPOT_WITHOUT_MODEL: dict[str, Any] = {
+    "spotter": "classical", "method": "mdmd", "default_floor": 4.0, "flow_method": "dis", "eye_dilate": 0.25,
+    "region": "crop", "blinks": "mask", "boundaries": "fixed", "type_by": "ratio",
+}
+
+
+def parse_assignments(items: Iterable[str] | None) -> dict[str, Any]:
+    """``["tvl1.warps=5", "rois=[mouth]"]`` -> ``{"tvl1": {"warps": 5}, "rois": ["mouth"]}``
+    (values read as YAML)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE (e.g. tvl1.warps=5)")
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(text)
+    return out
+
+
+def read_section(config_file: str | Path | None, section: str) -> dict[str, Any]:
+    """The ``section`` of a workflow config file (``{}`` when absent or no file is given)."""
+    if not config_file:
+        return {}
+    import yaml
+
+    p = Path(config_file)
+    if not p.is_file():
+        raise ConfigError(f"--config {p}: file not found")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--config {p}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {p}: expected a mapping of sections")
+    value = data.get(section) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"--config {p}: {section} must be a mapping")
+    return dict(value)
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out += _flatten(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", v))
+    return out
+
+
+def describe_defaults(section: str, *, base: Mapping[str, Any] | None = None) -> str:
+    """Every key of a section and its default, one per line (for ``--help``)."""
+    import json
+
+    values = settings(section, base)
+    lines = [f"  {k} = {json.dumps(v)}" for k, v in _flatten(values)]
+    return f"settings ({section} section of workflow/schemas/config.schema.yaml; "\
+           f"--config FILE reads a workflow config's section, --set KEY=VALUE sets one key, a flag wins):\n" + "\n".join(lines)
+
+
+def add_settings_options(parser: argparse.ArgumentParser, section: str, *, base: Mapping[str, Any] | None = None) -> None:
+    """``--config FILE`` and ``--set KEY=VALUE`` for a stage command, and its settings with
+    their defaults in ``--help``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = describe_defaults(section, base=base)
+    parser.add_argument("--config", metavar="FILE", help=f"a workflow config (config/config.yaml): its {section} section is used")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help=f"one {section} setting, e.g. --set tvl1.warps=5 (repeatable; YAML values)")
+
+
+def flag_help(dotted: str, text: str = "") -> str:
+    """Help of a flag that sets a schema key, ending with the key's default."""
+    return f"{text + ' ' if text else ''}(default: {default(dotted)!r}; {dotted})"
+
+
+def cli_settings(args: argparse.Namespace, section: str, flags: Mapping[str, Any] | None = None, *,
+                 base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A stage command's settings: the schema's defaults (``base`` over them, for a command
+    that documents other defaults), under the ``--config`` file's section, under ``--set``,
+    under the flags given (``None`` = not given). Validated; errors name the key."""
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    out = settings(section, base, read_section(getattr(args, "config", None), section), parse_assignments(getattr(args, "set", None)), given)
+    check_section(section, out)
+    return out
