@@ -58,6 +58,28 @@ def _scores_row(g: pd.DataFrame, classes: list[str], **keys: Any) -> dict[str, A
     return _over_seeds(per_seed, int(per_seed["n"].iloc[0]), **keys)
 
 
+def seed_ensemble(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame | None:
+    """The seed ensemble: each sample's ``prob_<class>`` columns averaged over its seeds, the
+    label their argmax (ties: the first class). One row per sample, ``seed`` = the number of
+    seeds averaged. None when the predictions carry no probabilities (e.g. the SVM, or a
+    MEGC log); an error when some rows do and others do not."""
+    from mexp_lib.errors import DataError
+
+    cols = [f"prob_{c}" for c in classes]
+    if not any(c in preds.columns for c in cols):
+        return None
+    missing = [c for c in cols if c not in preds.columns]
+    if missing or preds[cols].isna().any().any():
+        raise DataError(f"predictions: class probabilities incomplete (missing columns {missing} or empty cells); rerun the folds that lack them")
+    key = ["dataset", "subject", "sample"]
+    g = preds.groupby(key, sort=True)
+    mean = g[cols].mean()
+    out = g[["label"]].first().join(mean).reset_index()
+    out["pred"] = [classes[i] for i in mean.to_numpy().argmax(1)]
+    out["seed"] = g.size().to_numpy()
+    return out
+
+
 def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     """The recognition metric table of pooled LOSO predictions.
 
@@ -70,7 +92,10 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     * last, ``fold=all, dataset=all``: everything pooled -- the MEGC 2019 number.
 
     With several seeds each metric is computed per seed and averaged; ``*_std`` columns give the
-    standard deviation over seeds (0 with one seed).
+    standard deviation over seeds (0 with one seed). When the predictions carry class
+    probabilities (``prob_<class>``), rows ``fold=ensemble`` (per dataset of a composite, then
+    ``dataset=all``) come just before the last row: the seed ensemble (:func:`seed_ensemble`),
+    pooled, one number (``*_std`` empty), ``seeds`` = how many seeds it averages.
     """
     preds = preds.assign(seed=preds["seed"] if "seed" in preds.columns else 0)
     if "dataset" not in preds.columns:
@@ -85,6 +110,14 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
         for _, s in preds.groupby("seed")
     ])
     rows.append(_over_seeds(fold_means, len(preds[preds.seed == preds.seed.iloc[0]]), fold="mean", dataset="all"))
+    ens = seed_ensemble(preds, classes)
+    if ens is not None:
+        n_seeds = int(preds.seed.nunique())
+        groups = [(d, ens[ens["dataset"] == d]) for d in datasets] if len(datasets) > 1 else []
+        for d, g in [*groups, ("all", ens)]:
+            r = recognition_scores(g.label, g.pred, classes)
+            rows.append({"fold": "ensemble", "dataset": d, "n": int(r["n"]), **{m: r[m] for m in METRICS},
+                         **{f"{m}_std": float("nan") for m in METRICS}, "seeds": n_seeds})
     rows.append(_scores_row(preds, classes, fold="all", dataset="all"))
     return pd.DataFrame(rows)
 
