@@ -145,7 +145,7 @@ def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, c
     """The README's recognition section: pooled and per-database rows, mean ± std and ensemble."""
     t = training
     sel = t.get("selection") or {}
-    protocol = ("nested selection (" + ", ".join(f"{k} from {v}" for k, v in (sel.get("grid") or {}).items()) + f", inner {sel.get('folds', 0) or 'LOSO'} folds over the training subjects)"
+    protocol = ("nested selection (" + ", ".join(f"{k} from {v}" for k, v in (sel.get("grid") or {}).items()) + f", inner {sel.get('folds', 4) or 'LOSO'} folds over the training subjects)"
                 if sel.get("method") == "inner" else "fixed schedule")
     lines = [f"Composite (442 clips, 68 leave-one-subject-out folds, 3 classes), `training.model: {t['model']}`, {t['epochs']} epochs, lr {t['lr']}, "
              f"batch {t['batch_size']}, {t.get('schedule', 'constant')} schedule, mixup {t.get('mixup', 0)}, flip {t.get('flip', True)}, test-time flip {t.get('tta_flip', False)}; "

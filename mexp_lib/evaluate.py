@@ -176,6 +176,19 @@ def plot_confusion(m: np.ndarray, classes: list[str], out_png: str | Path, title
     plt.close(fig)
 
 
+def fold_selections(pred_files: Sequence[str]) -> dict[str, Any]:
+    """Each fold's hyper-parameters chosen by nested selection (``selection.json`` beside its
+    predictions, :func:`mexp_lib.training.train_fold`), by test fold; empty for a fixed schedule."""
+    chosen: dict[str, Any] = {}
+    for f in pred_files:
+        p = Path(f).with_name("selection.json")
+        if p.exists():
+            rec = json.loads(p.read_text())
+            if rec.get("method") == "inner":
+                chosen[str(rec.get("test_fold", Path(f).parent.name))] = rec.get("chosen", {})
+    return chosen
+
+
 def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None, out_html: str | Path | None = None) -> pd.DataFrame:
     """Pool the folds' predictions into the metric table, the prediction file and the plot.
 
@@ -192,7 +205,8 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     plot_confusion(m, classes, out_png, f"LOSO, {allrow.seeds} seed(s) pooled: UF1 {allrow.uf1:.3f}, UAR {allrow.uar:.3f}")
     seeds = sorted(int(s) for s in preds.seed.unique())
     n_pred = int(preds[preds.seed == seeds[0]].shape[0])
-    prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes})
+    prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes,
+                                                                         "selection": fold_selections(pred_files)})
     if out_html is not None:
         left_out = ", ".join(f"{k} {v}" for k, v in (excluded or {}).items()) or "none"
         notes = [f"leave-one-subject-out, classes {', '.join(classes)}; {n_pred} samples predicted of {expected if expected is not None else n_pred} kept by the class set (left out: {left_out})",

@@ -425,7 +425,7 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarr
         raise ConfigError(f"training.selection.metric: {metric!r} is not uf1 or uar")
     candidates = _grid(dict(sel.get("grid") or {}))
     subjects = train.subject.astype(str).to_numpy()
-    groups = inner_groups(subjects, int(sel.get("folds", 0)), int(sel.get("split_seed", 0)))
+    groups = inner_groups(subjects, int(sel.get("folds", 4)), int(sel.get("split_seed", 0)))
     seeds = [int(s) for s in sel.get("seeds", [0])]
     scores: list[dict[str, Any]] = []
     for cand in candidates:
@@ -476,6 +476,10 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     x_tr = np.stack([inputs[v] for v in train.video])  # float32, as packed
     x_te = np.stack([inputs[v] for v in test.video]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
     if input_kind(cfg["model"]) == "lbptop":
+        if (cfg.get("selection") or {}).get("method", "fixed") != "fixed":
+            raise ConfigError("training.selection.method: inner selection trains networks; lbptop_svm takes its C from training.svm_c (use method: fixed)")
+        if out_selection is not None:
+            write_json({"test_fold": test_subject, "method": "fixed", "chosen": {}, "scores": []}, out_selection)
         return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
     if x_tr.shape[-1] != size:
         raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
@@ -490,7 +494,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     sel = dict(cfg.get("selection") or {})
     if sel.get("method", "fixed") == "inner":
         chosen, scores = select_hyperparameters(train, x_tr, y_tr, classes=classes, cfg=cfg, device=device, centre=centre, aux=aux)
-        selection = {"method": "inner", "folds": int(sel.get("folds", 0)), "metric": sel.get("metric", "uf1"), "chosen": chosen, "scores": scores}
+        selection = {"method": "inner", "folds": int(sel.get("folds", 4)), "metric": sel.get("metric", "uf1"), "chosen": chosen, "scores": scores}
         logger.info("fold %s: selected on the training subjects only: %s", test_subject, chosen)
         cfg = cfg | chosen
     elif sel.get("method", "fixed") != "fixed":

@@ -11,4 +11,5 @@ samples = read_sample_table(snakemake.input.samples)
 samples, _ = apply_class_set(samples[samples.task == "recognition"], class_set)
 cfg = dict(snakemake.params.training) | {"threads": snakemake.threads}
 train_fold(samples, snakemake.input.pack, test_subject=snakemake.wildcards.fold, classes=class_set.classes, cfg=cfg,
-           out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint, fold_by=snakemake.params.fold_by)
+           out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint, fold_by=snakemake.params.fold_by,
+           out_selection=snakemake.output.selection)
