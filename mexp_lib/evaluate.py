@@ -210,9 +210,10 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     if out_html is not None:
         left_out = ", ".join(f"{k} {v}" for k, v in (excluded or {}).items()) or "none"
         notes = [f"leave-one-subject-out, classes {', '.join(classes)}; {n_pred} samples predicted of {expected if expected is not None else n_pred} kept by the class set (left out: {left_out})",
-                 "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics",
+                 "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics"
+                 + ("; 'ensemble' pools the seed ensemble (each sample's class probabilities averaged over the seeds)" if (table.fold == "ensemble").any() else ""),
                  *provenance_notes(prov)]
-        write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean"))
+        write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean", "ensemble"))
     return table
 
 

@@ -7,7 +7,8 @@ sized for a CPU (a few tens of thousands of weights, not HTNet's 256-wide, 14-bl
 
 Input: (N, C, s, s) onset->apex u, v, strain of the aligned face (s divisible by 4). The face is
 cut into ``regions`` x ``regions`` equal blocks (2 x 2: the left and right eye/brow areas above,
-the left and right mouth-corner areas below on an aligned face), patches of ``patch`` px are
+the left and right mouth-corner areas below on an aligned face), patches of ``patch`` px (the
+image zero-padded by ``pad`` px, e.g. 28 px with patch 4, pad 2: an 8 x 8 token grid) are
 embedded as tokens (dim ``dim``), and
 
 1. level 1: ``depth`` transformer blocks attend only among the tokens of one region;
@@ -54,18 +55,19 @@ def _from_regions(x: torch.Tensor, n: int, r: int, h: int, w: int) -> torch.Tens
 
 
 class HTNetSmall(nn.Module):
-    def __init__(self, *, in_channels: int = 3, num_classes: int = 3, size: int = 28, patch: int = 2, dim: int = 32,
+    def __init__(self, *, in_channels: int = 3, num_classes: int = 3, size: int = 28, patch: int = 2, pad: int = 0, dim: int = 32,
                  heads: int = 2, depth: int = 1, regions: int = 2, mlp_ratio: int = 2, dropout: float = 0.1) -> None:
         super().__init__()
         from mexp_lib.errors import ConfigError
 
-        grid = size // patch
-        if size % patch or grid % regions or grid < 4:
-            raise ConfigError(f"training.options: htnet needs input_size ({size}) divisible by patch ({patch}) and the token grid ({grid}) by regions ({regions})")
+        grid = (size + 2 * pad - patch) // patch + 1
+        if (size + 2 * pad) % patch or grid % regions or grid < 4:
+            raise ConfigError(f"training.options: htnet needs input_size ({size}) + 2 pad ({pad}) divisible by patch ({patch}) "
+                              f"and the token grid ({grid}) by regions ({regions})")
         if dim % heads:
             raise ConfigError(f"training.options: htnet dim ({dim}) must be divisible by heads ({heads})")
         self.regions, self.grid = regions, grid
-        self.embed = nn.Conv2d(in_channels, dim, kernel_size=patch, stride=patch)
+        self.embed = nn.Conv2d(in_channels, dim, kernel_size=patch, stride=patch, padding=pad)
         self.pos1 = nn.Parameter(torch.zeros(1, dim, grid, grid))
         self.local = nn.Sequential(*[_Block(dim, heads, dim * mlp_ratio, dropout) for _ in range(depth)])
         self.aggregate = nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.GroupNorm(1, dim), nn.MaxPool2d(3, stride=2, padding=1))
@@ -86,8 +88,8 @@ class HTNetSmall(nn.Module):
         return self.head(self.norm(self.face(t).mean(1)))
 
 
-def create_htnet(*, num_classes: int, size: int = 28, in_channels: int = 3, patch: int = 2, dim: int = 32, heads: int = 2, depth: int = 1,
-                 regions: int = 2, mlp_ratio: int = 2, dropout: float = 0.1) -> HTNetSmall:
+def create_htnet(*, num_classes: int, size: int = 28, in_channels: int = 3, patch: int = 2, pad: int = 0, dim: int = 32, heads: int = 2,
+                 depth: int = 1, regions: int = 2, mlp_ratio: int = 2, dropout: float = 0.1) -> HTNetSmall:
     """Build the HTNet-style model (see the module docstring for the options)."""
-    return HTNetSmall(in_channels=in_channels, num_classes=num_classes, size=size, patch=patch, dim=dim, heads=heads, depth=depth,
+    return HTNetSmall(in_channels=in_channels, num_classes=num_classes, size=size, patch=patch, pad=pad, dim=dim, heads=heads, depth=depth,
                       regions=regions, mlp_ratio=mlp_ratio, dropout=dropout)
