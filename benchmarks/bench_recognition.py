@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 TRIALS = REPO / "benchmarks/composite_trials.csv"
 TARGET = "results/megc2019_flow_loso_metrics.csv"
 PUBLISHED = {"STSTNet (Liong et al. 2019)": (0.7353, 0.7605), "OFF-ApexNet (Gan et al. 2019)": (0.7196, 0.7096), "CapsuleNet (Van Quang et al. 2019)": (0.6520, 0.6506)}
-TRIAL_FIELDS = ["time", "commit", "protocol", "training", "n", "folds", "seeds", "uf1", "uf1_std", "uar", "uar_std", "ensemble_uf1", "ensemble_uar", "wall_s"]
+TRIAL_FIELDS = ["time", "commit", "protocol", "training", "n", "folds", "seeds", "uf1", "uf1_std", "uar", "uar_std", "ensemble_uf1", "ensemble_uar", "wall_s", "cpu_s"]
 MARK = ("<!-- recognition-table:start (written by benchmarks/bench_recognition.py --readme) -->", "<!-- recognition-table:end -->")
 
 
@@ -68,16 +69,19 @@ def apply_overrides(cfg: dict[str, Any], sets: list[str]) -> dict[str, Any]:
     return cfg
 
 
-def run_workflow(cfg: dict[str, Any], cores: int, wd: Path) -> float:
-    """Run the composite target in ``wd``; return the wall time in seconds."""
+def run_workflow(cfg: dict[str, Any], cores: int, wd: Path) -> tuple[float, float]:
+    """Run the composite target in ``wd``; return the wall time and the CPU time (user + system of
+    Snakemake and every job it ran: the run's cost on idle cores, whatever else the machine was
+    doing), in seconds."""
     (wd / "config").mkdir(parents=True, exist_ok=True)
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", str(cores), "--quiet", "all", "--", TARGET]
-    t0 = time.perf_counter()
+    t0, ru0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"})
     if run.returncode != 0:
         raise RuntimeError(run.stdout[-3000:] + run.stderr[-3000:])
-    return time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - t0, (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
 
 
 def dev_subjects(samples: pd.DataFrame) -> list[str]:
@@ -125,14 +129,14 @@ def commit() -> str:
     return r.stdout.strip()
 
 
-def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, folds: int, wall: float) -> None:
+def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, folds: int, wall: float, cpu: float | None = None) -> None:
     """Append one row to the trials file (created with its header when absent)."""
     pooled = table[(table.fold == "all") & (table.dataset == "all")].iloc[0]
     ens = table[(table.fold == "ensemble") & (table.dataset == "all")]
     row = {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(), "protocol": protocol,
            "training": json.dumps({k: v for k, v in training.items() if k not in ("device", "threads")}, sort_keys=True), "n": int(pooled.n), "folds": folds,
            "seeds": int(pooled.seeds), "uf1": f"{pooled.uf1:.4f}", "uf1_std": f"{pooled.uf1_std:.4f}", "uar": f"{pooled.uar:.4f}", "uar_std": f"{pooled.uar_std:.4f}",
-           "ensemble_uf1": f"{ens.uf1.iloc[0]:.4f}" if len(ens) else "", "ensemble_uar": f"{ens.uar.iloc[0]:.4f}" if len(ens) else "", "wall_s": f"{wall:.0f}"}
+           "ensemble_uf1": f"{ens.uf1.iloc[0]:.4f}" if len(ens) else "", "ensemble_uar": f"{ens.uar.iloc[0]:.4f}" if len(ens) else "", "wall_s": f"{wall:.0f}", "cpu_s": f"{cpu:.0f}" if cpu is not None else ""}
     new = not TRIALS.exists()
     with TRIALS.open("a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=TRIAL_FIELDS)
@@ -141,15 +145,17 @@ def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, fold
         w.writerow(row)
 
 
-def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int) -> str:
+def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None) -> str:
     """The README's recognition section: pooled and per-database rows, mean ± std and ensemble."""
     t = training
     sel = t.get("selection") or {}
     protocol = ("nested selection (" + ", ".join(f"{k} from {v}" for k, v in (sel.get("grid") or {}).items()) + f", inner {sel.get('folds', 4) or 'LOSO'} folds over the training subjects)"
                 if sel.get("method") == "inner" else "fixed schedule")
     lines = [f"Composite (442 clips, 68 leave-one-subject-out folds, 3 classes), `training.model: {t['model']}`, {t['epochs']} epochs, lr {t['lr']}, "
-             f"batch {t['batch_size']}, {t.get('schedule', 'constant')} schedule, mixup {t.get('mixup', 0)}, flip {t.get('flip', True)}, test-time flip {t.get('tta_flip', False)}; "
-             f"{protocol}; seeds {t['seeds']}; {wall / 60:.1f} min wall with `--cores {cores}`.", "",
+             f"batch {t['batch_size']}, {t.get('schedule', 'constant')} schedule, mixup {t.get('mixup', 0)}, affine {t.get('affine') or 'off'}, flip {t.get('flip', True)}, test-time flip {t.get('tta_flip', False)}; "
+             f"{protocol}; seeds {t['seeds']}; {wall / 60:.1f} min wall with `--cores {cores}`"
+             + (f" on a shared machine; the run used {cpu / 60:.1f} CPU-min in all (Snakemake and its jobs), i.e. about {cpu / 60 / cores:.1f} min on "
+                f"{cores} idle cores" if cpu else "") + ".", "",
              "| database | n | UF1 (mean ± std over seeds) | UAR (mean ± std over seeds) | UF1 seed ensemble | UAR seed ensemble |", "|---|---|---|---|---|---|"]
     for ds in ["all", *sorted(d for d in table.dataset.unique() if d != "all")]:
         m = table[(table.fold == "all") & (table.dataset == ds)].iloc[0]
@@ -184,19 +190,23 @@ def main() -> int:
     from mexp_lib.evaluate import recognition_table
 
     classes = ["negative", "positive", "surprise"]
+    cpu = None
     if a.dev:
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
         preds, wall = run_dev(cfg, wd)
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
         table, protocol, folds = recognition_table(preds, classes), "dev: LOSO among the development subjects", preds.subject.nunique()
     else:
         try:
-            wall = run_workflow(cfg, a.cores, wd)
+            wall, cpu = run_workflow(cfg, a.cores, wd)
         except RuntimeError as e:
             print(e, file=sys.stderr)
             return 1
         table, protocol, folds = pd.read_csv(wd / TARGET, dtype={"fold": str}), "68-fold LOSO (workflow)", 68
     t = cfg["training"]
-    log_trial(protocol, t, table, int(folds), wall)
-    section = markdown_table(table, t, wall, a.cores)
+    log_trial(protocol, t, table, int(folds), wall, cpu)
+    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu)
     print(f"protocol: {protocol}, {folds} folds\n{section}")
     if a.readme and not a.dev:
         write_readme(section)
