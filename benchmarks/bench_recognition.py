@@ -15,7 +15,10 @@ of the subjects is never seen while choosing.
 Every run, either protocol, appends one row to benchmarks/composite_trials.csv (the
 configuration and its result), so a reader sees every configuration tried on the composite.
 
-Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--set training.KEY=VALUE ...] [--readme] [--dev] [--keep DIR]
+``--split DIR`` prints a kept run's scores on the development subjects and on the held-out half
+separately (the held-out half is the part no design choice saw).
+
+Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--set training.KEY=VALUE ...] [--readme] [--dev] [--keep DIR] [--split DIR]
 """
 
 from __future__ import annotations
@@ -176,6 +179,22 @@ def write_readme(section: str) -> None:
     (REPO / "README.md").write_text(pat.sub(lambda _: f"{MARK[0]}\n{section}\n{MARK[1]}", text))
 
 
+def split_report(wd: Path) -> None:
+    """Print a kept 68-fold run's pooled scores on the development subjects and on the held-out
+    half (the subjects the development protocol never used) separately."""
+    from mexp_lib.datasets.table import read_sample_table
+    from mexp_lib.evaluate import recognition_table
+
+    samples = read_sample_table(wd / "results/samples/megc2019_flow.csv")
+    dev = set(dev_subjects(samples[samples.task == "recognition"]))
+    preds = pd.read_csv(wd / "results/recognition/megc2019_flow/predictions.csv", dtype={"subject": str})
+    for name, part in (("development subjects", preds[preds.subject.isin(dev)]), ("held-out subjects", preds[~preds.subject.isin(dev)])):
+        t = recognition_table(part.assign(dataset="all"), ["negative", "positive", "surprise"]).set_index("fold")
+        m, e = t.loc["all"], t.loc["ensemble"]
+        print(f"{name:21s} ({part.subject.nunique()} subjects, n={int(m.n)}): UF1 {m.uf1:.4f} ± {m.uf1_std:.4f}, UAR {m.uar:.4f} ± {m.uar_std:.4f}; "
+              f"ensemble UF1 {e.uf1:.4f}, UAR {e.uar:.4f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", type=int, default=2)
@@ -184,7 +203,11 @@ def main() -> int:
     ap.add_argument("--dev", action="store_true", help="the development protocol (development subjects only, in this process)")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md")
     ap.add_argument("--keep", help="working directory to use and keep (default: a temporary one)")
+    ap.add_argument("--split", metavar="DIR", help="only print a kept run's (--keep DIR) scores on the development and the held-out subjects")
     a = ap.parse_args()
+    if a.split:
+        split_report(Path(a.split))
+        return 0
     cfg = apply_overrides(composite_config(), a.set + ([f"training.model={a.model}"] if a.model else []))
     wd = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="mexp-bench-"))
     from mexp_lib.evaluate import recognition_table
