@@ -429,6 +429,8 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarr
     candidates = _grid(dict(sel.get("grid") or {}))
     subjects = train.subject.astype(str).to_numpy()
     groups = inner_groups(subjects, int(sel.get("folds", 4)), int(sel.get("split_seed", 0)))
+    if len(groups) < 2:
+        raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
     seeds = [int(s) for s in sel.get("seeds", [0])]
     scores: list[dict[str, Any]] = []
     for cand in candidates:

@@ -77,6 +77,9 @@ def test_nested_selection_prefers_the_learning_rate_that_learns():
     chosen, scores = select_hyperparameters(samples, x, y, classes=CLASSES, cfg=cfg, device=torch.device("cpu"), centre=0.0)
     assert chosen == {"lr": 0.01}
     assert scores[1]["uf1"] > scores[0]["uf1"]
+    one = samples[samples.subject == "s0"]
+    with pytest.raises(ConfigError, match="at least 2 training subjects"):
+        select_hyperparameters(one, x[:6], y[:6], classes=CLASSES, cfg=cfg, device=torch.device("cpu"), centre=0.0)
     with pytest.raises(ConfigError, match="cannot be selected"):
         select_hyperparameters(samples, x, y, classes=CLASSES, cfg=cfg | {"selection": {"grid": {"seeds": [[0]]}}}, device=torch.device("cpu"), centre=0.0)
 
