@@ -3,74 +3,268 @@
 Runs ``results/megc2019_flow_loso_metrics.csv`` -- 68 leave-one-subject-out folds, each one
 Snakemake job training every seed of ``config/megc2019_flow.yaml`` on the 442 real onset->apex
 flow inputs in ../shared -- in a fresh working directory with ``--cores N`` (default 2), then
-prints the wall time, the pooled UF1 / UAR (mean and std over seeds) overall and per source
-database, and the published figures it is compared with.
+prints the wall time, the pooled UF1 / UAR (mean ± std over seeds, and the seed ensemble)
+overall and per source database, and the published figures it is compared with.
+``--readme`` writes that table into README.md between its ``recognition-table`` markers.
 
-Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--model ststnet] [--keep DIR] [--dry-run]
-(``--dry-run``: only plan the jobs, ``snakemake -n``, and print their count; the README test uses it.)
+``--dev`` is the development protocol the defaults were chosen with: leave-one-subject-out
+among the development subjects only (every second subject of each database, sorted; about
+half the composite), trained on development subjects alone, in this process -- the other half
+of the subjects is never seen while choosing.
+
+Every run, either protocol, appends one row to benchmarks/composite_trials.csv (the
+configuration and its result), so a reader sees every configuration tried on the composite.
+
+``--split DIR`` prints a kept run's scores on the development subjects and on the held-out half
+separately (the held-out half is the part no design choice saw).
+
+Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--set training.KEY=VALUE ...] [--readme] [--dev] [--keep DIR] [--split DIR] [--dry-run]
+(``--dry-run``: only plan the workflow's jobs, ``snakemake -n``, and print their count; the README test uses it.)
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
+import json
+import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+TRIALS = REPO / "benchmarks/composite_trials.csv"
+TARGET = "results/megc2019_flow_loso_metrics.csv"
 PUBLISHED = {"STSTNet (Liong et al. 2019)": (0.7353, 0.7605), "OFF-ApexNet (Gan et al. 2019)": (0.7196, 0.7096), "CapsuleNet (Van Quang et al. 2019)": (0.6520, 0.6506)}
+TRIAL_FIELDS = ["time", "commit", "protocol", "training", "n", "folds", "seeds", "uf1", "uf1_std", "uar", "uar_std", "ensemble_uf1", "ensemble_uar", "wall_s", "cpu_s"]
+MARK = ("<!-- recognition-table:start (written by benchmarks/bench_recognition.py --readme) -->", "<!-- recognition-table:end -->")
+DATASET = "megc2019_flow"
+
+
+def composite_config() -> dict[str, Any]:
+    """config/megc2019_flow.yaml with its paths made absolute (they are relative to the repository)."""
+    cfg = yaml.safe_load((REPO / "config/megc2019_flow.yaml").read_text())
+    ds = cfg["datasets"]["megc2019_flow"]
+    for entry in (ds, *ds.get("sources", {}).values()):
+        for key in ("root", "annotations"):
+            if key in entry:
+                entry[key] = str((REPO / entry[key]).resolve())
+    return cfg
+
+
+def dataset_section(cfg: dict[str, Any], section: str, *, defaults: bool = False) -> dict[str, Any]:
+    """A config section (``recognition``, ``training``) as the composite dataset runs it: the
+    global section updated with the keys set in the dataset's own entry (as the workflow's
+    ``dataset_section``); with ``defaults`` the schema's defaults filled in first (the workflow's
+    own validation), for code that reads the section directly."""
+    if defaults:
+        import copy
+
+        from snakemake.utils import validate
+
+        cfg = copy.deepcopy(cfg)
+        validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
+    return dict(cfg.get(section) or {}) | dict(cfg["datasets"][DATASET].get(section) or {})
+
+
+def apply_overrides(cfg: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """``training.lr=0.01``-style overrides (values parsed as YAML) applied to the config."""
+    for s in sets:
+        key, _, value = s.partition("=")
+        *parents, leaf = key.split(".")
+        node = cfg
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = yaml.safe_load(value)
+    return cfg
+
+
+def run_workflow(cfg: dict[str, Any], cores: int, wd: Path) -> tuple[float, float]:
+    """Run the composite target in ``wd``; return the wall time and the CPU time (user + system of
+    Snakemake and every job it ran: the run's cost on idle cores, whatever else the machine was
+    doing), in seconds."""
+    (wd / "config").mkdir(parents=True, exist_ok=True)
+    (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", str(cores), "--quiet", "all", "--", TARGET]
+    t0, ru0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    if run.returncode != 0:
+        raise RuntimeError(run.stdout[-3000:] + run.stderr[-3000:])
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - t0, (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
+
+
+def dev_subjects(samples: pd.DataFrame) -> list[str]:
+    """The development subjects: every second subject (sorted) of each source database."""
+    return [s for _, g in samples.groupby("source") for s in sorted(g.subject.astype(str).unique())[::2]]
+
+
+def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
+    """The development protocol in this process: LOSO among the development subjects, trained on
+    them alone. Returns the predictions (with probabilities) and the wall time."""
+    import numpy as np
+    import torch
+
+    from mexp_lib.datasets.classes import resolve_class_set
+    from mexp_lib.datasets.table import read_sample_table
+    from mexp_lib.device import select_device
+    from mexp_lib.recognition.samples import select_samples
+    from mexp_lib.recognition.train import _prediction_rows, fit_predict, read_input_pack
+
+    torch.set_num_threads(1)
+    wd = workdir
+    t0 = time.perf_counter()
+    if not (wd / "results/inputs/megc2019_flow.h5").exists():
+        run_pack = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "1", "--quiet", "all", "--", "results/inputs/megc2019_flow.h5"]
+        (wd / "config").mkdir(parents=True, exist_ok=True)
+        (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+        subprocess.run(run_pack, check=True, capture_output=True, cwd=REPO)
+    rec, t = dataset_section(cfg, "recognition", defaults=True), dataset_section(cfg, "training", defaults=True)
+    samples, _ = select_samples(read_sample_table(wd / "results/samples/megc2019_flow.csv"), rec)
+    inputs, centre = read_input_pack(wd / "results/inputs/megc2019_flow.h5")
+    dev = samples[samples.subject.astype(str).isin(dev_subjects(samples))]
+    classes = resolve_class_set(rec["class_set"]).classes
+    rows: list[dict[str, Any]] = []
+    for subject in sorted(dev.subject.astype(str).unique()):
+        tr, te = dev[dev.subject.astype(str) != subject], dev[dev.subject.astype(str) == subject]
+        x_tr, x_te = np.stack([inputs[v] for v in tr["sample"]]), np.stack([inputs[v] for v in te["sample"]])
+        y_tr = np.array([classes.index(c) for c in tr.label])
+        for seed in t["seeds"]:
+            _, pred, proba, _ = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=t, seed=int(seed), device=select_device("cpu"), centre=centre)
+            rows += _prediction_rows(te, pred, classes, int(seed), subject, proba)
+    return pd.DataFrame(rows), time.perf_counter() - t0
+
+
+def commit() -> str:
+    r = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, folds: int, wall: float, cpu: float | None = None) -> None:
+    """Append one row to the trials file (created with its header when absent)."""
+    pooled = table[(table.fold == "all") & (table.dataset == "all")].iloc[0]
+    ens = table[(table.fold == "ensemble") & (table.dataset == "all")]
+    row = {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(), "protocol": protocol,
+           "training": json.dumps({k: v for k, v in training.items() if k not in ("device", "threads")}, sort_keys=True), "n": int(pooled.n), "folds": folds,
+           "seeds": int(pooled.seeds), "uf1": f"{pooled.uf1:.4f}", "uf1_std": f"{pooled.uf1_std:.4f}", "uar": f"{pooled.uar:.4f}", "uar_std": f"{pooled.uar_std:.4f}",
+           "ensemble_uf1": f"{ens.uf1.iloc[0]:.4f}" if len(ens) else "", "ensemble_uar": f"{ens.uar.iloc[0]:.4f}" if len(ens) else "", "wall_s": f"{wall:.0f}", "cpu_s": f"{cpu:.0f}" if cpu is not None else ""}
+    new = not TRIALS.exists()
+    with TRIALS.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TRIAL_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None) -> str:
+    """The README's recognition section: pooled and per-database rows, mean ± std and ensemble."""
+    t = training
+    sel = t.get("selection") or {}
+    protocol = ("nested selection (" + ", ".join(f"{k} from {v}" for k, v in (sel.get("grid") or {}).items()) + f", inner {sel.get('folds', 4) or 'LOSO'} folds over the training subjects)"
+                if sel.get("method") == "inner" else "fixed schedule")
+    lines = [f"Composite (442 clips, 68 leave-one-subject-out folds, 3 classes), `training.model: {t['model']}`, {t['epochs']} epochs, lr {t['lr']}, "
+             f"batch {t['batch_size']}, {t.get('schedule', 'constant')} schedule, mixup {t.get('mixup', 0)}, affine {t.get('affine') or 'off'}, flip {t.get('flip', True)}, test-time flip {t.get('tta_flip', False)}; "
+             f"{protocol}; seeds {t['seeds']}; {wall / 60:.1f} min wall with `--cores {cores}`"
+             + (f" on a shared machine; the run used {cpu / 60:.1f} CPU-min in all (Snakemake and its jobs), i.e. about {cpu / 60 / cores:.1f} min on "
+                f"{cores} idle cores" if cpu else "") + ".", "",
+             "| database | n | UF1 (mean ± std over seeds) | UAR (mean ± std over seeds) | UF1 seed ensemble | UAR seed ensemble |", "|---|---|---|---|---|---|"]
+    for ds in ["all", *sorted(d for d in table.dataset.unique() if d != "all")]:
+        m = table[(table.fold == "all") & (table.dataset == ds)].iloc[0]
+        e = table[(table.fold == "ensemble") & (table.dataset == ds)]
+        eu, ea = (f"{e.uf1.iloc[0]:.4f}", f"{e.uar.iloc[0]:.4f}") if len(e) else ("–", "–")
+        name = "**pooled (MEGC 2019)**" if ds == "all" else ds
+        lines.append(f"| {name} | {int(m.n)} | {m.uf1:.4f} ± {m.uf1_std:.4f} | {m.uar:.4f} ± {m.uar_std:.4f} | {eu} | {ea} |")
+    lines += ["", "Published, for comparison: " + "; ".join(f"{k} UF1 {u:.4f} / UAR {a:.4f}" for k, (u, a) in PUBLISHED.items())
+              + " (STSTNet's figure chose the epoch on the test subject)."]
+    return "\n".join(lines)
+
+
+def write_readme(section: str) -> None:
+    text = (REPO / "README.md").read_text()
+    pat = re.compile(re.escape(MARK[0]) + ".*?" + re.escape(MARK[1]), re.S)
+    if not pat.search(text):
+        raise SystemExit(f"README.md has no {MARK[0]} ... {MARK[1]} markers")
+    (REPO / "README.md").write_text(pat.sub(lambda _: f"{MARK[0]}\n{section}\n{MARK[1]}", text))
+
+
+def split_report(wd: Path) -> None:
+    """Print a kept 68-fold run's pooled scores on the development subjects and on the held-out
+    half (the subjects the development protocol never used) separately."""
+    from mexp_lib.datasets.table import read_sample_table
+    from mexp_lib.recognition.evaluate import recognition_table
+
+    samples = read_sample_table(wd / "results/samples/megc2019_flow.csv")
+    dev = set(dev_subjects(samples[samples.task == "recognition"]))
+    preds = pd.read_csv(wd / "results/recognition/megc2019_flow/predictions.csv", dtype={"subject": str})
+    for name, part in (("development subjects", preds[preds.subject.isin(dev)]), ("held-out subjects", preds[~preds.subject.isin(dev)])):
+        t = recognition_table(part.assign(dataset="all"), ["negative", "positive", "surprise"]).set_index("fold")
+        m, e = t.loc["all"], t.loc["ensemble"]
+        print(f"{name:21s} ({part.subject.nunique()} subjects, n={int(m.n)}): UF1 {m.uf1:.4f} ± {m.uf1_std:.4f}, UAR {m.uar:.4f} ± {m.uar_std:.4f}; "
+              f"ensemble UF1 {e.uf1:.4f}, UAR {e.uar:.4f}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--model", help="override training.model")
+    ap.add_argument("--set", action="append", default=[], help="override a config key, e.g. training.epochs=20 (value as YAML)")
+    ap.add_argument("--dev", action="store_true", help="the development protocol (development subjects only, in this process)")
+    ap.add_argument("--readme", action="store_true", help="write the table into README.md")
     ap.add_argument("--keep", help="working directory to use and keep (default: a temporary one)")
     ap.add_argument("--dry-run", action="store_true", help="plan the jobs (snakemake -n) and print their count; train nothing")
+    ap.add_argument("--split", metavar="DIR", help="only print a kept run's (--keep DIR) scores on the development and the held-out subjects")
     a = ap.parse_args()
-    cfg = yaml.safe_load((REPO / "config/megc2019_flow.yaml").read_text())
-    ds = cfg["datasets"]["megc2019_flow"]
-    for entry in (ds, *ds.get("sources", {}).values()):  # the config's paths are relative to the repository
-        for key in ("root", "annotations"):
-            if key in entry:
-                entry[key] = str((REPO / entry[key]).resolve())
-    if a.model:
-        cfg["training"]["model"] = a.model
+    if a.split:
+        split_report(Path(a.split))
+        return 0
+    cfg = apply_overrides(composite_config(), a.set + ([f"training.model={a.model}"] if a.model else []))
     wd = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="mexp-bench-"))
-    (wd / "config").mkdir(parents=True, exist_ok=True)
-    (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
-    target = "results/megc2019_flow_loso_metrics.csv"
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", str(a.cores), "--quiet", "all", "--", target]
     if a.dry_run:
-        cmd.insert(1, "-n")
-    t0 = time.perf_counter()
-    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    wall = time.perf_counter() - t0
-    if run.returncode != 0:
-        print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
-        return 1
-    if a.dry_run:
+        (wd / "config").mkdir(parents=True, exist_ok=True)
+        (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+        cmd = [str(Path(sys.executable).parent / "snakemake"), "-n", "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", str(a.cores), "--quiet", "all", "--", TARGET]
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        if run.returncode != 0:
+            print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
+            return 1
         jobs = re.search(r"^total\s+(\d+)$", run.stdout + run.stderr, re.M)
-        print(f"dry run in {wd}: {jobs.group(1) if jobs else 0} jobs planned for {target}")
+        print(f"dry run in {wd}: {jobs.group(1) if jobs else 0} jobs planned for {TARGET}")
         if not a.keep:
             shutil.rmtree(wd)
         return 0
-    table = pd.read_csv(wd / target, dtype={"fold": str})
-    pooled = table[table.fold == "all"].set_index("dataset")
-    t = cfg["training"]
-    print(f"model {t['model']}: {t['epochs']} epochs, batch {t['batch_size']}, lr {t['lr']}, seeds {t['seeds']} (fixed schedule, leak-free)")
-    print(f"68 folds x {len(t['seeds'])} seeds with --cores {a.cores}: {wall / 60:.1f} min wall")
-    for ds, r in pooled.iterrows():
-        print(f"  {ds:7s} n={int(r.n):3d}  UF1 {r.uf1:.4f} ± {r.uf1_std:.4f}   UAR {r.uar:.4f} ± {r.uar_std:.4f}   (mean ± std over seeds)")
-    for name, (uf1, uar) in PUBLISHED.items():
-        print(f"  published {name}: UF1 {uf1:.4f}  UAR {uar:.4f}")
+    from mexp_lib.recognition.evaluate import recognition_table
+
+    classes = ["negative", "positive", "surprise"]
+    cpu = None
+    if a.dev:
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        preds, wall = run_dev(cfg, wd)
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
+        table, protocol, folds = recognition_table(preds, classes), "dev: LOSO among the development subjects", preds.subject.nunique()
+    else:
+        try:
+            wall, cpu = run_workflow(cfg, a.cores, wd)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            return 1
+        table, protocol, folds = pd.read_csv(wd / TARGET, dtype={"fold": str}), "68-fold LOSO (workflow)", 68
+    t = dataset_section(cfg, "training")
+    log_trial(protocol, t, table, int(folds), wall, cpu)
+    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu)
+    print(f"protocol: {protocol}, {folds} folds\n{section}")
+    if a.readme and not a.dev:
+        write_readme(section)
     if not a.keep:
         shutil.rmtree(wd)
     return 0

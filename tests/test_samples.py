@@ -160,7 +160,7 @@ def test_two_datasets_on_different_class_sets_run_side_by_side(generic_run):
     assert prov["g2"]["config"]["recognition"]["class_set"] == "binary" and prov["g3"]["config"]["recognition"]["class_set"] == "composite3"
     for d, epochs in (("g3", 3), ("g2", 2)):
         table = pd.read_csv(wd / f"results/{d}_loso_metrics.csv", dtype={"fold": str})
-        assert table.fold.tolist() == ["p1", "p2", "mean", "all"]
+        assert table.fold.tolist() == ["p1", "p2", "mean", "ensemble", "all"]
         ck = torch.load(wd / f"results/train/{d}/p1/model.pt", weights_only=False)
         assert ck["config"]["epochs"] == epochs and ck["classes"] == prov[d]["classes"]
 

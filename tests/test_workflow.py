@@ -34,7 +34,7 @@ def test_end_to_end_tables(tiny_run):
     wd, _ = tiny_run
     rec = pd.read_csv(wd / "results/demo_loso_metrics.csv", dtype={"fold": str})
     assert list(rec.columns[:7]) == ["fold", "dataset", "n", "accuracy", "uar", "uf1", "macro_f1"]
-    assert rec.fold.tolist() == ["sub01", "sub02", "sub03", "mean", "all"]
+    assert rec.fold.tolist() == ["sub01", "sub02", "sub03", "mean", "ensemble", "all"]
     assert rec.set_index("fold").loc["all", "n"] == 9
     assert rec.uf1.between(0, 1).all()
     spot = pd.read_csv(wd / "results/demo_spotting_metrics.csv")
@@ -278,7 +278,7 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["offapexnet", "aufusion", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm"])
+@pytest.mark.parametrize("model", ["offapexnet", "aufusion", "htnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm"])
 def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
     wd, _ = tiny_run
     work = tmp_path / "work"

@@ -8,6 +8,7 @@ import torch.nn as nn
 
 from mexp_lib.models.aufusion import create_aufusion
 from mexp_lib.models.elrcn import create_elrcn
+from mexp_lib.models.htnet import create_htnet
 from mexp_lib.models.offapexnet import create_offapexnet
 from mexp_lib.models.spatiotemporal import C3D, CNNLSTM, ConvLSTMNet, FrameVoteCNN
 from mexp_lib.models.ststnet import create_ststnet
@@ -28,6 +29,7 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "elrcn_se": create_elrcn("se"),
     "elrcn_te": create_elrcn("te"),
     "aufusion": create_aufusion,
+    "htnet": create_htnet,
 }
 
 

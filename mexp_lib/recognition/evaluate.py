@@ -3,6 +3,7 @@ and the ``evaluate_recognition`` stage."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,6 +35,28 @@ def _scores_row(g: pd.DataFrame, classes: list[str], **keys: Any) -> dict[str, A
     return _over_seeds(per_seed, int(per_seed["n"].iloc[0]), **keys)
 
 
+def seed_ensemble(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame | None:
+    """The seed ensemble: each sample's ``prob_<class>`` columns averaged over its seeds, the
+    label their argmax (ties: the first class). One row per sample, ``seed`` = the number of
+    seeds averaged. None when the predictions carry no probabilities (e.g. the SVM, or a
+    MEGC log); an error when some rows do and others do not."""
+    from mexp_lib.errors import DataError
+
+    cols = [f"prob_{c}" for c in classes]
+    if not any(c in preds.columns for c in cols):
+        return None
+    missing = [c for c in cols if c not in preds.columns]
+    if missing or preds[cols].isna().any().any():
+        raise DataError(f"predictions: class probabilities incomplete (missing columns {missing} or empty cells); rerun the folds that lack them")
+    key = ["dataset", "subject", "sample"]
+    g = preds.groupby(key, sort=True)
+    mean = g[cols].mean()
+    out = g[["label"]].first().join(mean).reset_index()
+    out["pred"] = [classes[i] for i in mean.to_numpy().argmax(1)]
+    out["seed"] = g.size().to_numpy()
+    return out
+
+
 def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     """The recognition metric table of pooled LOSO predictions.
 
@@ -46,7 +69,10 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     * last, ``fold=all, dataset=all``: everything pooled -- the MEGC 2019 number.
 
     With several seeds each metric is computed per seed and averaged; ``*_std`` columns give the
-    standard deviation over seeds (0 with one seed).
+    standard deviation over seeds (0 with one seed). When the predictions carry class
+    probabilities (``prob_<class>``), rows ``fold=ensemble`` (per dataset of a composite, then
+    ``dataset=all``) come just before the last row: the seed ensemble (:func:`seed_ensemble`),
+    pooled, one number (``*_std`` empty), ``seeds`` = how many seeds it averages.
     """
     preds = preds.assign(seed=preds["seed"] if "seed" in preds.columns else 0)
     if "dataset" not in preds.columns:
@@ -61,6 +87,14 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
         for _, s in preds.groupby("seed")
     ])
     rows.append(_over_seeds(fold_means, len(preds[preds.seed == preds.seed.iloc[0]]), fold="mean", dataset="all"))
+    ens = seed_ensemble(preds, classes)
+    if ens is not None:
+        n_seeds = int(preds.seed.nunique())
+        groups = [(d, ens[ens["dataset"] == d]) for d in datasets] if len(datasets) > 1 else []
+        for d, g in [*groups, ("all", ens)]:
+            r = recognition_scores(g.label, g.pred, classes)
+            rows.append({"fold": "ensemble", "dataset": d, "n": int(r["n"]), **{m: r[m] for m in METRICS},
+                         **{f"{m}_std": float("nan") for m in METRICS}, "seeds": n_seeds})
     rows.append(_scores_row(preds, classes, fold="all", dataset="all"))
     return pd.DataFrame(rows)
 
@@ -119,6 +153,19 @@ def plot_confusion(m: np.ndarray, classes: list[str], out_png: str | Path, title
     plt.close(fig)
 
 
+def fold_selections(pred_files: Sequence[str]) -> dict[str, Any]:
+    """Each fold's hyper-parameters chosen by nested selection (``selection.json`` beside its
+    predictions, :func:`mexp_lib.recognition.train.train_fold`), by test fold; empty for a fixed schedule."""
+    chosen: dict[str, Any] = {}
+    for f in pred_files:
+        p = Path(f).with_name("selection.json")
+        if p.exists():
+            rec = json.loads(p.read_text())
+            if rec.get("method") == "inner":
+                chosen[str(rec.get("test_fold", Path(f).parent.name))] = rec.get("chosen", {})
+    return chosen
+
+
 def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None, out_html: str | Path | None = None) -> pd.DataFrame:
     """Pool the folds' predictions into the metric table, the prediction file and the plot.
 
@@ -138,11 +185,13 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     plot_confusion(m, classes, out_png, f"LOSO, {allrow.seeds} seed(s) pooled: UF1 {allrow.uf1:.3f}, UAR {allrow.uar:.3f}")
     seeds = sorted(int(s) for s in preds.seed.unique())
     n_pred = int(preds[preds.seed == seeds[0]].shape[0])
-    prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes})
+    prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes,
+                                                                         "selection": fold_selections(pred_files)})
     if out_html is not None:
         left_out = ", ".join(f"{k} {v}" for k, v in (excluded or {}).items()) or "none"
         notes = [f"leave-one-subject-out, classes {', '.join(classes)}; {n_pred} samples predicted of {expected if expected is not None else n_pred} kept by the class set (left out: {left_out})",
-                 "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics",
+                 "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics"
+                 + ("; 'ensemble' pools the seed ensemble (each sample's class probabilities averaged over the seeds)" if (table.fold == "ensemble").any() else ""),
                  *provenance_notes(prov)]
-        write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean"))
+        write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean", "ensemble"))
     return table

@@ -9,7 +9,7 @@ from mexp_lib.errors import ConfigError
 # the same plus the grey frame (ELRCN); "lbptop" = the LBP-TOP descriptor of the normalised (or
 # magnified) grey clip, resized to s x s.
 INPUT_KINDS = {
-    "ststnet": "apex", "offapexnet": "apex", "aufusion": "apex",
+    "ststnet": "apex", "offapexnet": "apex", "aufusion": "apex", "htnet": "apex",
     "c3d": "sequence", "cnn_lstm": "sequence", "convlstm": "sequence", "cnn2d_vote": "sequence",
     "elrcn_se": "sequence_grey", "elrcn_te": "sequence_grey",
     "lbptop_svm": "lbptop",

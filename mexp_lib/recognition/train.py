@@ -11,7 +11,7 @@ import json
 import logging
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ import torch.nn as nn
 from mexp_lib.device import select_device
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.features.lbptop import lbp_top
-from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.io.atomic import atomic_path, write_csv, write_json
 from mexp_lib.io.frames import IMAGE_EXTENSIONS
 from mexp_lib.io.h5store import open_store, read_arrays, read_attrs, write_store
 from mexp_lib.io.skip import skip_reason
@@ -39,6 +39,9 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # deterministic mode also fills every new tensor with NaN to expose reads of uninitialised
+    # memory (a debugging aid): it changes no result and cost a tenth of the training time
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
 
 
 def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path | None = None) -> tuple[np.ndarray, float]:
@@ -167,12 +170,52 @@ def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
     return dict(cfg.get("options") or {})
 
 
+def _mirror_normalised(x: torch.Tensor, u_mirror: float) -> torch.Tensor:
+    """Normalised inputs (..., C, H, W) mirrored left-right: columns flipped and u reflected
+    about "no motion" (``u_mirror`` = 2 (centre - mean_u) / std_u in normalised units)."""
+    xf = torch.flip(x, dims=[-1])
+    xf[..., 0, :, :] = u_mirror - xf[..., 0, :, :]
+    return xf
+
+
+def _random_affine(x: torch.Tensor, gen: torch.Generator, *, shift: float, rotate: float, scale: float) -> torch.Tensor:
+    """Each (C, H, W) input of a batch under its own small random affine warp (bilinear,
+    border values repeated): translation up to ``shift`` of the side, rotation up to ``rotate``
+    degrees, scaling by up to +-``scale``. Flow vectors are not rotated (angles stay small)."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=gen).to(x.device) * 2 - 1
+    a = u[:, 0] * rotate * torch.pi / 180
+    sc = 1 + u[:, 1] * scale
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = sc * torch.cos(a), -sc * torch.sin(a), sc * torch.sin(a), sc * torch.cos(a)
+    theta[:, 0, 2], theta[:, 1, 2] = u[:, 2] * 2 * shift, u[:, 3] * 2 * shift
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _lr_factor(schedule: str, step: int, total: int, warmup: int) -> float:
+    """The learning-rate multiplier at ``step`` of ``total``: ``constant`` 1, ``cosine`` a
+    half cosine from 1 to 0, both after a linear warm-up of ``warmup`` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1 + float(np.cos(np.pi * (step - warmup) / max(total - warmup, 1))))
+    raise ConfigError(f"training.schedule: {schedule!r} is not constant or cosine")
+
+
 def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device,
                norm: tuple[np.ndarray, np.ndarray, float], aux: np.ndarray | None = None) -> nn.Module:
     """Train one model on raw inputs ``x``; ``norm`` = (mean, std, flip centre of u).
 
     A model that returns ``(logits, aux_logits)`` in training mode (the AU-fusion network) adds
     its ``auxiliary_loss(aux_logits, targets)`` with ``aux`` the per-sample targets.
+    Options (schema defaults when absent): ``flip`` (mirror half the samples of each epoch),
+    ``schedule`` (``constant`` or ``cosine`` learning rate per step, ``warmup_epochs``),
+    ``mixup`` (Beta(a, a) mixing of pairs of inputs and their losses; 0 = off), ``affine``
+    (``{shift, rotate, scale}`` random warp of each training input; all 0 = off),
+    ``label_smoothing``.
     """
     seed_everything(seed)
     model = build_model(cfg["model"], num_classes=n_classes, size=int(cfg["input_size"]), **model_options(cfg)).to(device)
@@ -180,7 +223,7 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     std = torch.tensor(norm[1], device=device, dtype=torch.float32)[:, None, None]
     counts = np.bincount(y, minlength=n_classes).astype(np.float32)
     weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / n_classes, device=device)
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=float(cfg.get("label_smoothing", 0.0)))
     opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
     at = torch.tensor(aux, device=device) if aux is not None else None
@@ -193,16 +236,36 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     xt = (xt - mean) / std
     gen = torch.Generator().manual_seed(seed)
     bs = int(cfg["batch_size"])
+    epochs = int(cfg["epochs"])
+    steps_per_epoch = (n + bs - 1) // bs
+    schedule = str(cfg.get("schedule", "constant"))
+    warmup = int(cfg.get("warmup_epochs", 0)) * steps_per_epoch
+    alpha = float(cfg.get("mixup", 0.0))
+    affine = {"shift": 0.0, "rotate": 0.0, "scale": 0.0} | dict(cfg.get("affine") or {})
+    warp = any(float(v) > 0 for v in affine.values())
+    base_lr = float(cfg["lr"])
+    step = 0
     model.train()
-    for _ in range(int(cfg["epochs"])):
+    for _ in range(epochs):
         perm = torch.randperm(n, generator=gen)
         if cfg.get("flip", True):  # each sample mirrored with probability 1/2
             perm = perm + n * (torch.rand(n, generator=gen) < 0.5).long()
         perm = perm.to(device)
         for i in range(0, n, bs):
+            for g in opt.param_groups:
+                g["lr"] = base_lr * _lr_factor(schedule, step, epochs * steps_per_epoch, warmup)
+            step += 1
             b = perm[i: i + bs]
+            xb, yb = xt[b], yt[b % n]
+            if warp and xb.ndim == 4:
+                xb = _random_affine(xb, gen, shift=float(affine["shift"]), rotate=float(affine["rotate"]), scale=float(affine["scale"]))
+            lam, partner = 1.0, None
+            if alpha > 0 and len(b) > 1:
+                lam = float(np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen))).beta(alpha, alpha))
+                partner = torch.randperm(len(b), generator=gen).to(device)
+                xb = lam * xb + (1 - lam) * xb[partner]
             opt.zero_grad()
-            out, yb = model(xt[b]), yt[b % n]
+            out = model(xb)
             extra = None
             if isinstance(out, tuple):  # (logits, auxiliary logits)
                 out, aux_out = out
@@ -210,8 +273,12 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
                     raise ConfigError(f"training.model {cfg['model']}: the model has an auxiliary branch but no auxiliary targets were given")
                 extra = model.auxiliary_loss(aux_out, at[b % n])  # type: ignore[operator]
             if out.ndim == 3:  # per-frame logits: every frame carries its clip's label
-                out, yb = out.flatten(0, 1), yb.repeat_interleave(out.shape[1])
+                t = out.shape[1]
+                out, yb = out.flatten(0, 1), yb.repeat_interleave(t)
+                partner = None if partner is None else (partner[:, None] * t + torch.arange(t, device=device)).flatten()
             loss = loss_fn(out, yb)
+            if partner is not None:
+                loss = lam * loss + (1 - lam) * loss_fn(out, yb[partner])
             if extra is not None:
                 loss = loss + extra
             loss.backward()
@@ -220,16 +287,37 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     return model
 
 
-def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], seed: int, fold: str) -> list[dict[str, Any]]:
+def predict_proba(model: nn.Module, x: torch.Tensor, *, tta_flip: bool = False, u_mirror: float = 0.0) -> np.ndarray:
+    """(N, classes) class probabilities of normalised inputs ``x``: the softmax of the logits
+    (per-frame logits: the mean of the frames' softmax), with ``tta_flip`` averaged with the
+    mirrored inputs' (:func:`_mirror_normalised`)."""
+    def probs(inp: torch.Tensor) -> torch.Tensor:
+        out = model(inp)
+        return out.softmax(-1) if out.ndim == 2 else out.softmax(-1).mean(1)
+
+    with torch.no_grad():
+        p = probs(x)
+        if tta_flip:
+            p = (p + probs(_mirror_normalised(x, u_mirror))) / 2
+    return p.cpu().numpy().astype(np.float64)
+
+
+def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], seed: int, fold: str,
+                     proba: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """One row per test sample; with ``proba`` (N, classes) also a ``prob_<class>`` column each."""
     rows = [{"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": seed}
             for (_, r), p in zip(test.iterrows(), pred)]
+    if proba is not None:
+        for row, p in zip(rows, proba):
+            row.update({f"prob_{c}": float(v) for c, v in zip(classes, p)})
     logger.info("fold %s seed %s: %d/%d correct", fold, seed, sum(r["label"] == r["pred"] for r in rows), len(rows))
     return rows
 
 
 def _write_fold(rows: list[dict[str, Any]], checkpoint: dict[str, Any], out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
     """The fold's predictions (CSV) and checkpoint, each written atomically."""
-    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed"])
+    extra = [k for k in (rows[0] if rows else {}) if k.startswith("prob_")]
+    preds = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "label", "pred", "seed", *extra])
     write_csv(preds, out_predictions)
     with atomic_path(out_checkpoint) as tmp:
         torch.save(checkpoint, tmp)
@@ -269,8 +357,105 @@ def svm_loso(samples: pd.DataFrame, features: dict[str, np.ndarray], *, classes:
     return pd.concat(preds, ignore_index=True)
 
 
+SELECTABLE = ("epochs", "lr", "weight_decay", "batch_size", "mixup", "schedule", "label_smoothing", "warmup_epochs", "tta_flip", "flip", "options")
+
+
+def _normalisation(x: np.ndarray, centre: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-channel mean and std of raw inputs (channel axis -3) and the flip centre of u."""
+    flat = np.moveaxis(x, -3, 0).reshape(x.shape[-3], -1)
+    return flat.mean(1), flat.std(1) + 1e-6, centre
+
+
+def fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, *, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device,
+                centre: float, aux: np.ndarray | None = None) -> tuple[nn.Module, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, float]]:
+    """Normalise with ``x_tr``'s statistics, train one seed, predict ``x_te``.
+
+    Returns the model, the predicted labels (N,), the class probabilities (N, classes; with
+    ``training.tta_flip`` averaged with the mirrored input's, and then the labels are their
+    argmax) and the normalisation (mean, std, centre)."""
+    norm = _normalisation(x_tr, centre)
+    model = _train_one(x_tr, y_tr, n_classes, cfg, seed, device, norm, aux)
+    if not len(x_te):
+        return model, np.zeros(0, np.int64), np.zeros((0, n_classes)), norm
+    mean, std = norm[0][:, None, None], norm[1][:, None, None]
+    xt = torch.tensor(((x_te - mean) / std).astype(np.float32), device=device)
+    tta = bool(cfg.get("tta_flip", False))
+    proba = predict_proba(model, xt, tta_flip=tta, u_mirror=float(2 * (centre - norm[0][0]) / norm[1][0]))
+    if tta:
+        pred = proba.argmax(1)
+    else:
+        with torch.no_grad():
+            pred = predict_labels(model(xt)).cpu().numpy()
+    return model, pred, proba, norm
+
+
+def _grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in the order given (the first key varies slowest)."""
+    import itertools
+
+    for key in grid:
+        if key not in SELECTABLE:
+            raise ConfigError(f"training.selection.grid: {key!r} cannot be selected (selectable: {', '.join(SELECTABLE)})")
+        if not isinstance(grid[key], list) or not grid[key]:
+            raise ConfigError(f"training.selection.grid.{key}: give a non-empty list of candidates")
+    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+
+
+def inner_groups(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[str]]:
+    """The training subjects cut into ``k`` groups for the inner folds (``k`` = 0 or at least
+    the number of subjects: one subject per group, i.e. inner LOSO); subjects shuffled with
+    ``seed``, then dealt round-robin, so groups differ in size by at most one subject."""
+    subs = sorted(set(str(s) for s in subjects))
+    if k < 0 or k == 1:
+        raise ConfigError(f"training.selection.folds: {k} (0 = inner leave-one-subject-out, or at least 2)")
+    if k == 0 or k >= len(subs):
+        return [[s] for s in subs]
+    order = [subs[i] for i in np.random.default_rng(seed).permutation(len(subs))]
+    return [sorted(order[i::k]) for i in range(k)]
+
+
+def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarray, *, classes: list[str], cfg: dict[str, Any], device: torch.device,
+                           centre: float, aux: np.ndarray | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Nested, leak-free model selection over the outer fold's training subjects only.
+
+    ``cfg["selection"]``: ``grid`` (key -> candidate list, keys from :data:`SELECTABLE`),
+    ``folds`` (inner grouped folds over the training subjects; 0 = inner LOSO), ``metric``
+    (``uf1`` or ``uar``, of the pooled inner predictions; the mean over ``seeds``). Each
+    candidate is trained on the other inner groups and scored on the held-out group; the
+    best one (the first in grid order on ties) wins. Returns the chosen values and every
+    candidate's score."""
+    from mexp_lib.metrics import recognition_scores
+
+    sel = dict(cfg.get("selection") or {})
+    metric = str(sel.get("metric", "uf1"))
+    if metric not in ("uf1", "uar"):
+        raise ConfigError(f"training.selection.metric: {metric!r} is not uf1 or uar")
+    candidates = _grid(dict(sel.get("grid") or {}))
+    subjects = train.subject.astype(str).to_numpy()
+    groups = inner_groups(subjects, int(sel.get("folds", 4)), int(sel.get("split_seed", 0)))
+    if len(groups) < 2:
+        raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
+    seeds = [int(s) for s in sel.get("seeds", [0])]
+    scores: list[dict[str, Any]] = []
+    for cand in candidates:
+        inner_cfg = cfg | cand
+        per_seed = []
+        for seed in seeds:
+            pred = np.full(len(y_tr), -1)
+            for g in groups:
+                held = np.isin(subjects, g)
+                _, p, _, _ = fit_predict(x_tr[~held], y_tr[~held], x_tr[held], n_classes=len(classes), cfg=inner_cfg, seed=seed, device=device,
+                                         centre=centre, aux=None if aux is None else aux[~held])
+                pred[held] = p
+            per_seed.append(recognition_scores([classes[i] for i in y_tr], [classes[i] for i in pred], classes)[metric])
+        scores.append({**cand, metric: float(np.mean(per_seed))})
+        logger.info("selection: %s -> inner %s %.4f", cand, metric, scores[-1][metric])
+    best = max(range(len(candidates)), key=lambda i: (scores[i][metric], -i))
+    return candidates[best], scores
+
+
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
-               out_checkpoint: str | Path, fold_by: str = "subject") -> pd.DataFrame:
+               out_checkpoint: str | Path, fold_by: str = "subject", out_selection: str | Path | None = None) -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
@@ -279,7 +464,10 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     weights, the config, the classes and the normalisation (from training subjects only).
     ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
     database, trained on all the others and tested on it. A fold whose test samples were all
-    skipped by the face stage writes empty predictions.
+    skipped by the face stage writes empty predictions. Predictions carry each seed's class
+    probabilities (``prob_<class>``), for the seed ensemble. With ``training.selection.method:
+    inner`` the listed hyper-parameters are first chosen by :func:`select_hyperparameters` on
+    the training subjects alone; ``out_selection`` (JSON) records the chosen values and scores.
     """
     torch.set_num_threads(int(cfg.get("threads", 1)))
     device = select_device(cfg.get("device", "auto"))
@@ -297,11 +485,13 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     x_tr = np.stack([inputs[v] for v in train["sample"]])  # float32, as packed
     x_te = np.stack([inputs[v] for v in test["sample"]]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
     if input_kind(cfg["model"]) == "lbptop":
+        if (cfg.get("selection") or {}).get("method", "fixed") != "fixed":
+            raise ConfigError("training.selection.method: inner selection trains networks; lbptop_svm takes its C from training.svm_c (use method: fixed)")
+        if out_selection is not None:
+            write_json({"test_fold": test_subject, "method": "fixed", "chosen": {}, "scores": []}, out_selection)
         return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
     if x_tr.shape[-1] != size:
         raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
-    flat = np.moveaxis(x_tr, -3, 0).reshape(x_tr.shape[-3], -1)
-    norm = (flat.mean(1), flat.std(1) + 1e-6, centre)  # per channel, training subjects only
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
     aux = None
@@ -309,13 +499,22 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         aux = au_targets(train.aus.fillna("").astype(str), list(model_options(cfg).get("aus") or DEFAULT_AUS))
         logger.info("AU branch: %d of %d training samples have coded AUs", int((~np.isnan(aux[:, 0])).sum()), len(aux))
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
+    selection: dict[str, Any] = {"method": "fixed", "chosen": {}, "scores": []}
+    sel = dict(cfg.get("selection") or {})
+    if sel.get("method", "fixed") == "inner":
+        chosen, scores = select_hyperparameters(train, x_tr, y_tr, classes=classes, cfg=cfg, device=device, centre=centre, aux=aux)
+        selection = {"method": "inner", "folds": int(sel.get("folds", 4)), "metric": sel.get("metric", "uf1"), "chosen": chosen, "scores": scores}
+        logger.info("fold %s: selected on the training subjects only: %s", test_subject, chosen)
+        cfg = cfg | chosen
+    elif sel.get("method", "fixed") != "fixed":
+        raise ConfigError(f"training.selection.method: {sel.get('method')!r} is not fixed or inner")
+    if out_selection is not None:
+        write_json({"test_fold": test_subject, **selection}, out_selection)
     rows, states = [], {}
-    x_te_n = torch.tensor(((x_te - norm[0][:, None, None]) / norm[1][:, None, None]).astype(np.float32), device=device)
+    norm = _normalisation(x_tr, centre)  # per channel, training subjects only
     for seed in cfg["seeds"]:
-        model = _train_one(x_tr, y_tr, len(classes), cfg, int(seed), device, norm, aux)
-        with torch.no_grad():
-            pred = predict_labels(model(x_te_n)).cpu().numpy() if len(test) else np.zeros(0, int)
+        model, pred, proba, norm = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=cfg, seed=int(seed), device=device, centre=centre, aux=aux)
         states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
-        rows += _prediction_rows(test, pred, classes, int(seed), test_subject)
-    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states},
-                       out_predictions, out_checkpoint)
+        rows += _prediction_rows(test, pred, classes, int(seed), test_subject, proba)
+    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states,
+                              "selection": selection}, out_predictions, out_checkpoint)

@@ -29,6 +29,7 @@ rule train_fold:
     output:
         predictions="results/train/{dataset}/{fold}/predictions.csv",
         checkpoint="results/train/{dataset}/{fold}/model.pt",
+        selection="results/train/{dataset}/{fold}/selection.json",
     log:
         "logs/train_fold/{dataset}/{fold}.log",
     benchmark:

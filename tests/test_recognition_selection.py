@@ -1,0 +1,168 @@
+"""Seed ensembles, nested (leak-free) selection, the training options and the HTNet-style model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.io.h5store import write_store
+from mexp_lib.models import build_model
+from mexp_lib.recognition.evaluate import recognition_table, seed_ensemble
+from mexp_lib.recognition.train import (_lr_factor, _mirror_normalised, _random_affine, _train_one, inner_groups, predict_proba,
+                                        select_hyperparameters, train_fold)
+
+CLASSES = ["a", "b"]
+
+
+def _preds() -> pd.DataFrame:
+    # two seeds; seed 0 is confidently wrong on s2, seed 1 mildly right: the ensemble is right
+    rows = []
+    for seed, probs in [(0, [(0.9, 0.1), (0.9, 0.1)]), (1, [(0.8, 0.2), (0.3, 0.7)])]:
+        for (pa, pb), (smp, lab) in zip(probs, [("s1", "a"), ("s2", "b")]):
+            rows.append({"dataset": "d", "subject": smp, "sample": smp, "label": lab, "pred": "a" if pa > pb else "b", "seed": seed,
+                         "prob_a": pa, "prob_b": pb})
+    rows[1].update(prob_a=0.2, prob_b=0.8, pred="b")  # seed 0, s2: (0.2, 0.8); mean over seeds (0.25, 0.75)
+    rows[3].update(prob_a=0.6, prob_b=0.4, pred="a")  # seed 1, s2: wrong
+    return pd.DataFrame(rows)
+
+
+def test_seed_ensemble_averages_probabilities_and_is_a_labelled_row():
+    preds = _preds()
+    ens = seed_ensemble(preds, CLASSES).set_index("sample")
+    assert ens.loc["s2", "prob_b"] == pytest.approx(0.6) and ens.loc["s2", "pred"] == "b"
+    t = recognition_table(preds, CLASSES)
+    assert list(t.fold) == ["s1", "s2", "mean", "ensemble", "all"]
+    e = t[t.fold == "ensemble"].iloc[0]
+    assert e.accuracy == 1.0 and e.seeds == 2 and np.isnan(e.uf1_std)
+    assert t.iloc[-1].accuracy == pytest.approx(0.75)  # mean over seeds: 1.0 and 0.5
+
+
+def test_seed_ensemble_absent_without_probabilities_and_an_error_when_partial():
+    preds = _preds()
+    assert seed_ensemble(preds.drop(columns=["prob_a", "prob_b"]), CLASSES) is None
+    assert "ensemble" not in set(recognition_table(preds.drop(columns=["prob_a", "prob_b"]), CLASSES).fold)
+    with pytest.raises(DataError, match="probabilities incomplete"):
+        seed_ensemble(preds.drop(columns=["prob_b"]), CLASSES)
+
+
+def test_inner_groups():
+    subs = [f"s{i}" for i in range(10)]
+    assert inner_groups(subs, 0) == [[s] for s in subs]
+    groups = inner_groups(subs * 2, 3)
+    assert sorted(sum(groups, [])) == subs and sorted(len(g) for g in groups) == [3, 3, 4]
+    with pytest.raises(ConfigError, match="folds"):
+        inner_groups(subs, 1)
+
+
+def _toy(n_subjects: int = 6, per: int = 6, seed: int = 0):
+    """Class b samples carry a bright blob: easy to learn with a usable learning rate."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.3, size=(n_subjects * per, 3, 28, 28)).astype(np.float32)
+    y = np.arange(len(x)) % 2
+    x[y == 1, :, 8:20, 8:20] += 2.0
+    samples = pd.DataFrame({"video": [f"v{i}" for i in range(len(x))], "sample": [f"v{i}" for i in range(len(x))],
+                            "subject": [f"s{i // per}" for i in range(len(x))], "source": "toy", "label": [CLASSES[i] for i in y]})
+    return samples, x, y
+
+
+CFG = {"model": "ststnet", "input_size": 28, "epochs": 8, "batch_size": 8, "lr": 0.01, "weight_decay": 0.0, "flip": False, "seeds": [0]}
+
+
+def test_nested_selection_prefers_the_learning_rate_that_learns():
+    samples, x, y = _toy()
+    cfg = CFG | {"selection": {"method": "inner", "folds": 3, "grid": {"lr": [1e-7, 0.01]}}}
+    chosen, scores = select_hyperparameters(samples, x, y, classes=CLASSES, cfg=cfg, device=torch.device("cpu"), centre=0.0)
+    assert chosen == {"lr": 0.01}
+    assert scores[1]["uf1"] > scores[0]["uf1"]
+    one = samples[samples.subject == "s0"]
+    with pytest.raises(ConfigError, match="at least 2 training subjects"):
+        select_hyperparameters(one, x[:6], y[:6], classes=CLASSES, cfg=cfg, device=torch.device("cpu"), centre=0.0)
+    with pytest.raises(ConfigError, match="cannot be selected"):
+        select_hyperparameters(samples, x, y, classes=CLASSES, cfg=cfg | {"selection": {"grid": {"seeds": [[0]]}}}, device=torch.device("cpu"), centre=0.0)
+
+
+def test_train_fold_selection_never_sees_the_test_subject(tmp_path):
+    samples, x, _ = _toy()
+    cfg = CFG | {"selection": {"method": "inner", "folds": 0, "grid": {"epochs": [1, 6], "lr": [1e-7, 0.01]}}}
+    chosen = []
+    for k, x_test in enumerate([x[-6:], -x[-6:] * 5]):  # the test subject's inputs changed wildly: the choice must not move
+        xx = np.concatenate([x[:-6], x_test])
+        write_store(tmp_path / f"pack{k}.h5", {"x": xx, "sample": np.array(samples["sample"], dtype="S")}, {"kind": "apex", "centre": 0.0, "size": 28})
+        out = tmp_path / f"f{k}"
+        preds = train_fold(samples, tmp_path / f"pack{k}.h5", test_subject="s5", classes=CLASSES, cfg=cfg, out_predictions=out / "p.csv",
+                           out_checkpoint=out / "m.pt", out_selection=out / "selection.json")
+        rec = json.loads((out / "selection.json").read_text())
+        assert rec["method"] == "inner" and rec["test_fold"] == "s5" and len(rec["scores"]) == 4
+        chosen.append(rec["chosen"])
+        assert {"prob_a", "prob_b"} <= set(preds.columns) and np.allclose(preds[["prob_a", "prob_b"]].sum(axis=1), 1)
+    assert chosen[0] == chosen[1] and chosen[0]["lr"] == 0.01
+
+
+def test_fixed_schedule_writes_a_fixed_selection_record(tmp_path):
+    samples, x, _ = _toy(n_subjects=3)
+    write_store(tmp_path / "pack.h5", {"x": x, "sample": np.array(samples["sample"], dtype="S")}, {"kind": "apex", "centre": 0.0, "size": 28})
+    train_fold(samples, tmp_path / "pack.h5", test_subject="s0", classes=CLASSES, cfg=CFG | {"epochs": 1}, out_predictions=tmp_path / "p.csv",
+               out_checkpoint=tmp_path / "m.pt", out_selection=tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text())["method"] == "fixed"
+    with pytest.raises(ConfigError, match="selection.method"):
+        train_fold(samples, tmp_path / "pack.h5", test_subject="s0", classes=CLASSES, cfg=CFG | {"selection": {"method": "outer"}},
+                   out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt")
+
+
+def test_cosine_schedule_and_warmup():
+    assert _lr_factor("constant", 50, 100, 0) == 1.0
+    assert _lr_factor("cosine", 0, 100, 0) == 1.0
+    assert _lr_factor("cosine", 50, 100, 0) == pytest.approx(0.5)
+    assert _lr_factor("cosine", 99, 100, 0) < 0.01
+    assert _lr_factor("cosine", 4, 100, 10) == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="schedule"):
+        _lr_factor("step", 0, 10, 0)
+
+
+def test_affine_identity_at_zero_and_moves_at_nonzero():
+    x = torch.randn(4, 3, 28, 28)
+    g = torch.Generator().manual_seed(0)
+    assert torch.allclose(_random_affine(x, g, shift=0, rotate=0, scale=0), x, atol=1e-5)
+    assert not torch.allclose(_random_affine(x, g, shift=0.1, rotate=5, scale=0.05), x, atol=1e-2)
+
+
+def test_test_time_flip_averages_input_and_mirror():
+    torch.manual_seed(0)
+    m = build_model("ststnet", num_classes=3).eval()
+    x = torch.randn(5, 3, 28, 28)
+    assert torch.allclose(_mirror_normalised(_mirror_normalised(x, 0.3), 0.3), x, atol=1e-6)
+    plain, mirrored = predict_proba(m, x), predict_proba(m, _mirror_normalised(x, 0.3))
+    both = predict_proba(m, x, tta_flip=True, u_mirror=0.3)
+    assert np.allclose(both, (plain + mirrored) / 2, atol=1e-6) and not np.allclose(both, plain, atol=1e-4)
+
+
+def test_mixup_and_affine_training_is_deterministic_and_changes_the_model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3, 28, 28)).astype(np.float32)
+    y = np.arange(12) % 3
+    norm = (x.mean((0, 2, 3)), x.std((0, 2, 3)), 0.0)
+    cfg = {"model": "ststnet", "lr": 1e-3, "weight_decay": 0.0, "epochs": 2, "batch_size": 4, "flip": True, "input_size": 28}
+    aug = cfg | {"mixup": 0.4, "affine": {"shift": 0.05, "rotate": 5, "scale": 0.05}, "schedule": "cosine"}
+    a, b, plain = (_train_one(x, y, 3, c, 0, torch.device("cpu"), norm) for c in (aug, aug, cfg))
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert not torch.equal(a.fc.weight, plain.fc.weight)
+
+
+def test_htnet_shape_overfit_and_bad_options():
+    m = build_model("htnet", num_classes=3, size=28, dropout=0.0)
+    assert m(torch.zeros(2, 3, 28, 28)).shape == (2, 3)
+    torch.manual_seed(0)
+    x, y = torch.randn(12, 3, 28, 28), torch.arange(12) % 3
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    for _ in range(80):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+        opt.step()
+    m.eval()
+    assert (m(x).argmax(1) == y).float().mean() == 1.0
+    with pytest.raises(ConfigError, match="divisible"):
+        build_model("htnet", num_classes=3, size=28, patch=3)
