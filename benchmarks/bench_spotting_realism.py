@@ -15,7 +15,9 @@ defaults were designed and chosen on) and ``test`` (10 other subjects, seed 202,
 each: only reported). At 200 fps every video lasts 10 s. Rendered videos,
 faces and features are cached under ``--workdir``, so a rerun only computes what is missing.
 
-Run: .venv/bin/python benchmarks/bench_spotting_realism.py --part test [--readme] [--dry-run]
+Run: .venv/bin/python benchmarks/bench_spotting_realism.py --part test [--readme] [--dry-run] [--csv FILE]
+(``--from-csv FILE ...``: the table of earlier runs, e.g. one condition per run, printed and with
+``--readme`` written into the README.)
 (``--dry-run``: check the part's face photographs and every spotter's settings, print the plan,
 render and spot nothing; the README test uses it.)
 """
@@ -47,7 +49,7 @@ PARTS: dict[str, dict[str, Any]] = {
 }
 # (noise sigma, JPEG quality or None for PNG, fps)
 CONDITIONS = [(0.0, None, 30.0), (3.0, 80, 30.0), (4.0, 60, 30.0), (3.0, 80, 200.0)]
-FACE = {"strategy": "long", "size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
+FACE = {"size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
         "backend": "dlib", "detector": "hog", "on_missing_face": "error"}
 
 
@@ -234,7 +236,18 @@ def main() -> int:
     ap.add_argument("--csv", help="write the table here too")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md (test part only)")
     ap.add_argument("--dry-run", action="store_true", help="check the inputs and settings, print the plan; render and spot nothing")
+    ap.add_argument("--from-csv", nargs="+", metavar="CSV", help="print (and with --readme write) the table of earlier runs' --csv files instead of running")
     a = ap.parse_args()
+    if a.from_csv:
+        table = pd.concat([pd.read_csv(f) for f in a.from_csv], ignore_index=True)
+        if set(table.part) != {a.part}:
+            raise SystemExit(f"--from-csv: the files hold parts {sorted(set(table.part))}, not only {a.part!r}")
+        print(markdown(table))
+        if a.readme:
+            if a.part != "test":
+                raise SystemExit("--readme reports the test part only")
+            write_readme(table, a.part)
+        return 0
     if not FACES.is_dir():
         print(f"the real face crops are not at {FACES}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import yaml
 from mexp_lib.metrics import spotting_scores
 
 REPO = Path(__file__).resolve().parents[1]
-FACE = {"strategy": "long", "size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
+FACE = {"size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
         "backend": "dlib", "detector": "hog", "on_missing_face": "error"}
 
 
