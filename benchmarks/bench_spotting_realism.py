@@ -92,10 +92,10 @@ def spotting_config(**over: Any) -> dict[str, Any]:
     """The workflow's spotting settings (config/config.yaml resolved against the schema's
     defaults, exactly as the workflow resolves them) with ``over`` applied."""
     import yaml
-    from snakemake.utils import validate
 
-    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
+    from mexp_lib.config import resolve_config
+
+    cfg = resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
     return {**cfg["spotting"], **over}
 
 

@@ -24,11 +24,9 @@ FACE = {"size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 
 
 def default_spotting() -> dict:
     """The spotting settings a user gets: config/config.yaml resolved against the schema."""
-    from snakemake.utils import validate
+    from mexp_lib.config import resolve_config
 
-    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
-    return cfg["spotting"]
+    return resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))["spotting"]
 
 
 def render(root: Path, faces: Path, subjects: list[str]) -> pd.DataFrame:

@@ -190,6 +190,11 @@ def learned_types(cfg: dict[str, Any]) -> tuple[str, ...]:
     return types
 
 
+def learned_gate(cfg: dict[str, Any]) -> float:
+    """``spotting.learned.gate`` (0, no gate, for settings written before it existed)."""
+    return float((cfg.get("learned") or {}).get("gate", 0.0))
+
+
 def predict_scores(net: TemporalScoreNet, sc: dict[str, np.ndarray], types: tuple[str, ...] = TYPES, gate: float = 0.0) -> dict[str, np.ndarray]:
     """The video's features with the scores of ``types`` replaced by the network's scores
     (zero where the stored score is zero: ends of the video, faceless stretches); with those
@@ -248,6 +253,6 @@ def learned_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[s
         es = [emotion_targets(*frames_gt[v], classes, mapping) for v in names]
     bs = [boundary_targets(*frames_gt[v], ks[v]) for v in names] if cfg["spotter"] == "two_stage" else None
     net = train_spotter(xs, ys, lcfg, seed=int(lcfg["seed"]), emotions=es, n_classes=len(classes), bounds=bs)
-    types, gate = learned_types(cfg), float(lcfg.get("gate", 0.0))
+    types, gate = learned_types(cfg), learned_gate(cfg)
     return ({v: predict_scores(net, sc, types, gate) for v, sc in train.items()}, {v: predict_scores(net, sc, types, gate) for v, sc in test.items()},
             net)

@@ -177,9 +177,9 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         compute_spotting_features(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
         scores = load_scores([str(t / f"{video}.h5")])
     if net is not None:
-        from mexp_lib.spotting.learned import learned_types, predict_scores
+        from mexp_lib.spotting.learned import learned_gate, learned_types, predict_scores
 
-        scores = {v: predict_scores(net, sc, learned_types(cfg), float((cfg.get("learned") or {}).get("gate", 0.0))) for v, sc in scores.items()}
+        scores = {v: predict_scores(net, sc, learned_types(cfg), learned_gate(cfg)) for v, sc in scores.items()}
     pred = spot_configured(scores, th, cfg)
     write_csv(pred, out_csv)
     if timeline_png is not None and video in scores:
