@@ -6,18 +6,22 @@ per-clip cost.
    through the seed-style chain (``../shared/reference/seedstyle_chain.py``: dlib on frame 1, the
    same box from every frame, 128 px, OpenCV-default TV-L1 onset -> every frame, strain) and
    through mexp's command line (``mexp landmarks --strategy clip`` -> ``mexp align`` -> ``mexp
-   flow --reference onset``), alternating, ``--reps`` times each (>= 3); the median wall time of
-   each (interpreter start-up included, as a user pays it), their ratio, and the end-point error
-   of each chain's flow against the known field (mapped into that chain's own 128 px crop, mean
-   over every pair, inside the face).
+   flow --reference onset``, three processes; and ``mexp preprocess``, the same stage functions in
+   one process), each with the schema's TV-L1 and with DIS + variational refinement,
+   alternating, ``--reps`` times each (>= 3); the median wall time of each (interpreter start-up
+   included, as a user pays it), its ratio to the seed chain, and the end-point error of each
+   chain's flow against the known field (mapped into that chain's own 128 px crop, mean over
+   every pair, inside the face), with whether it is at most the seed's.
 2. Flow methods on that clip's mexp crops: pairs/s on one thread and end-point error (the
    schema's TV-L1, OpenCV's TV-L1, DIS presets, DIS with variational refinement).
 3. The workflow's per-clip cost: a small demo's ``--clips`` short clips (its long videos untouched) through
-   landmarks, faces, TIM, magnification and flow on one core; the sum of its jobs' benchmark
-   times per clip, per stage, and clips per hour per core.
+   landmarks, faces, TIM, magnification and flow on one core, in jobs of
+   ``batching.clips_per_job`` clips (``--clips-per-job``; default: the schema's); the sum of its
+   jobs' benchmark times per clip, per stage, and clips per hour per core.
 
 Timings on a shared machine are noisy: read the medians and the ratio, not single runs.
-Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow]
+Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow] [--readme]
+(``--readme`` writes what it printed, the command and the machine's load into README.md.)
 (``--repo PATH`` runs another checkout's command line and workflow; ``--baseline-repo PATH`` adds
 another checkout's command line to the alternation, e.g. the main branch before a change).
 """
