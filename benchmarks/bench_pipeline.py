@@ -63,8 +63,8 @@ def write_readme(command: str) -> None:
         raise SystemExit(f"README.md has no {BEGIN} ... {END} block")
     load = os.getloadavg()
     body = (f"{BEGIN}\n`{command}` on a {os.cpu_count()}-core machine shared with other jobs (load average "
-            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end: read the ratios, not the seconds):\n\n```\n"
-            + "\n".join(x for x in LINES if x.strip()) + f"\n```\n{END}")
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end: read the ratios, not the seconds):\n\n```text\n"
+            + "\n".join(x.replace(f" ({REPO})", "") for x in LINES if x.strip()) + f"\n```\n{END}")
     head, rest = text.split(BEGIN, 1)
     readme.write_text(head + body + rest.split(END, 1)[1])
 

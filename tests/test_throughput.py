@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -156,3 +157,39 @@ def test_mexp_preprocess_gives_what_the_three_commands_give(tmp_path):
     assert np.abs(read_arrays(w / "tv.h5", "flow")["flow"].astype(np.float32) - one["flow"].astype(np.float32)).max() > 1e-2
     # a key outside the face and flow sections fails naming it
     assert main(["preprocess", clip, "-o", str(w / "x.h5"), "--set", "training.epochs=3"]) == 2
+
+
+def readme_pipeline_block(text: str) -> str:
+    from bench_pipeline import BEGIN, END
+
+    return text.split(BEGIN, 1)[1].split(END, 1)[0]
+
+
+def pipeline_block_problems(block: str) -> list[str]:
+    """What does not add up in bench_pipeline's README block: each chain's ratio must be the seed
+    chain's median over its own, and its error verdict must follow the two errors printed."""
+    rows = dict(re.findall(r"^   (seed-style chain|mexp[\w ,]*?|preprocess[\w ,]*?)\s{2,}(\d+\.\d\d)\s", block, re.M))
+    problems = []
+    seed = float(rows.pop("seed-style chain"))
+    for chain, median in rows.items():
+        m = re.search(rf"^   {re.escape(chain)}: (\d+\.\d\d)x the seed-style chain .*; end-point error (lower or equal|HIGHER) than the seed's "
+                      rf"\((\d\.\d+) vs (\d\.\d+) px\)$", block, re.M)
+        if m is None:
+            problems.append(f"{chain}: no ratio line")
+            continue
+        if abs(float(m.group(1)) - seed / float(median)) > 0.011:
+            problems.append(f"{chain}: {m.group(1)}x is not {seed} / {median}")
+        if (m.group(2) == "lower or equal") != (float(m.group(3)) <= float(m.group(4))):
+            problems.append(f"{chain}: verdict {m.group(2)!r} for {m.group(3)} vs {m.group(4)}")
+    return problems
+
+
+def test_the_readme_throughput_figures_are_bench_pipelines_and_add_up():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    block = readme_pipeline_block((REPO / "README.md").read_text())
+    assert "preprocess, DIS refined" in block and "per clip" in block
+    assert pipeline_block_problems(block) == []
+    # the paired failing case: a figure edited by hand no longer adds up
+    edited = re.sub(r"(preprocess, DIS refined: )\d+\.\d\d", r"\g<1>9.99", block)
+    problems = pipeline_block_problems(edited)
+    assert len(problems) == 1 and problems[0].startswith("preprocess, DIS refined: 9.99x is not "), problems
