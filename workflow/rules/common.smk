@@ -145,12 +145,6 @@ def chunk_samples(dataset, chunk):
     return s[s.video.isin(FACE_CHUNKS[dataset][chunk])]
 
 
-def motion_chunks(dataset):
-    """The chunks holding recognition clips (a chunk of spotting-only videos has none)."""
-    s = recognition_samples(dataset)
-    return sorted({VIDEO_CHUNK[dataset][v] for v in s.video.unique()})
-
-
 def get_chunk_clips(wc):
     """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset, frame
     rate, and the context frames added around it."""
