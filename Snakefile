@@ -3,17 +3,19 @@
 # Path convention (every per-video stage mirrors its wildcards):
 #   results/datasets/{dataset}/                 the generated demo dataset (format: demo)
 #   results/samples/{dataset}.csv               the validated sample table
-#   results/landmarks/{dataset}/{video}.json    68-point landmarks per frame
-#   results/faces/{dataset}/{video}.h5          aligned, cropped faces
-#   results/tim/{dataset}/{sample}.h5           a sample's clip, cut from its video by its own onset..offset, normalised
-#   results/magnified/{dataset}/{sample}.h5     magnified clips (when magnification.enabled)
-#   results/flow/{dataset}/{sample}.h5          optical flow + strain (recognition)
+#   results/landmarks/{dataset}/{chunk}/{video}.json    68-point landmarks per frame
+#   results/faces/{dataset}/{chunk}/{video}.h5          aligned, cropped faces
+#   results/tim/{dataset}/{chunk}/{sample}.h5           a sample's clip, cut from its video by its own onset..offset, normalised
+#   results/magnified/{dataset}/{chunk}/{sample}.h5     magnified clips (when magnification.enabled)
+#   results/flow/{dataset}/{chunk}/{sample}.h5          optical flow + strain (recognition)
 #   results/train/{dataset}/{fold}/             per-fold predictions and checkpoint
 #   results/spotting_features/{dataset}/{video}.h5, results/spotting/{dataset}/   (long videos)
 #   results/{dataset}_loso_metrics.csv, results/{dataset}_spotting_metrics.csv    metric tables
 #   results/qc/{dataset}_faces.{csv,png}        face-stage quality control
-#   logs/{rule}/{dataset}/{video or sample}.log, benchmarks/{rule}/{dataset}/{video or sample}.tsv
-# (a video's landmarks and faces are shared by all its samples; {sample} ids are unique per dataset)
+#   logs/{rule}/{dataset}/{chunk, video or sample}.log, benchmarks/{rule}/{dataset}/{chunk, video or sample}.tsv
+# (a video's landmarks and faces are shared by all its samples; {sample} ids are unique per dataset;
+# the per-clip stages run one job per {chunk} of clips, a folder of per-video/per-sample files:
+# batching.clips_per_job, mexp_lib/chunks.py)
 #
 # `snakemake --lint` leaves one kind of warning, on purpose: "Specify a conda environment or
 # container for each rule". Every script imports mexp_lib, so the workflow runs in the one

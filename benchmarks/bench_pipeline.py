@@ -6,18 +6,22 @@ per-clip cost.
    through the seed-style chain (``../shared/reference/seedstyle_chain.py``: dlib on frame 1, the
    same box from every frame, 128 px, OpenCV-default TV-L1 onset -> every frame, strain) and
    through mexp's command line (``mexp landmarks --strategy clip`` -> ``mexp align`` -> ``mexp
-   flow --reference onset``), alternating, ``--reps`` times each (>= 3); the median wall time of
-   each (interpreter start-up included, as a user pays it), their ratio, and the end-point error
-   of each chain's flow against the known field (mapped into that chain's own 128 px crop, mean
-   over every pair, inside the face).
+   flow --reference onset``, three processes; and ``mexp preprocess``, the same stage functions in
+   one process), each with the schema's TV-L1 and with DIS + variational refinement,
+   alternating, ``--reps`` times each (>= 3); the median wall time of each (interpreter start-up
+   included, as a user pays it), its ratio to the seed chain, and the end-point error of each
+   chain's flow against the known field (mapped into that chain's own 128 px crop, mean over
+   every pair, inside the face), with whether it is at most the seed's.
 2. Flow methods on that clip's mexp crops: pairs/s on one thread and end-point error (the
    schema's TV-L1, OpenCV's TV-L1, DIS presets, DIS with variational refinement).
 3. The workflow's per-clip cost: a small demo's ``--clips`` short clips (its long videos untouched) through
-   landmarks, faces, TIM, magnification and flow on one core; the sum of its jobs' benchmark
-   times per clip, per stage, and clips per hour per core.
+   landmarks, faces, TIM, magnification and flow on one core, in jobs of
+   ``batching.clips_per_job`` clips (``--clips-per-job``; default: the schema's); the sum of its
+   jobs' benchmark times per clip, per stage, and clips per hour per core.
 
 Timings on a shared machine are noisy: read the medians and the ratio, not single runs.
-Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow]
+Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow] [--readme]
+(``--readme`` writes what it printed, the command and the machine's load into README.md.)
 (``--repo PATH`` runs another checkout's command line and workflow; ``--baseline-repo PATH`` adds
 another checkout's command line to the alternation, e.g. the main branch before a change).
 """
@@ -40,6 +44,29 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SEED_CHAIN = REPO.parent / "shared" / "reference" / "seedstyle_chain.py"
 N_FRAMES, FRAME, CROP = 43, 320, 128
+
+
+LINES: list[str] = []  # what this run printed, for --readme
+BEGIN, END = "<!-- bench_pipeline: begin -->", "<!-- bench_pipeline: end -->"
+
+
+def say(text: str) -> None:
+    print(text)
+    LINES.extend(text.split("\n"))
+
+
+def write_readme(command: str) -> None:
+    """Replace the README's generated block with this run's output, the command and the load."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} block")
+    load = os.getloadavg()
+    body = (f"{BEGIN}\n`{command}` on a {os.cpu_count()}-core machine shared with other jobs (load average "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end: read the ratios, not the seconds):\n\n```text\n"
+            + "\n".join(x.replace(f" ({REPO})", "") for x in LINES if x.strip()) + f"\n```\n{END}")
+    head, rest = text.split(BEGIN, 1)
+    readme.write_text(head + body + rest.split(END, 1)[1])
 
 
 def known_motion_clip(folder: Path) -> np.ndarray:
@@ -112,8 +139,15 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
             "align": mexp + ["align", str(frames), "--landmarks", str(work / "lm2.json"), "-o", str(work / "faces2.h5")],
             "flow": mexp + ["flow", str(work / "faces2.h5"), "-o", str(work / "flow2.h5"), "--reference", "onset"] + dis + threads_flag},
     }
+    # One process for the three steps (`mexp preprocess`: one start-up, the models loaded once),
+    # with the schema's flow (TV-L1) and with DIS + variational refinement.
+    chain_cmds["mexp preprocess"] = {
+        "preprocess": mexp + ["preprocess", str(frames), "-o", str(work / "flow3.h5"), "--landmarks", str(work / "lm3.json")] + threads_flag}
+    chain_cmds["preprocess, DIS refined"] = {
+        "preprocess": mexp + ["preprocess", str(frames), "-o", str(work / "flow4.h5"), "--landmarks", str(work / "lm4.json")]
+        + [a.replace("dis.", "flow.dis.") for a in dis] + threads_flag}
     if not with_dis:
-        del chain_cmds["mexp, DIS refined"]
+        del chain_cmds["mexp, DIS refined"], chain_cmds["preprocess, DIS refined"]
     envs = {k: env for k in chain_cmds}
     if baseline is not None:  # another checkout's command line (e.g. main before this change), same clip
         chain_cmds["baseline mexp CLI"] = {
@@ -140,22 +174,28 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     m = face_transform(lm.points[0], CROP, 0.1)
     seed_region = (crop_truth(field, a), apply_transform(a, seed["landmarks"].astype(np.float64)))
     errors = {"seed-style chain": (epe(seed_flow, *seed_region), epe(seed_flow, *seed_region, relative=True))}
-    for chain, out in (("mexp CLI chain", "flow.h5"), ("mexp, DIS refined", "flow2.h5"), ("baseline mexp CLI", "flow0.h5")):
-        if chain in chain_cmds:
+    for chain, out, own_lm in (("mexp CLI chain", "flow.h5", "lm.json"), ("mexp, DIS refined", "flow2.h5", "lm2.json"),
+                               ("baseline mexp CLI", "flow0.h5", "lm0.json"), ("mexp preprocess", "flow3.h5", "lm3.json"),
+                               ("preprocess, DIS refined", "flow4.h5", "lm4.json")):
+        if chain in chain_cmds:  # each chain's flow against the truth in its own crop (from its own landmarks)
             f = read_arrays(work / out, "flow")["flow"]
-            region = (crop_truth(field, m), apply_transform(m, lm.points[0]))
+            points = read_landmarks(work / own_lm).points[0]
+            m_own = face_transform(points, CROP, 0.1)
+            region = (crop_truth(field, m_own), apply_transform(m_own, points))
             errors[chain] = (epe(f, *region), epe(f, *region, relative=True))
     total = {k: statistics.median([sum(r) for r in zip(*v.values())]) for k, v in times.items()}
-    print(f"1. one {N_FRAMES}-frame {FRAME}x{FRAME} clip, known motion up to 3 px; {reps} alternating runs each ({repo})")
-    print(f"   {'chain':<18} {'median s':>9}  {'steps (median s)':<40} {'EPE px':>7} {'EPE / motion':>12}")
+    say(f"1. one {N_FRAMES}-frame {FRAME}x{FRAME} clip, known motion up to 3 px; {reps} alternating runs each ({repo})")
+    say(f"   {'chain':<23} {'median s':>9}  {'steps (median s)':<40} {'EPE px':>7} {'EPE / motion':>12}")
     for k in times:
         steps = " ".join(f"{s} {statistics.median(v):.2f}" for s, v in times[k].items())
         e, rel = errors[k]
-        print(f"   {k:<18} {total[k]:9.2f}  {steps:<40} {e:7.3f} {100 * rel:11.1f}%")
+        say(f"   {k:<23} {total[k]:9.2f}  {steps:<40} {e:7.3f} {100 * rel:11.1f}%")
     for k in times:
         if k != "seed-style chain":
             note = "its own defaults, one thread" if k.startswith("baseline") else f"flow on {threads} thread(s)"
-            print(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain ({note})")
+            verdict = "lower or equal" if errors[k][0] <= errors["seed-style chain"][0] else "HIGHER"
+            say(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain ({note}); "
+                f"end-point error {verdict} than the seed's ({errors[k][0]:.3f} vs {errors['seed-style chain'][0]:.3f} px)")
     flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
 
 
@@ -187,53 +227,66 @@ def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> No
         "dis, finest scale 0, refined x25": FlowParams("dis", dis_vr | {"patch_stride": 2, "variational_refinement_iterations": 25}),
         "farneback": FlowParams("farneback", flow["farneback"]),
     }
-    print(f"\n2. flow methods on the mexp crops ({len(crops) - 1} pairs onset -> every frame, one thread)")
-    print(f"   {'method':<34} {'pairs/s':>8} {'EPE px':>7} {'EPE / motion':>12}")
+    say(f"\n2. flow methods on the mexp crops ({len(crops) - 1} pairs onset -> every frame, one thread)")
+    say(f"   {'method':<34} {'pairs/s':>8} {'EPE px':>7} {'EPE / motion':>12}")
     for name, params in variants.items():
         t = time.perf_counter()
         f, _ = optical_flow(crops, params=params, reference="onset")
         dt = time.perf_counter() - t
-        print(f"   {name:<34} {(len(crops) - 1) / dt:8.1f} {epe(f, truth, points):7.3f} {100 * epe(f, truth, points, relative=True):11.1f}%")
+        say(f"   {name:<34} {(len(crops) - 1) / dt:8.1f} {epe(f, truth, points):7.3f} {100 * epe(f, truth, points, relative=True):11.1f}%")
 
 
-def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str]) -> None:
-    """Per-clip job seconds of the demo's per-clip stages, from Snakemake's benchmark files."""
+STAGES = ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow")
+
+
+def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str], clips_per_job: int | None = None) -> None:
+    """Per-clip job seconds of the demo's per-clip stages, from Snakemake's benchmark files: a
+    demo of about ``clips`` short clips (its long videos are not run), every recognition clip
+    through landmarks, faces, TIM, magnification and flow on one core, the jobs cut into chunks
+    of ``batching.clips_per_job`` clips (the schema's default unless given)."""
     import pandas as pd
 
     wd = work / "wf"
     (wd / "config").mkdir(parents=True)
     subjects = max(2, int(np.ceil(clips / 3)))
     cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1}}}}
+    if clips_per_job is not None:
+        cfg["batching"] = {"clips_per_job": clips_per_job}
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1"]
     run(smk + ["results/samples/demo.csv"], env)
-    samples = pd.read_csv(wd / "results/samples/demo.csv", dtype=str)
-    samples = samples[samples.task == "recognition"].head(clips)
-    targets = [f"results/flow/demo/{s}.h5" for s in samples["sample"]]
-    wall = run(smk + targets, env)
+    wall = run(smk + ["results/inputs/demo.h5", "--omit-from", "build_inputs"], env)
+    flows = sorted((wd / "results/flow/demo").glob("**/*.h5"))
+    if not flows:
+        raise SystemExit(f"{wd}: the workflow wrote no flow store")
     rows = []
     for tsv in (wd / "benchmarks").glob("*/demo/*.tsv"):
         rule = tsv.parent.parent.name
-        if rule in ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow"):
+        if rule in STAGES:
             rows.append({"rule": rule, "s": float(pd.read_csv(tsv, sep="\t")["s"].iloc[0])})
-    per_rule = pd.DataFrame(rows).groupby("rule")["s"].sum() / len(targets)
+    jobs = pd.DataFrame(rows)
+    per_rule = jobs.groupby("rule")["s"].sum() / len(flows)
     per_clip = float(per_rule.sum())
-    print(f"\n3. workflow, {len(targets)} demo clips, one core ({repo}): job seconds per clip by stage")
-    for rule in ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow"):
-        print(f"   {rule:<18} {per_rule.get(rule, float('nan')):6.2f} s")
-    print(f"   {'per clip':<18} {per_clip:6.2f} s  -> {3600 / per_clip:.0f} clips per hour per core "
-          f"(wall {wall / len(targets):.2f} s per clip with Snakemake's own overhead)")
+    chunk = yaml.safe_load((wd / "config/config.yaml").read_text()).get("batching", {}).get("clips_per_job", "the schema's default")
+    say(f"\n3. workflow, {len(flows)} demo clips in {len(jobs)} jobs (batching.clips_per_job: {chunk}), one core ({repo}): "
+          "job seconds per clip by stage")
+    for rule in STAGES:
+        say(f"   {rule:<18} {per_rule.get(rule, float('nan')):6.2f} s")
+    say(f"   {'per clip':<18} {per_clip:6.2f} s  -> {3600 / per_clip:.0f} clips per hour per core "
+          f"(wall {wall / len(flows):.2f} s per clip with Snakemake's own overhead)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3, help="alternating runs of each chain (>= 3)")
     ap.add_argument("--threads", type=int, default=1, help="mexp flow --threads")
-    ap.add_argument("--clips", type=int, default=6, help="demo clips for the workflow's per-clip cost")
+    ap.add_argument("--clips", type=int, default=40, help="demo clips for the workflow's per-clip cost")
+    ap.add_argument("--clips-per-job", type=int, help="batching.clips_per_job of the workflow run (default: the schema's)")
     ap.add_argument("--skip-workflow", action="store_true")
     ap.add_argument("--skip-chains", action="store_true", help="only the workflow's per-clip cost")
     ap.add_argument("--baseline-repo", type=Path, help="also run this checkout's command line in the alternation (e.g. ../main, before a change)")
     ap.add_argument("--no-dis", action="store_true", help="leave out the DIS chain (a checkout whose mexp flow has no --set)")
+    ap.add_argument("--readme", action="store_true", help="write this run's output into README.md's bench_pipeline block")
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout whose command line and workflow run (default: this one)")
     a = ap.parse_args()
     if a.reps < 3:
@@ -244,8 +297,10 @@ def main() -> None:
             chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis,
                    baseline=a.baseline_repo.resolve() if a.baseline_repo else None)
         if not a.skip_workflow:
-            workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env)
-    print(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")
+            workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env, a.clips_per_job)
+    say(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")
+    if a.readme:
+        write_readme(".venv/bin/python benchmarks/bench_pipeline.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import mexp_lib
-from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, default, flag_help
+from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, default, describe_defaults, flag_help
 from mexp_lib.errors import ConfigError, MexpError
 
 
@@ -220,6 +220,37 @@ def _flow(a: argparse.Namespace) -> int:
     return 0
 
 
+def _preprocess(a: argparse.Namespace) -> int:
+    """landmarks -> align -> flow of one clip in one process: the three commands' work, paid one
+    start-up and one model loading (the stage functions the workflow runs, with the same settings)."""
+    import tempfile
+
+    from mexp_lib.config import check_section, parse_assignments, read_section, settings
+    from mexp_lib.face.stage import align_faces, detect_landmarks
+    from mexp_lib.motion.flow import reference_pairs
+    from mexp_lib.motion.stage import compute_flow
+
+    given = parse_assignments(a.set)
+    unknown = set(given) - {"face", "flow"}
+    if unknown:
+        raise ConfigError(f"mexp preprocess: --set {sorted(unknown)[0]}...: give face.KEY=VALUE or flow.KEY=VALUE")
+    if a.reference is not None:
+        reference_pairs(0, a.reference)  # names what is wrong with the flag
+    face = settings("face", read_section(a.config, "face"), given.get("face"), {"grey": True})
+    flow = settings("flow", read_section(a.config, "flow"), given.get("flow"),
+                    {k: v for k, v in (("method", a.method), ("reference", a.reference)) if v is not None})
+    check_section("face", face)
+    check_section("flow", flow)
+    with tempfile.TemporaryDirectory(prefix="mexp-preprocess.") as tmp:
+        landmarks = a.landmarks or str(Path(tmp) / "landmarks.json")
+        faces = a.faces or str(Path(tmp) / "faces.h5")
+        detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy, face_cfg=face, out=landmarks)
+        align_faces(a.frames, landmarks, numbering="position", face_cfg=face, out=faces)
+        compute_flow(faces, cfg=flow, out=a.output, threads=a.threads)
+    print(f"{a.output}: flow + strain ({flow['method']}, {flow['reference']})")
+    return 0
+
+
 def _demo(a: argparse.Namespace) -> int:
     from mexp_lib.datasets.demo import generate_demo
 
@@ -353,6 +384,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_options(fl, "flow")
     fl.set_defaults(func=_flow)
 
+    pp = sub.add_parser("preprocess", help="landmarks -> aligned faces -> flow + strain of one clip, in one process -> HDF5",
+                        description="What `mexp landmarks`, `mexp align` and `mexp flow` do, in one process (one start-up, "
+                                    "the models loaded once), with the face and flow sections' settings.")
+    pp.add_argument("frames", help="frames folder or video file")
+    pp.add_argument("-o", "--output", required=True, help="flow store (as mexp flow writes it)")
+    pp.add_argument("--landmarks", help="also keep the landmarks JSON here")
+    pp.add_argument("--faces", help="also keep the aligned faces store here")
+    pp.add_argument("--strategy", default="clip", choices=["clip", "long"], help="clip: detect once; long: track (default: %(default)s)")
+    pp.add_argument("--method", choices=["tvl1", "dis", "farneback"], help=flag_help("flow.method"))
+    pp.add_argument("--reference", help=flag_help("flow.reference", "onset | previous | skip:K"))
+    pp.add_argument("--threads", type=POSITIVE_INT, default=1, help="frame pairs computed in parallel on this many threads (default: %(default)s)")
+    pp.add_argument("--config", metavar="FILE", help="a workflow config (config/config.yaml): its face and flow sections are used")
+    pp.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                    help="one face or flow setting, e.g. --set flow.dis.finest_scale=0 (repeatable; YAML values)")
+    pp.formatter_class = argparse.RawDescriptionHelpFormatter
+    pp.epilog = describe_defaults("face") + "\n\n" + describe_defaults("flow")
+    pp.set_defaults(func=_preprocess)
+
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")
     dm.add_argument("root")
     dm.add_argument("--seed", type=int, default=7)
@@ -362,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that read every frame of a video: a progress bar on a terminal, log lines otherwise.
-LONG_COMMANDS = (_landmarks, _spot, _align, _interpolate, _magnify, _flow, _demo)
+LONG_COMMANDS = (_landmarks, _spot, _align, _interpolate, _magnify, _flow, _preprocess, _demo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,6 +158,32 @@ def _raise_problems(problems: list[str], what: str) -> None:
         raise ConfigError(f"{what}: " + "; ".join(problems[:3]) + more)
 
 
+_SCALARS = {"integer": int, "number": (int, float), "boolean": bool}
+
+
+def command_line_scalars(instance: Any, schema: Mapping[str, Any]) -> Any:
+    """``instance`` with the text values that Snakemake's ``--config`` makes of nested values
+    (``--config 'batching={clips_per_job: 50}'``, as a profile's ``config:`` gives it, reads
+    ``'50'``) read as YAML scalars where the schema expects a number or a boolean and the text is
+    one; any other value is left as it is (and fails validation, naming the key)."""
+    import yaml
+
+    schema = _local_ref(schema)
+    if isinstance(instance, dict):
+        props = schema.get("properties") or {}
+        return {k: command_line_scalars(v, props[k]) if k in props else v for k, v in instance.items()}
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    if isinstance(instance, str) and "string" not in types and any(t in _SCALARS for t in types):
+        try:
+            value = yaml.safe_load(instance)
+        except yaml.YAMLError:
+            return instance
+        if any(isinstance(value, _SCALARS[t]) for t in types if t in _SCALARS) and (isinstance(value, bool) == ("boolean" in types)):
+            return value
+    return instance
+
+
 def resolve_config(config: Mapping[str, Any], *, exit: bool = False) -> dict[str, Any]:
     """The workflow's config resolved once: checked against the schema as written (every typo
     and bad value, one line each, naming the key), every default filled in (deep), then the
@@ -167,6 +193,7 @@ def resolve_config(config: Mapping[str, Any], *, exit: bool = False) -> dict[str
     import sys
 
     schema = load_schema()
+    config = command_line_scalars(dict(config), schema)
     try:
         _raise_problems(config_problems(config, schema), "config")
         try:

@@ -125,13 +125,15 @@ def test_cli_and_workflow_give_the_same_output_for_the_same_settings(tmp_path):
     snakemake(wd, "results/samples/demo.csv")
     samples = read_sample_table(wd / "results/samples/demo.csv")
     s = samples[samples.task == "recognition"]["sample"].iloc[0]
-    snakemake(wd, f"results/flow/demo/{s}.h5")
+    # the tiny config's 3 long videos are chunks 000-002 (mexp_lib.chunks), its first short clips chunk 003
+    snakemake(wd, "results/flow/demo/003")
     r = wd / "results"
-    assert main(["magnify", str(r / f"tim/demo/{s}.h5"), "-o", str(tmp_path / "m.h5"), "--config", str(cfg_file)]) == 0
-    wf_mag, cli_mag = read_arrays(r / f"magnified/demo/{s}.h5", "frames")["frames"], read_arrays(tmp_path / "m.h5", "frames")["frames"]
+    assert (r / f"flow/demo/003/{s}.h5").is_file()
+    assert main(["magnify", str(r / f"tim/demo/003/{s}.h5"), "-o", str(tmp_path / "m.h5"), "--config", str(cfg_file)]) == 0
+    wf_mag, cli_mag = read_arrays(r / f"magnified/demo/003/{s}.h5", "frames")["frames"], read_arrays(tmp_path / "m.h5", "frames")["frames"]
     np.testing.assert_array_equal(cli_mag, wf_mag)
     assert main(["flow", str(tmp_path / "m.h5"), "-o", str(tmp_path / "f.h5"), "--config", str(cfg_file)]) == 0
-    wf, cli = read_arrays(r / f"flow/demo/{s}.h5", "flow", "strain", "pairs"), read_arrays(tmp_path / "f.h5", "flow", "strain", "pairs")
+    wf, cli = read_arrays(r / f"flow/demo/003/{s}.h5", "flow", "strain", "pairs"), read_arrays(tmp_path / "f.h5", "flow", "strain", "pairs")
     # the tiny config's model (STSTNet) reads the onset -> apex pair: the workflow computes that pair only
     (onset, apex), = wf["pairs"].tolist()
     assert onset == 0 and apex > 0 and cli["pairs"][apex].tolist() == [0, apex]
@@ -144,3 +146,19 @@ def test_cli_and_workflow_give_the_same_output_for_the_same_settings(tmp_path):
     # the paired failing case: OpenCV's own TV-L1 defaults (what `mexp flow` ran before) differ
     opencv, _ = optical_flow(cli_mag[[0, apex]], params=FlowParams("tvl1", {"warps": 2}), reference="onset")
     assert np.abs(opencv[1].astype(np.float16).astype(np.float32) - wf["flow"][0].astype(np.float32)).max() > 1e-3
+
+
+def test_nested_values_from_snakemakes_command_line_are_read_as_the_schema_says():
+    """`--config 'batching={clips_per_job: 50}'` (a profile's `config:`) hands the workflow the
+    text '50': read as the integer the schema expects; text that is no number still fails naming
+    the key, and a key the schema types as text keeps its text."""
+    from mexp_lib.config import resolve_config
+
+    base = {"datasets": {"demo": {"format": "demo"}}}
+    assert resolve_config(base | {"batching": {"clips_per_job": "50"}})["batching"]["clips_per_job"] == 50
+    assert resolve_config(base | {"flow": {"mask_eyes": "true", "tvl1": {"tau": "0.2"}}})["flow"]["tvl1"]["tau"] == 0.2
+    with pytest.raises(ConfigError, match=r"batching.clips_per_job: 'two' is not of type 'integer'"):
+        resolve_config(base | {"batching": {"clips_per_job": "two"}})
+    with pytest.raises(ConfigError, match="batching.clips_per_job"):
+        resolve_config(base | {"batching": {"clips_per_job": "2.5"}})
+    assert resolve_config(base | {"flow": {"reference": "skip:2"}})["flow"]["reference"] == "skip:2"

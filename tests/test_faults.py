@@ -409,7 +409,7 @@ def test_killed_run_resumes_to_the_same_tables(tiny_run, tmp_path):
 
     ref, _ = tiny_run
     wd = tiny_workdir(tmp_path / "killed")
-    for pattern, n in (("results/flow/demo/*.h5", 2), ("results/train/demo/*/model.pt", 1)):
+    for pattern, n in (("results/flow/demo/*/*.h5", 2), ("results/train/demo/*/model.pt", 1)):  # flow: inside a chunk's job
         _run_and_kill(wd, pattern, n)
         assert list((wd / ".snakemake/locks").iterdir()), "Snakemake's lock outlives a SIGKILL..."
         snakemake(wd, "--unlock")  # ...and is released as the README says

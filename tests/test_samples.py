@@ -30,17 +30,25 @@ def _casme3_frames(sheet: pd.DataFrame, root: Path) -> None:
 
 @pytest.mark.slow
 def test_casme3_me_sheet_plans_one_clip_per_sample(real, tmp_path):
-    """687 samples in 378 videos: 687 clips (TIM, magnification, flow), not one per video; the
-    face stage stays one job per video. (One row's apex lies outside its interval: under
-    on_bad_row skip it is kept with apex unknown, so all 687 are kept.)"""
+    """687 samples in 378 videos. Jobs handle chunks (batching.clips_per_job, 20 by default):
+    the videos holding one expression 20 to a job, each video holding several in a job of its
+    own, its clips in the same chunk of the motion stages. (One row's apex lies outside its
+    interval: under on_bad_row skip it is kept with apex unknown, so all 687 are kept.)"""
     sheet = pd.read_csv(real / CASME3_ME)
     assert (len(sheet), sheet.groupby(["Subject", "Filename"]).ngroups) == (687, 378)
     _casme3_frames(sheet, tmp_path / "frames")
     wd = _workdir(tmp_path / "wd", {"datasets": {"casme3": {"format": "casme3", "annotations": str(real / CASME3_ME), "root": str(tmp_path / "frames"),
                                                             "on_bad_row": "skip", "recognition": {"class_set": "casme3_7"}}}})
     jobs = planned_jobs(snakemake(wd, "-n", "results/casme3_loso_metrics.csv").stdout)
-    assert jobs["normalise_clip"] == jobs["magnify_motion"] == jobs["compute_flow"] == 687
-    assert jobs["detect_landmarks"] == jobs["align_faces"] == 378
+    per_video = sheet.groupby(["Subject", "Filename"]).size()
+    short, long = int((per_video == 1).sum()), int((per_video > 1).sum())
+    assert short > 20 and long > 1
+    chunks = -(-short // 20) + long
+    assert jobs["detect_landmarks"] == jobs["align_faces"] == chunks
+    assert jobs["normalise_clip"] == jobs["magnify_motion"] == jobs["compute_flow"] == chunks
+    wd1 = _workdir(tmp_path / "wd1", yaml.safe_load((wd / "config/config.yaml").read_text()) | {"batching": {"clips_per_job": 1}})
+    jobs = planned_jobs(snakemake(wd1, "-n", "results/casme3_loso_metrics.csv").stdout)
+    assert jobs["detect_landmarks"] == jobs["normalise_clip"] == 378, "clips_per_job 1: one job per video, as before chunks"
     assert jobs["train_fold"] == sheet.Subject.nunique() and jobs["build_inputs"] == 1
 
 
@@ -60,6 +68,7 @@ def test_casme3_clips_hold_their_own_samples_interval(real, tmp_path):
     """The workflow's clip stage on the real sheet's rows of three videos holding several
     expressions each: every clip's stored interval is its own sample's onset and offset, and its
     first and last frames are those video frames (not the video's first expression's)."""
+    from mexp_lib.chunks import chunk_of, plan_chunks
     from mexp_lib.datasets import load_dataset
     from mexp_lib.motion.stage import clip_interval
 
@@ -73,13 +82,14 @@ def test_casme3_clips_hold_their_own_samples_interval(real, tmp_path):
     dcfg = {"format": "casme3", "annotations": str(tmp_path / "part.csv"), "root": str(tmp_path / "frames")}
     wd = _workdir(tmp_path / "wd", {"datasets": {"c3": dcfg}, "interpolation": {"method": "linear", "n_frames": 4}})
     samples, _ = load_dataset("c3", dcfg)
+    chunk = chunk_of(plan_chunks(samples.video, long=samples.video, clips_per_job=20))  # videos of several expressions: a chunk each
     for video, rows in samples.groupby("video"):  # the face stage's output, given: only the clip stage runs
-        _faces_store(wd / f"results/faces/c3/{video}.h5", np.arange(rows.onset.min() - 20, rows.offset.max() + 21))
-    targets = [f"results/tim/c3/{s}.h5" for s in samples["sample"]]
+        _faces_store(wd / f"results/faces/c3/{chunk[video]}/{video}.h5", np.arange(rows.onset.min() - 20, rows.offset.max() + 21))
+    targets = sorted({f"results/tim/c3/{chunk[v]}" for v in samples.video})
     snakemake(wd, *targets, "--allowed-rules", "normalise_clip")
-    assert len(set(targets)) == len(samples) == len(part)
+    assert len(targets) == 3 and len(list(wd.glob("results/tim/c3/*/*.h5"))) == len(samples) == len(part)
     for r in samples.itertuples():
-        path = wd / f"results/tim/c3/{r.sample}.h5"
+        path = wd / f"results/tim/c3/{chunk[r.video]}/{r.sample}.h5"
         assert clip_interval(path) == (r.sample, r.onset, r.offset)
         with h5py.File(path) as h:
             times, first, last = h["times"][()], h["frames"][0], h["frames"][-1]
@@ -130,12 +140,15 @@ def test_generic_long_video_trains_on_three_distinct_clips(generic_run):
     from mexp_lib.recognition.train import read_input_pack
 
     wd, ann, jobs = generic_run
-    assert jobs["detect_landmarks"] == 4 and jobs["normalise_clip"] == 6 + 4  # faces per video; clips per kept sample
+    # a long video is a chunk of its own (2 videos x 2 datasets), its clips share its chunk
+    assert jobs["detect_landmarks"] == 4 and jobs["normalise_clip"] == 4
     v1 = ann[ann.video == "v1"].reset_index(drop=True)
     ids = [f"v1_{k}" for k in (1, 2, 3)]
     for smp, r in zip(ids, v1.itertuples()):
         for stage in ("tim", "magnified", "flow"):
-            assert clip_interval(wd / f"results/{stage}/g3/{smp}.h5") == (smp, r.onset, r.offset)
+            assert clip_interval(wd / f"results/{stage}/g3/000/{smp}.h5") == (smp, r.onset, r.offset)
+    for g, kept in (("g3", 6), ("g2", 4)):  # a clip per kept sample (g2's binary class set keeps 4)
+        assert len(list(wd.glob(f"results/flow/{g}/*/*.h5"))) == kept
     pack, _ = read_input_pack(wd / "results/inputs/g3.h5")
     assert set(pack) == {f"v{s}_{k}" for s in (1, 2) for k in (1, 2, 3)}
     for a in range(3):

@@ -192,7 +192,7 @@ def test_config_edit_reruns_only_downstream(tiny_run):
     edited.write_text(yaml.safe_dump(cfg))
     out = snakemake(wd, "-n", "--configfile", str(edited))
     jobs = planned_jobs(out.stdout + out.stderr)
-    assert jobs["compute_flow"] == 9 and jobs["train_fold"] == 3 and jobs["evaluate_recognition"] == 1
+    assert jobs["compute_flow"] == 3 and jobs["train_fold"] == 3 and jobs["evaluate_recognition"] == 1  # 9 clips, at most 4 to a job
     for upstream in ("generate_demo", "detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_spotting_features"):
         assert upstream not in jobs, upstream
 
@@ -354,3 +354,35 @@ def test_holdout_database_protocol(real, tmp_path):
     assert len(preds) == len(keep) and set(preds.dataset) == {"casme2", "samm"}
     table = pd.read_csv(work / "results/two_loso_metrics.csv", dtype={"fold": str})
     assert set(table[table.fold == "all"].dataset) == {"casme2", "samm", "all"}
+
+
+@pytest.mark.slow
+def test_results_do_not_depend_on_the_chunk_size(tiny_run, tmp_path):
+    """batching.clips_per_job is execution only: the 9 short clips in one job give the flow
+    stores that the tiny run's three jobs (at most 4 clips to a job: 3, 3, 3) gave. The new size
+    re-plans the short clips' chunks, so their stages rerun and what follows them; the long
+    videos' chunks (000-002, first) stay, so their landmarks, faces and spotting features do not."""
+    from mexp_lib.io.h5store import read_arrays
+
+    wd, _ = tiny_run
+    short = ("003", "004", "005")
+    assert [len(list((wd / f"results/flow/demo/{c}").glob("*.h5"))) for c in short] == [3, 3, 3]
+    assert not list((wd / "results/flow/demo").glob("00[0-2]/*.h5")), "the long videos' chunks hold no recognition clip"
+    work = tmp_path / "work"
+    shutil.copytree(wd, work, symlinks=True)
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    cfg["batching"] = {"clips_per_job": 9}
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(work, "-n")
+    jobs = planned_jobs(out.stdout + out.stderr)
+    stages = ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow")
+    assert {r: jobs.get(r) for r in stages} == dict.fromkeys(stages, 1)
+    assert not {"generate_demo", "build_sample_table", "compute_spotting_features", "spot_intervals"} & set(jobs), jobs
+    snakemake(work, "results/flow/demo/003")
+    new = sorted((work / "results/flow/demo/003").glob("*.h5"))
+    assert len(new) == 9
+    for f in new:
+        (old,) = wd.glob(f"results/flow/demo/*/{f.name}")
+        a, b = read_arrays(f, "flow", "strain", "pairs"), read_arrays(old, "flow", "strain", "pairs")
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])

@@ -23,8 +23,10 @@ Strategies (``detect_video_landmarks``):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -100,6 +102,35 @@ def plausible(points: np.ndarray) -> bool:
     )
 
 
+def frontal_face_detector() -> Any:
+    """dlib's HOG frontal face detector, read from a saved copy.
+
+    ``dlib.get_frontal_face_detector()`` rebuilds the detector from its source text at every call
+    (~1.3 s, as long as the 68-point model's loading), while reading the same detector saved in
+    dlib's own format takes ~2 ms. The copy is written once per dlib version, atomically, to
+    ``$MEXP_CACHE`` (default ``$XDG_CACHE_HOME/mexp`` or ``~/.cache/mexp``); it is dlib's exact
+    serialisation, so the detector is the same (``tests/test_throughput.py`` compares their
+    detections). Without a writable cache folder the detector is built the slow way."""
+    import dlib
+
+    cache = Path(os.environ.get("MEXP_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mexp")
+    saved = cache / f"dlib-{dlib.__version__}-frontal_face_detector.svm"
+    if saved.is_file():
+        try:
+            return dlib.fhog_object_detector(str(saved))
+        except RuntimeError:  # a damaged copy: rebuilt below
+            logger.warning("%s: not a dlib detector; rebuilding it", saved)
+    det = dlib.get_frontal_face_detector()
+    try:
+        from mexp_lib.io.atomic import atomic_path
+
+        with atomic_path(saved) as tmp:
+            det.save(str(tmp))
+    except OSError as e:
+        logger.debug("face detector not cached (%s)", e)
+    return det
+
+
 class DlibLandmarker:
     """dlib HOG (or MMOD CNN) face detector + 68-point shape predictor."""
 
@@ -111,7 +142,7 @@ class DlibLandmarker:
         self.upsample = int(upsample)
         self.detect_size = detect_size
         if detector == "hog":
-            self._det = dlib.get_frontal_face_detector()
+            self._det = frontal_face_detector()
             self._cnn = False
         elif detector == "cnn":
             self._det = dlib.cnn_face_detection_model_v1(str(model_file(CNN_MODEL, cnn_model)))
@@ -270,16 +301,21 @@ def make_landmarker(face_cfg: dict[str, Any]) -> Landmarker:
     from mexp_lib.config import settings
 
     face_cfg = settings("face", face_cfg)
-    backend = face_cfg["backend"]
-    dlib_options = {"detector": face_cfg["detector"], "upsample": face_cfg["upsample"],
-                    "shape_model": face_cfg["shape_model"], "cnn_model": face_cfg["cnn_model"],
-                    "detect_size": face_cfg["detect_size"]}
+    return _landmarker(face_cfg["backend"], face_cfg["fan_weights"], detector=face_cfg["detector"], upsample=face_cfg["upsample"],
+                       shape_model=face_cfg["shape_model"], cnn_model=face_cfg["cnn_model"], detect_size=face_cfg["detect_size"])
+
+
+@functools.lru_cache(maxsize=2)
+def _landmarker(backend: str, fan_weights: str | None, **dlib_options: Any) -> Landmarker:
+    """The landmark models, loaded once per process and setting (a job of the per-clip stages
+    handles a chunk of videos: the 100 MB shape model is read once, not once per video). The
+    landmarkers hold no per-video state."""
     if backend == "dlib":
         return DlibLandmarker(**dlib_options)
     if backend == "face_alignment":
         from mexp_lib.device import select_device
 
-        return FanLandmarker(fan_weights=face_cfg["fan_weights"], device=str(select_device("auto")), **dlib_options)
+        return FanLandmarker(fan_weights=fan_weights, device=str(select_device("auto")), **dlib_options)
     raise ConfigError(f"face.backend {backend!r} is not available (available: dlib, face_alignment)")
 
 

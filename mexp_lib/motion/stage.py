@@ -156,7 +156,10 @@ def compute_flow(in_h5: str, *, cfg: dict[str, Any], out: str | Path, threads: i
     flow, pairs_used = optical_flow(frames, params=FlowParams(method, dict(cfg[method])), reference=cfg["reference"], source=in_h5, threads=threads)
     if only_apex:  # the pair (0, apex) of the clip, numbered as the clip numbers its frames
         flow, pairs_used = flow[1:], [(0, apex)]
-    flow, extra = flow_regions(flow, d.get("landmarks"), cfg, in_h5)
+    landmarks = d.get("landmarks")
+    if landmarks is not None and landmarks.ndim == 3:  # a faces store's per-frame landmarks: their median, as TIM keeps
+        landmarks = np.median(landmarks, axis=0).astype(np.float32)
+    flow, extra = flow_regions(flow, landmarks, cfg, in_h5)
     strain = optical_strain(flow)
     mag = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2))
     logger.info("%s: %d flow pairs, mean |flow| max %.3f px at pair %d", Path(in_h5).stem, len(pairs_used), mag.max(), int(mag.argmax()))

@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+from mexp_lib.chunks import chunk_of, plan_chunks
 from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import resolve_class_set
 from mexp_lib.recognition.kinds import input_kind
@@ -76,12 +77,29 @@ TRAINING = ByDataset({name: dataset_section(name, "training") for name in SAMPLE
 CLASS_SET = ByDataset({name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES})
 CLASS_SPLIT = ByDataset({name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES})
 SAMPLE_ROWS = ByDataset({name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()})
+VIDEO_ROWS = ByDataset({name: s.drop_duplicates("video").set_index("video", drop=False) for name, s in SAMPLES.items()})
+
+
+def video_strategies(samples):
+    """{video: "clip" | "long"}: landmarks of a short clip (one expression, detected once) or of
+    a long video (tracked); a video holding spotting ground truth or several expressions is long."""
+    one_rec = samples.task.eq("recognition").groupby(samples.video).all() & samples.groupby("video").size().eq(1)
+    return {v: "clip" if ok else "long" for v, ok in one_rec.items()}
+
+
+# The per-clip stages run in chunks (mexp_lib.chunks, batching.clips_per_job): chunk c of the
+# face stages holds some videos, chunk c of the motion stages the recognition clips cut from them.
+STRATEGY = ByDataset({name: video_strategies(s) for name, s in SAMPLES.items()})
+FACE_CHUNKS = ByDataset({name: plan_chunks(STRATEGY[name], long=[v for v, k in STRATEGY[name].items() if k == "long"],
+                                           clips_per_job=config["batching"]["clips_per_job"]) for name in SAMPLES})
+VIDEO_CHUNK = ByDataset({name: chunk_of(FACE_CHUNKS[name]) for name in SAMPLES})
 
 
 wildcard_constraints:
     dataset="|".join([*SAMPLES, *SAMPLES.broken]) or "NONE",
     video="[^/]+",
     sample="[^/]+",
+    chunk="[0-9]+",
     fold="[^/]+",
 
 
@@ -103,46 +121,57 @@ def class_set_exclusions(dataset):
 
 
 def video_row(wc):
-    s = SAMPLES[wc.dataset]
-    return s[s.video == wc.video].iloc[0]
+    return VIDEO_ROWS[wc.dataset].loc[wc.video]
 
 
-def sample_row(wc):
-    """The sample (one annotated expression) of a per-sample job."""
-    return SAMPLE_ROWS[wc.dataset].loc[wc.sample]
+def chunk_videos(wc):
+    """The videos of a face-stage chunk, each with where its frames are and how they are numbered,
+    and its landmark strategy."""
+    rows = VIDEO_ROWS[wc.dataset]
+    return [{"video": v, "frames": str(rows.at[v, "frames"]), "numbering": str(rows.at[v, "numbering"]), "strategy": STRATEGY[wc.dataset][v]}
+            for v in FACE_CHUNKS[wc.dataset][wc.chunk]]
 
 
-def get_clip(wc):
-    """Where a sample's clip is cut from its video: its own onset, apex, offset, frame rate,
-    and the context frames added around it."""
-    r = sample_row(wc)
-    return {"onset": int(r.onset), "apex": int(r.apex), "offset": int(r.offset), "fps": float(r.fps),
-            "context": int(RECOGNITION[wc.dataset]["context"])}
-
-
-def get_sample_faces(wc):
-    """The faces store of the video a sample's clip is cut from (shared by its samples)."""
-    return f"results/faces/{wc.dataset}/{sample_row(wc).video}.h5"
-
-
-def get_frames(wc):
-    """The frames of a video: the generated demo folder, or the video's own folder/file."""
+def get_chunk_frames(wc):
+    """The frames of a chunk's videos: the generated demo folder, or each video's own folder/file."""
     if wc.dataset in DEMO_DATASETS:
         return f"results/datasets/{wc.dataset}"
-    return video_row(wc).frames
+    return sorted({v["frames"] for v in chunk_videos(wc)})
+
+
+def chunk_samples(dataset, chunk):
+    """The recognition samples whose clips are cut from the videos of a chunk."""
+    s = recognition_samples(dataset)
+    return s[s.video.isin(FACE_CHUNKS[dataset][chunk])]
+
+
+def get_chunk_clips(wc):
+    """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset, frame
+    rate, and the context frames added around it."""
+    context = int(RECOGNITION[wc.dataset]["context"])
+    return [{"sample": str(r.sample), "video": str(r.video), "onset": int(r.onset), "apex": int(r.apex), "offset": int(r.offset),
+             "fps": float(r.fps), "context": context} for r in chunk_samples(wc.dataset, wc.chunk).itertuples()]
+
+
+def get_chunk_sample_ids(wc):
+    return [str(s) for s in chunk_samples(wc.dataset, wc.chunk)["sample"]]
+
+
+def face_file(dataset, video, kind):
+    """Where a video's landmarks ("landmarks", JSON) or aligned faces ("faces", HDF5) are: in the
+    folder of its chunk."""
+    ext = "json" if kind == "landmarks" else "h5"
+    return f"results/{kind}/{dataset}/{VIDEO_CHUNK[dataset][video]}/{video}.{ext}"
+
+
+def sample_file(dataset, sample, stage):
+    """Where a sample's clip ("tim", "magnified") or flow ("flow") is: in the folder of its chunk."""
+    return f"results/{stage}/{dataset}/{VIDEO_CHUNK[dataset][SAMPLE_ROWS[dataset].at[sample, 'video']]}/{sample}.h5"
 
 
 def get_annotations(wc):
     d = config["datasets"][wc.dataset]
     return f"results/datasets/{wc.dataset}" if d["format"] == "demo" else d["annotations"]
-
-
-def get_strategy(wc):
-    """Landmarks of a short clip (one expression, detected once) or of a long video (tracked):
-    a video holding spotting ground truth or several expressions is long."""
-    s = SAMPLES[wc.dataset]
-    rows = s[s.video == wc.video]
-    return "clip" if (rows.task == "recognition").all() and len(rows) == 1 else "long"
 
 
 # The keys of a config section that a stage depends on (it reruns only when these change).
@@ -171,7 +200,7 @@ def clip_stage():
 
 
 def get_flow_source(wc):
-    return f"results/{clip_stage()}/{wc.dataset}/{wc.sample}.h5"
+    return f"results/{clip_stage()}/{wc.dataset}/{wc.chunk}"
 
 
 def get_flow_pairs(wc):
@@ -206,22 +235,36 @@ def model_input(dataset):
     return input_kind(TRAINING[dataset]["model"])
 
 
-def get_fold_inputs(wc):
-    """What the folds train on, one file per sample: its flow store, its grey clip (LBP-TOP),
-    or a precomputed dataset's flow image."""
+def get_fold_sources(wc):
+    """{sample: file} of what the folds train on, one file per sample: its flow store, its grey
+    clip (LBP-TOP), or a precomputed dataset's flow image."""
     s = recognition_samples(wc.dataset)
     if is_precomputed(wc.dataset):
-        return list(s.frames)
-    if model_input(wc.dataset) == "lbptop":  # descriptors of the grey clip
-        return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in s["sample"]]
-    return [f"results/flow/{wc.dataset}/{v}.h5" for v in s["sample"]]
+        return {Path(f).stem: str(f) for f in s.frames}
+    stage = clip_stage() if model_input(wc.dataset) == "lbptop" else "flow"  # LBP-TOP: descriptors of the grey clip
+    return {str(v): sample_file(wc.dataset, v, stage) for v in s["sample"]}
+
+
+def get_pack_clip_files(wc):
+    """{sample: grey clip} packed next to their flow, for models that read both (ELRCN)."""
+    if is_precomputed(wc.dataset) or model_input(wc.dataset) != "sequence_grey":
+        return {}
+    return {str(v): sample_file(wc.dataset, v, clip_stage()) for v in recognition_samples(wc.dataset)["sample"]}
+
+
+def chunk_folders(files):
+    """The chunk folders (declared outputs of the per-clip stages) holding these files."""
+    return sorted({str(Path(f).parent) for f in files})
+
+
+def get_fold_inputs(wc):
+    if is_precomputed(wc.dataset):
+        return sorted(get_fold_sources(wc).values())
+    return chunk_folders(get_fold_sources(wc).values())
 
 
 def get_pack_clips(wc):
-    """The grey clips packed next to their flow, for models that read both (ELRCN)."""
-    if is_precomputed(wc.dataset) or model_input(wc.dataset) != "sequence_grey":
-        return []
-    return [f"results/{clip_stage()}/{wc.dataset}/{v}.h5" for v in recognition_samples(wc.dataset)["sample"]]
+    return chunk_folders(get_pack_clip_files(wc).values())
 
 
 def get_fold_predictions(wc):
@@ -232,12 +275,13 @@ def get_spotting_features(wc):
     return [f"results/spotting_features/{wc.dataset}/{v}.h5" for v in task_samples(wc.dataset, "spotting").video.unique()]
 
 
-def get_face_stores(wc):
-    return [f"results/faces/{wc.dataset}/{v}.h5" for v in SAMPLES[wc.dataset].video.unique()]
+def get_face_files(wc, kind="faces"):
+    """Every video's landmarks or faces file, in name order."""
+    return [face_file(wc.dataset, v, kind) for v in sorted(VIDEO_CHUNK[wc.dataset])]
 
 
-def get_landmark_files(wc):
-    return [f"results/landmarks/{wc.dataset}/{v}.json" for v in SAMPLES[wc.dataset].video.unique()]
+def get_face_chunks(wc, kind="faces"):
+    return [f"results/{kind}/{wc.dataset}/{c}" for c in FACE_CHUNKS[wc.dataset]]
 
 
 def get_all_targets():

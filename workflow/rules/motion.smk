@@ -1,18 +1,22 @@
-# Stage 2 (recognition, one job per sample): the sample's clip cut from its video's faces by its
-# own onset..offset and temporally normalised (TIM) -> magnification (optional) -> flow + strain.
+# Stage 2 (recognition): each sample's clip cut from its video's faces by its own onset..offset
+# and temporally normalised (TIM) -> magnification (optional) -> flow + strain.
+#
+# Jobs handle chunks (face.smk says why): chunk c of these stages holds the recognition clips
+# cut from the videos of chunk c of the face stages, one file per sample in
+# results/<stage>/{dataset}/{chunk}/, so a chunk is one chain of jobs from landmarks to flow.
 
 
 rule normalise_clip:
     input:
-        faces=get_sample_faces,
+        faces=rules.align_faces.output.faces,
     output:
-        tim="results/tim/{dataset}/{sample}.h5",
+        tim=directory("results/tim/{dataset}/{chunk}"),
     log:
-        "logs/normalise_clip/{dataset}/{sample}.log",
+        "logs/normalise_clip/{dataset}/{chunk}.log",
     benchmark:
-        "benchmarks/normalise_clip/{dataset}/{sample}.tsv"
+        "benchmarks/normalise_clip/{dataset}/{chunk}.tsv"
     params:
-        clip=get_clip,
+        clips=get_chunk_clips,
         interpolation=config["interpolation"],
     script:
         "../scripts/normalise_clip.py"
@@ -22,12 +26,13 @@ rule magnify_motion:
     input:
         tim=rules.normalise_clip.output.tim,
     output:
-        magnified="results/magnified/{dataset}/{sample}.h5",
+        magnified=directory("results/magnified/{dataset}/{chunk}"),
     log:
-        "logs/magnify_motion/{dataset}/{sample}.log",
+        "logs/magnify_motion/{dataset}/{chunk}.log",
     benchmark:
-        "benchmarks/magnify_motion/{dataset}/{sample}.tsv"
+        "benchmarks/magnify_motion/{dataset}/{chunk}.tsv"
     params:
+        samples=get_chunk_sample_ids,
         magnification=config["magnification"],
     script:
         "../scripts/magnify_motion.py"
@@ -35,14 +40,15 @@ rule magnify_motion:
 
 rule compute_flow:
     input:
-        clip=get_flow_source,
+        clips=get_flow_source,
     output:
-        flow="results/flow/{dataset}/{sample}.h5",
+        flow=directory("results/flow/{dataset}/{chunk}"),
     log:
-        "logs/compute_flow/{dataset}/{sample}.log",
+        "logs/compute_flow/{dataset}/{chunk}.log",
     benchmark:
-        "benchmarks/compute_flow/{dataset}/{sample}.tsv"
+        "benchmarks/compute_flow/{dataset}/{chunk}.tsv"
     params:
+        samples=get_chunk_sample_ids,
         flow=config["flow"],
         pairs=get_flow_pairs,
     script:

@@ -15,6 +15,8 @@ rule build_inputs:
     benchmark:
         "benchmarks/build_inputs/{dataset}.tsv"
     params:
+        sources=get_fold_sources,
+        clips=get_pack_clip_files,
         input_size=lambda wc: TRAINING[wc.dataset]["input_size"],
         kind=lambda wc: model_input(wc.dataset),
         recognition=lambda wc: RECOGNITION[wc.dataset],

@@ -3,7 +3,7 @@
 
 rule compute_spotting_features:
     input:
-        faces=rules.align_faces.output.faces,
+        faces=lambda wc: f"results/faces/{wc.dataset}/{VIDEO_CHUNK[wc.dataset][wc.video]}",
     output:
         features="results/spotting_features/{dataset}/{video}.h5",
     log:
@@ -11,6 +11,7 @@ rule compute_spotting_features:
     benchmark:
         "benchmarks/compute_spotting_features/{dataset}/{video}.tsv"
     params:
+        faces=lambda wc: face_file(wc.dataset, wc.video, "faces"),
         fps=lambda wc: float(video_row(wc).fps),
         spotting=section_params("spotting", SPOTTING_FEATURE_KEYS),
     script:

@@ -1,7 +1,9 @@
-"""Aligned, cropped faces of one video (adapter for mexp_lib.face.stage.align_faces)."""
+"""Aligned, cropped faces of a chunk of videos, one store each (adapter for mexp_lib.face.stage.align_faces)."""
 from mexp_lib.face.stage import align_faces
 from mexp_lib.log import setup_logging
 
 setup_logging(snakemake.log[0])
-p = snakemake.params
-align_faces(p.frames, snakemake.input.landmarks, numbering=p.numbering, face_cfg=dict(p.face), out=snakemake.output.faces)
+p, out = snakemake.params, snakemake.output.faces
+for v in p.videos:
+    align_faces(v["frames"], f"{snakemake.input.landmarks}/{v['video']}.json", numbering=v["numbering"], face_cfg=dict(p.face),
+                out=f"{out}/{v['video']}.h5")

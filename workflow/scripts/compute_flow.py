@@ -1,7 +1,8 @@
-"""Optical flow and strain of one clip (adapter for mexp_lib.motion.stage.compute_flow)."""
+"""Optical flow and strain of a chunk's clips (adapter for mexp_lib.motion.stage.compute_flow)."""
 from mexp_lib.log import setup_logging
 from mexp_lib.motion.stage import compute_flow
 
 setup_logging(snakemake.log[0])
-compute_flow(snakemake.input.clip, cfg=dict(snakemake.params.flow), out=snakemake.output.flow, threads=snakemake.threads,
-             pairs=snakemake.params.pairs)
+p, out = snakemake.params, snakemake.output.flow
+for s in p.samples:
+    compute_flow(f"{snakemake.input.clips}/{s}.h5", cfg=dict(p.flow), out=f"{out}/{s}.h5", threads=snakemake.threads, pairs=p.pairs)

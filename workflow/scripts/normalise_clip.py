@@ -1,8 +1,9 @@
-"""One sample's clip cut from its video's faces and temporally normalised (adapter for mexp_lib.motion.stage.normalise_clip)."""
+"""A chunk's clips, each cut from its video's faces and temporally normalised (adapter for mexp_lib.motion.stage.normalise_clip)."""
 from mexp_lib.log import setup_logging
 from mexp_lib.motion.stage import normalise_clip
 
 setup_logging(snakemake.log[0])
-c = snakemake.params.clip
-normalise_clip(snakemake.input.faces, sample=snakemake.wildcards.sample, onset=c["onset"], apex=c["apex"], offset=c["offset"], fps=c["fps"],
-               context=c["context"], cfg=dict(snakemake.params.interpolation), out=snakemake.output.tim)
+p, out = snakemake.params, snakemake.output.tim
+for c in p.clips:
+    normalise_clip(f"{snakemake.input.faces}/{c['video']}.h5", sample=c["sample"], onset=c["onset"], apex=c["apex"], offset=c["offset"],
+                   fps=c["fps"], context=c["context"], cfg=dict(p.interpolation), out=f"{out}/{c['sample']}.h5")

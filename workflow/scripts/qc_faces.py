@@ -4,4 +4,4 @@ from mexp_lib.log import setup_logging
 
 setup_logging(snakemake.log[0])
 o = snakemake.output
-qc_faces(snakemake.input.landmarks, snakemake.input.faces, out_csv=o.table, out_crops=o.crops, out_html=o.page)
+qc_faces(snakemake.params.landmarks, snakemake.params.faces, out_csv=o.table, out_crops=o.crops, out_html=o.page)
