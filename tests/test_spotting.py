@@ -1,5 +1,7 @@
 """Spotting logic on score curves with known events, and its edge cases."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import pandas as pd
@@ -344,3 +346,22 @@ def test_learned_types_are_checked():
     assert learned_types({}) == ("macro", "micro")
     with pytest.raises(ConfigError, match="learned.types"):
         learned_types({"learned": {"types": ["mikro"]}})
+
+
+def test_readme_spotting_realism_table_is_the_runs_table():
+    """The README's realistic-spotting table is what bench_spotting_realism.py writes from the
+    runs' CSV kept in benchmarks/ (no typed figure), and it clears the floor baseline."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_spotting_realism", repo / "benchmarks/bench_spotting_realism.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = pd.read_csv(repo / "benchmarks/spotting_realism_test.csv")
+    readme = (repo / "README.md").read_text()
+    block = readme.split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
+    assert bench.markdown(table) in block
+    assert set(table.part) == {"test"}
+    default = table[table.spotter.str.startswith("default")].set_index("sigma")
+    floor = table[table.spotter.str.startswith("fixed-region")].set_index("sigma")
+    assert (default.f1 > floor.f1).all()
