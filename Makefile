@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CORES ?= $(shell nproc)
 CONTRIB := opencv-contrib-python-headless
 
-.PHONY: demo test install install-face-alignment install-slurm install-system check-cv2 lint clean
+.PHONY: demo test install install-face-alignment install-slurm install-system check-cv2 lint check clean
 
 install: $(VENV)/.installed
 
@@ -70,6 +70,13 @@ test: install install-face-alignment install-slurm install-system
 	$(PY) -m pytest
 
 lint: install
+	$(VENV)/bin/python workflow/lint.py
+
+# The checkers configured in pyproject.toml (tests/test_checkers.py runs the first three in `make test`).
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/snakefmt --check workflow Snakefile
 	$(VENV)/bin/python workflow/lint.py
 
 clean:

@@ -49,6 +49,6 @@ include: "workflow/rules/spotting.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_all_targets(),
-    default_target: True

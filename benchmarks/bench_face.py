@@ -59,7 +59,7 @@ def bench(name: str, lm, frames: list[np.ndarray], every: int) -> None:
 
     def long() -> None:
         pts, _, _, how = track_landmarks(iter(frames), n, lm, detect_every=every, smooth=5)
-        for f, p in zip(frames, pts):
+        for f, p in zip(frames, pts, strict=False):
             warp_face(f, face_transform(p, 128, 0.1), 128)
         result.update(how=how, pts=pts)
 
@@ -103,7 +103,7 @@ def main() -> int:
         boxes = [fan.boxes.detect(f) for f in frames[:k]]
         fan._fa.get_landmarks_from_image(np.dstack([frames[0]] * 3), detected_faces=[boxes[0].bbox.astype(np.float64)])  # warm-up (numba JIT)
         t0 = time.perf_counter()
-        for f, d in zip(frames[:k], boxes):
+        for f, d in zip(frames[:k], boxes, strict=True):
             fan._fa.get_landmarks_from_image(np.dstack([f] * 3), detected_faces=[d.bbox.astype(np.float64)])
         print(f"{vname}: FAN landmarks in a given box ({note}): {k / (time.perf_counter() - t0):.1f} fps")
     return 0

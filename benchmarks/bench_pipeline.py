@@ -183,7 +183,7 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
             m_own = face_transform(points, CROP, 0.1)
             region = (crop_truth(field, m_own), apply_transform(m_own, points))
             errors[chain] = (epe(f, *region), epe(f, *region, relative=True))
-    total = {k: statistics.median([sum(r) for r in zip(*v.values())]) for k, v in times.items()}
+    total = {k: statistics.median([sum(r) for r in zip(*v.values(), strict=False)]) for k, v in times.items()}
     say(f"1. one {N_FRAMES}-frame {FRAME}x{FRAME} clip, known motion up to 3 px; {reps} alternating runs each ({repo})")
     say(f"   {'chain':<23} {'median s':>9}  {'steps (median s)':<40} {'EPE px':>7} {'EPE / motion':>12}")
     for k in times:

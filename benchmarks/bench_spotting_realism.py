@@ -160,7 +160,7 @@ def evaluate(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: di
     from mexp_lib.metrics import spotting_scores
     from mexp_lib.spotting import spot_loso
 
-    subjects = dict(zip(gt.video, gt.subject))
+    subjects = dict(zip(gt.video, gt.subject, strict=True))
     pred, _ = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
     r = spotting_scores(gt, pred).set_index("type")
     return pd.Series({"f1": r.loc["all", "f1"], "micro_f1": r.loc["micro", "f1"], "macro_f1": r.loc["macro", "f1"],
@@ -188,7 +188,7 @@ def run(workdir: Path, part: str, conditions: list[tuple[float, int | None, floa
 
 def markdown(table: pd.DataFrame) -> str:
     """The README's table: one row per spotter, one column group per condition."""
-    conds = list(dict.fromkeys(zip(table.sigma, table.jpeg, table.fps)))
+    conds = list(dict.fromkeys(zip(table.sigma, table.jpeg, table.fps, strict=True)))
     head = "| spotter | " + " | ".join(f"σ {s:g}, JPEG {q}, {f} fps" for s, q, f in conds) + " |"
     lines = [head, "|---|" + "---|" * len(conds)]
     for name in dict.fromkeys(table.spotter):

@@ -32,7 +32,7 @@ def plan_chunks(videos: Iterable[str], *, long: Collection[str] = (), clips_per_
     short = [v for v in names if v not in long_set]
     n = -(-len(short) // clips_per_job)
     cuts = [len(short) * i // n for i in range(n + 1)] if n else [0]
-    groups = [[v] for v in names if v in long_set] + [short[a:b] for a, b in zip(cuts, cuts[1:])]
+    groups = [[v] for v in names if v in long_set] + [short[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
     width = max(3, len(str(len(groups) - 1)))
     return {f"{i:0{width}d}": g for i, g in enumerate(groups)}
 

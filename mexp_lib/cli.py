@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 import mexp_lib
-from mexp_lib.config import SPOT_WITHOUT_MODEL, add_settings_options, cli_settings, default, describe_defaults, flag_help
+from mexp_lib.config import (
+    SPOT_WITHOUT_MODEL,
+    add_settings_options,
+    cli_settings,
+    default,
+    describe_defaults,
+    flag_help,
+)
 from mexp_lib.errors import ConfigError, MexpError
 
 

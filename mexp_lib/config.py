@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mexp_lib.errors import ConfigError
 
@@ -158,7 +159,7 @@ def _raise_problems(problems: list[str], what: str) -> None:
         raise ConfigError(f"{what}: " + "; ".join(problems[:3]) + more)
 
 
-_SCALARS = {"integer": int, "number": (int, float), "boolean": bool}
+_SCALARS: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, float), "boolean": bool}
 
 
 def command_line_scalars(instance: Any, schema: Mapping[str, Any]) -> Any:

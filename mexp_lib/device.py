@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def select_device(preference: str = "auto") -> "torch.device":
+def select_device(preference: str = "auto") -> torch.device:
     """``auto``: CUDA when available, else CPU; otherwise the named device (``cpu``, ``cuda:1``)."""
     import torch
 

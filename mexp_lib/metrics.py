@@ -22,7 +22,8 @@ emotions predicted for the spotted true positives.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def confusion(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str
     """Confusion matrix, rows = ground truth, columns = prediction, in ``classes`` order."""
     idx = {c: i for i, c in enumerate(classes)}
     m = np.zeros((len(classes), len(classes)), np.int64)
-    for y, p in zip(labels, preds):
+    for y, p in zip(labels, preds, strict=False):
         m[idx[y], idx[p]] += 1
     return m
 
@@ -109,7 +110,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 def _by_video(df: pd.DataFrame, *extra: str) -> dict[str, list[tuple[Any, ...]]]:
     """video -> its rows as ``(onset, offset, *extra columns)`` tuples."""
     out: dict[str, list[tuple[Any, ...]]] = {}
-    for v, on, off, *rest in zip(df["video"], df["onset"], df["offset"], *(df[c] for c in extra)):
+    for v, on, off, *rest in zip(df["video"], df["onset"], df["offset"], *(df[c] for c in extra), strict=True):
         out.setdefault(str(v), []).append((int(on), int(off), *rest))
     return out
 
@@ -120,7 +121,7 @@ def spotting_scores(gt: pd.DataFrame, pred: pd.DataFrame, *, threshold: float = 
     ``gt`` and ``pred``: columns ``video, onset, offset, type``. Returns one row per type and a
     row ``all`` whose counts are the sums over types.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t in types:
         tp = fp = fn = 0
         g_t, p_t = _by_video(gt[gt["type"] == t]), _by_video(pred[pred["type"] == t])

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -51,7 +52,7 @@ def readable_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         values = [format_cell(v, digits) for v in table[col].tolist()]
         std = f"{col}_std"
         if std in table.columns and (table[std].fillna(0) != 0).any():
-            values = [v if math.isnan(s) else f"{v} ± {s:.{digits}f}" for v, s in zip(values, table[std].astype(float))]
+            values = [v if math.isnan(s) else f"{v} ± {s:.{digits}f}" for v, s in zip(values, table[std].astype(float), strict=True)]
         out[col] = values
     return pd.DataFrame(out, index=table.index)
 

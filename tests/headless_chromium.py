@@ -191,7 +191,7 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
         self.log.unlink(missing_ok=True)
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -65,7 +65,7 @@ class Cluster:
     def _sql(self, statement: str) -> None:
         subprocess.run(["mariadb", f"--socket={self.root / 'db.sock'}", "-uroot", "-e", statement], check=True, capture_output=True)
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         r = self.root
         for d in ("etc", "log", "state", "spool", "db", "munge"):
             (r / d).mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import yaml
-
 from workflow_runner import REPO, planned_jobs, snakemake
 
 

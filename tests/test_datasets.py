@@ -5,14 +5,14 @@ import pytest
 
 from mexp_lib.datasets import load_dataset, planned_samples
 from mexp_lib.datasets.casme2 import load_casme2
-from mexp_lib.datasets.casme_sq import load_casme_sq
-from mexp_lib.datasets.composite import load_composite
 from mexp_lib.datasets.casme3 import load_casme3
+from mexp_lib.datasets.casme_sq import load_casme_sq
+from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
+from mexp_lib.datasets.composite import load_composite
+from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.mmew import load_mmew
 from mexp_lib.datasets.samm import load_samm, load_samm_lv
 from mexp_lib.datasets.smic import load_smic
-from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
-from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.table import LoadReport
 from mexp_lib.errors import DataError
 

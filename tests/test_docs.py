@@ -18,7 +18,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from workflow_runner import REPO
 
 REAL = REPO.parent / "shared" / "data" / "real"

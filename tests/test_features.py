@@ -2,9 +2,9 @@
 published LBP-TOP features of CASME II."""
 
 import numpy as np
+from conftest import shift_image, textured_image
 
 from mexp_lib.features.lbptop import lbp_top
-from conftest import shift_image, textured_image
 
 
 def test_lbp_top_layout_and_normalisation():

@@ -9,8 +9,8 @@ import pytest
 
 from mexp_lib.datasets.casme_sq import load_casme_sq
 from mexp_lib.datasets.samm import load_samm_lv
-from mexp_lib.recognition.evaluate import read_megc2019_log, recognition_table
 from mexp_lib.metrics import iou, match_intervals, recognition_scores, spotting_scores, strs_scores
+from mexp_lib.recognition.evaluate import read_megc2019_log, recognition_table
 
 COMPOSITE = ["negative", "positive", "surprise"]
 

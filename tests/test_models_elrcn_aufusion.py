@@ -88,7 +88,7 @@ def test_au_parsing_and_unknown_rows_are_masked():
 def _fake_vgg(names, in_channels=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     ref = VGG16Features(in_channels)
-    return {f"{n}.{k}": torch.randn(getattr(c, k).shape, generator=g) for n, c in zip(names, ref.convs) for k in ("weight", "bias")}
+    return {f"{n}.{k}": torch.randn(getattr(c, k).shape, generator=g) for n, c in zip(names, ref.convs, strict=True) for k in ("weight", "bias")}
 
 
 @pytest.mark.parametrize("names", [TORCHVISION_CONVS, VGGFACE_CONVS], ids=["torchvision", "vggface"])

@@ -11,8 +11,16 @@ from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.h5store import write_store
 from mexp_lib.models import build_model
 from mexp_lib.recognition.evaluate import recognition_table, seed_ensemble
-from mexp_lib.recognition.train import (_lr_factor, _mirror_normalised, _random_affine, _train_one, inner_groups, predict_proba,
-                                        select_hyperparameters, train_fold)
+from mexp_lib.recognition.train import (
+    _lr_factor,
+    _mirror_normalised,
+    _random_affine,
+    _train_one,
+    inner_groups,
+    predict_proba,
+    select_hyperparameters,
+    train_fold,
+)
 
 CLASSES = ["a", "b"]
 
@@ -21,7 +29,7 @@ def _preds() -> pd.DataFrame:
     # two seeds; seed 0 is confidently wrong on s2, seed 1 mildly right: the ensemble is right
     rows = []
     for seed, probs in [(0, [(0.9, 0.1), (0.9, 0.1)]), (1, [(0.8, 0.2), (0.3, 0.7)])]:
-        for (pa, pb), (smp, lab) in zip(probs, [("s1", "a"), ("s2", "b")]):
+        for (pa, pb), (smp, lab) in zip(probs, [("s1", "a"), ("s2", "b")], strict=True):
             rows.append({"dataset": "d", "subject": smp, "sample": smp, "label": lab, "pred": "a" if pa > pb else "b", "seed": seed,
                          "prob_a": pa, "prob_b": pb})
     rows[1].update(prob_a=0.2, prob_b=0.8, pred="b")  # seed 0, s2: (0.2, 0.8); mean over seeds (0.25, 0.75)
@@ -147,7 +155,7 @@ def test_mixup_and_affine_training_is_deterministic_and_changes_the_model():
     cfg = {"model": "ststnet", "lr": 1e-3, "weight_decay": 0.0, "epochs": 2, "batch_size": 4, "flip": True, "input_size": 28}
     aug = cfg | {"mixup": 0.4, "affine": {"shift": 0.05, "rotate": 5, "scale": 0.05}, "schedule": "cosine"}
     a, b, plain = (_train_one(x, y, 3, c, 0, torch.device("cpu"), norm) for c in (aug, aug, cfg))
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
     assert not torch.equal(a.fc.weight, plain.fc.weight)
 

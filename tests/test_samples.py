@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from workflow_runner import planned_jobs, snakemake
 
 CASME3_ME = "wangzhifengharrison__HTNet/casme3_part_A_edited.csv"
@@ -75,7 +74,7 @@ def test_casme3_clips_hold_their_own_samples_interval(real, tmp_path):
     sheet = pd.read_csv(real / CASME3_ME, dtype=str, keep_default_na=False)
     sizes = sheet.groupby(["Subject", "Filename"]).size()
     chosen = sizes[sizes >= 3].index[:3]
-    part = sheet[[k in set(chosen) for k in zip(sheet.Subject, sheet.Filename)]]
+    part = sheet[[k in set(chosen) for k in zip(sheet.Subject, sheet.Filename, strict=True)]]
     assert len(part) >= 9
     part.to_csv(tmp_path / "part.csv", index=False)
     _casme3_frames(part, tmp_path / "frames")
@@ -144,7 +143,7 @@ def test_generic_long_video_trains_on_three_distinct_clips(generic_run):
     assert jobs["detect_landmarks"] == 4 and jobs["normalise_clip"] == 4
     v1 = ann[ann.video == "v1"].reset_index(drop=True)
     ids = [f"v1_{k}" for k in (1, 2, 3)]
-    for smp, r in zip(ids, v1.itertuples()):
+    for smp, r in zip(ids, v1.itertuples(), strict=True):
         for stage in ("tim", "magnified", "flow"):
             assert clip_interval(wd / f"results/{stage}/g3/000/{smp}.h5") == (smp, r.onset, r.offset)
     for g, kept in (("g3", 6), ("g2", 4)):  # a clip per kept sample (g2's binary class set keeps 4)
@@ -183,7 +182,6 @@ def test_dataset_settings_override_without_defaults_of_their_own():
     global sections), and its keys are checked like the global ones."""
     from jsonschema.exceptions import ValidationError
     from snakemake.utils import validate
-
     from workflow_runner import REPO
 
     schema = str(REPO / "workflow/schemas/config.schema.yaml")

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from mexp_lib.spotting import Thresholds, select_thresholds, spot_all, spot_loso
 
@@ -169,7 +169,7 @@ def test_learned_spotter_loso_spots_both_types():
         ev = [(k, c + int(rng.integers(-10, 10)), w) for k, c, w in ev]
         sc[f"v{i}"], subjects[f"v{i}"] = _cell_features(ev, seed=i), f"s{i}"
         rows += [(f"v{i}", c - (5 if k == "micro" else 20) + 1, c + (5 if k == "micro" else 20) + 1, k, c + 1, emo)
-                 for (k, c, _), emo in zip(ev, ["happiness", "surprise", "disgust"])]  # the emotion is told by where the face moves
+                 for (k, c, _), emo in zip(ev, ["happiness", "surprise", "disgust"], strict=True)]  # the emotion is told by where the face moves
     gt = pd.DataFrame(rows, columns=["video", "onset", "offset", "type", "apex", "emotion"])
     cfg = {"spotter": "learned", "learned": {"epochs": 30, "seed": 0, "lr": 0.003}, "p_grid": [0.2, 0.4, 0.6], "floor_grid": [0, 2], "default_p": 0.5,
            "classes": ["negative", "positive", "surprise"], "class_mapping": {"happiness": "positive", "surprise": "surprise", "disgust": "negative"}}

@@ -65,7 +65,7 @@ def test_default_spotter_on_noisy_jpeg_video(tmp_path, real):
     gt = render(tmp_path / "videos", faces, ["sub07", "013", "s08", "sub09"])
     sc = scores(tmp_path / "videos", tmp_path, cfg)
     assert set(sc) == set(gt.video)
-    pred, _ = spot_loso(sc, dict(zip(gt.video, gt.subject)), gt, cfg)  # each subject's thresholds and network from the others
+    pred, _ = spot_loso(sc, dict(zip(gt.video, gt.subject, strict=True)), gt, cfg)  # each subject's thresholds and network from the others
     found = spotting_scores(gt, pred).set_index("type")
     # the expressions are found: most of them matched at IoU >= 0.5, with few false alarms
     assert found.loc["all", "recall"] >= 0.6, found

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from workflow_runner import REPO, SNAKEMAKE, tiny_workdir
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.S | re.M)

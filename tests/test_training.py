@@ -37,7 +37,7 @@ def test_training_is_deterministic():
     norm = (x.mean((0, 2, 3)), x.std((0, 2, 3)), 0.0)
     a = _train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
     b = _train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
 
 
@@ -80,7 +80,7 @@ def test_train_fold_on_precomputed_inputs(real, tmp_path):
     samples, _ = load_dataset("m", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
     samples, _ = apply_class_set(samples[samples.source == "casme2"], CLASS_SETS["composite3"])
     cfg = {"model": "ststnet", "input_size": 28, "epochs": 2, "batch_size": 64, "lr": 5e-3, "weight_decay": 0.0, "flip": True, "seeds": [0, 1]}
-    assert build_inputs(samples, dict(zip(samples["sample"], samples.frames)), size=28, out=tmp_path / "pack.h5") == len(samples)
+    assert build_inputs(samples, dict(zip(samples["sample"], samples.frames, strict=True)), size=28, out=tmp_path / "pack.h5") == len(samples)
     packed, centre = read_input_pack(tmp_path / "pack.h5")
     assert centre == 0.5 and set(packed) == set(samples["sample"]) and packed["sub01_EP02_01f"].shape == (3, 28, 28)
     preds = train_fold(samples, tmp_path / "pack.h5", test_subject="sub01", classes=["negative", "positive", "surprise"], cfg=cfg,

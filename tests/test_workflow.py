@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from workflow_runner import REPO, planned_jobs, snakemake
 
 

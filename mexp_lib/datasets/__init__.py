@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from mexp_lib.datasets.casme2 import load_casme2
+from mexp_lib.datasets.casme3 import load_casme3
 from mexp_lib.datasets.casme_sq import load_casme_sq
 from mexp_lib.datasets.composite import load_composite
-from mexp_lib.datasets.casme3 import load_casme3
+from mexp_lib.datasets.demo import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
+from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.mmew import load_mmew
 from mexp_lib.datasets.precomputed import load_precomputed
 from mexp_lib.datasets.samm import load_samm, load_samm_lv
 from mexp_lib.datasets.smic import load_smic
-from mexp_lib.datasets.demo import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
-from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.table import SAMPLE_COLUMNS, LoadReport, check_unique_samples, videos
 from mexp_lib.errors import ConfigError
 from mexp_lib.io.atomic import write_csv
@@ -56,6 +57,15 @@ LOADERS: dict[str, tuple[Callable[..., pd.DataFrame], float | None, tuple[str, .
 FORMATS = ("demo", *LOADERS, "megc2019", "precomputed")
 
 
+def _required_root(name: str, fmt: str, root: str | Path | None) -> str | Path:
+    """``root`` of a format that reads or renders into a folder (demo, generic, precomputed);
+    a :class:`ConfigError` naming the dataset if it is not set."""
+    if root is None:
+        what = {"demo": "the folder the demo is rendered into", "generic": "the folder of videos", "precomputed": "the folder of flow images"}[fmt]
+        raise ConfigError(f"datasets.{name}: format {fmt} needs 'root' ({what})")
+    return root
+
+
 def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadReport]:
     """Load a configured dataset (``datasets.<name>`` of the config) into the sample table.
 
@@ -66,19 +76,20 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
-    if fmt in ("demo", "generic", "precomputed") and root is None:
-        what = {"demo": "the folder the demo is rendered into", "generic": "the folder of videos", "precomputed": "the folder of flow images"}[fmt]
-        raise ConfigError(f"datasets.{name}: format {fmt} needs 'root' ({what})")
+    if fmt in ("demo", "generic", "precomputed"):
+        _required_root(name, fmt, root)
     if fmt == "demo":
+        root_dir = Path(_required_root(name, fmt, root))
         g = settings(dcfg.get("generator"))
-        clips = load_casme2(Path(root) / CLIP_SHEET, dataset=name, root=Path(root) / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
-        long = load_casme_sq(Path(root) / LONG_SHEET, dataset=name, root=Path(root) / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
+        clips = load_casme2(root_dir / CLIP_SHEET, dataset=name, root=root_dir / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
+        long = load_casme_sq(root_dir / LONG_SHEET, dataset=name, root=root_dir / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
         out = pd.concat([clips, long], ignore_index=True)
         check_unique_samples(out, f"datasets.{name} (demo: {CLIP_SHEET} + {LONG_SHEET})")
     elif fmt == "megc2019":
         out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
     elif fmt == "precomputed":
-        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, sources=dcfg.get("sources"))
+        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=_required_root(name, fmt, root), on_bad_row=on_bad, report=report,
+                               sources=dcfg.get("sources"))
     elif fmt in LOADERS:
         loader, default_fps, extra = LOADERS[fmt]
         kwargs = {k: dcfg[k] for k in extra if k in dcfg}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.ids import subject_id
+from mexp_lib.datasets.sheets import clean_str, read_sheet, require_columns
 from mexp_lib.datasets.table import LoadReport, coded_rows, finish_table, locate_frames
 
 COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]

@@ -44,8 +44,8 @@ def load_casme_sq(
     main = read_sheet(annotations, 0, header=None)
     rule1 = read_sheet(annotations, "naming rule1", header=None)
     rule2 = read_sheet(annotations, "naming rule2", header=None)
-    subj_of = {int(float(n)): f"s{int(float(clean_str(sid).lstrip('s'))):02d}" for sid, n in zip(rule1[0], rule1[2]) if _numeric(n) and _numeric(clean_str(sid).lstrip("s"))}
-    code_of = {clean_str(name).lower(): f"{int(float(clean_str(code))):04d}" for code, name in zip(rule2[0], rule2[1]) if _numeric(code)}
+    subj_of = {int(float(n)): f"s{int(float(clean_str(sid).lstrip('s'))):02d}" for sid, n in zip(rule1[0], rule1[2], strict=True) if _numeric(n) and _numeric(clean_str(sid).lstrip("s"))}
+    code_of = {clean_str(name).lower(): f"{int(float(clean_str(code))):04d}" for code, name in zip(rule2[0], rule2[1], strict=True) if _numeric(code)}
     if not subj_of or not code_of:
         raise DataError(f"{src}: sheets 'naming rule1'/'naming rule2' hold no usable rows")
     rows = []

@@ -60,8 +60,8 @@ def read_composite_list(path: str | Path, raw: pd.DataFrame | None = None) -> pd
     bad = out[~out["db"].isin(DATABASES)]
     if len(bad):
         raise DataError(f"{src}: row {bad['row'].iloc[0]}: database {bad['db'].iloc[0]!r} is not one of {DATABASES}")
-    out["subject"] = [subject_id(d, s) for d, s in zip(out["db"], out["subject"])]
-    out["clip"] = [smic_clip(c) if d == "smic" else c for d, c in zip(out["db"], out["clip"])]
+    out["subject"] = [subject_id(d, s) for d, s in zip(out["db"], out["subject"], strict=True)]
+    out["clip"] = [smic_clip(c) if d == "smic" else c for d, c in zip(out["db"], out["clip"], strict=True)]
     out["emotion"] = [LABELS[int(v)] if v.isdigit() and int(v) in LABELS else "" for v in out["label"]]
     return out
 

@@ -145,8 +145,8 @@ def _place(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> li
     ``lengths`` frames, at least ``gap`` frames apart and from the ends."""
     for _ in range(200):
         starts = [int(rng.integers(gap, max(gap + 1, n - L - gap))) for L in lengths]
-        spans = sorted(zip(starts, lengths))
-        apart = all(s1 >= s0 + l0 + gap for (s0, l0), (s1, _) in zip(spans, spans[1:]))
+        spans = sorted(zip(starts, lengths, strict=True))
+        apart = all(s1 >= s0 + l0 + gap for (s0, l0), (s1, _) in zip(spans, spans[1:], strict=False))
         if apart and all(s + L + gap <= n for s, L in spans):
             return starts
     return None
@@ -189,7 +189,7 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
             if starts is None:
                 raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
             events = []
-            for st, k, d in zip(starts, kinds, durs):
+            for st, k, d in zip(starts, kinds, durs, strict=True):
                 emotion = EMOTIONS[int(rng.integers(len(EMOTIONS)))]
                 apex = st + int(round(d * rng.uniform(0.35, 0.55)))
                 amp = rng.uniform(*(g["micro_amplitude"] if k == "micro" else g["macro_amplitude"]))
@@ -377,7 +377,7 @@ def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) ->
     r = sc * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     fwd = np.hstack([r, (c + t - r @ c)[:, None]])
     inv = cv2.invertAffineTransform(fwd)
-    warp = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 2)).astype(np.float32), (0, 0), 18)
+    warp: np.ndarray = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 2)).astype(np.float32), (0, 0), 18)
     warp *= rng.uniform(1.5, 3.0) / max(np.abs(warp).max(), 1e-6)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     mx = inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2] - warp[..., 0]
@@ -507,7 +507,7 @@ def write_sheets(root: Path, gen_cfg: dict[str, Any]) -> None:
     names = dict(VIDEO_CODES)
     main = pd.DataFrame({
         0: [sids.index(int(s[1:])) + 1 for s in long.subject],
-        1: [f"{names[v.split('_')[1]]}_{smp.rsplit('_', 1)[1]}" for v, smp in zip(long.video, long["sample"])],
+        1: [f"{names[v.split('_')[1]]}_{smp.rsplit('_', 1)[1]}" for v, smp in zip(long.video, long["sample"], strict=True)],
         2: long.onset.values, 3: long.apex.values, 4: long.offset.values, 5: long.aus.values,
         6: long.objective_class.values, 7: [f"{t}-expression" for t in long.type], 8: long.emotion.values,
     })

@@ -34,6 +34,7 @@ from mexp_lib.datasets.table import LoadReport, bad_row, finish_table
 from mexp_lib.errors import DataError
 from mexp_lib.io.frames import IMAGE_EXTENSIONS
 
+
 def _find_image(root: Path, stem_or_name: str) -> Path | None:
     p = root / stem_or_name
     if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():

@@ -24,9 +24,10 @@ source             database the sample comes from (``casme2``, ``samm``, ``smic`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,16 +70,19 @@ class LoadReport:
 
     def counts(self) -> dict[str, object]:
         """``{"rows_skipped": n, "rows_fixed": m, "fixes": {fix: count}}`` for summaries and provenance."""
+        return {"rows_skipped": len(self.skipped), "rows_fixed": len(self.fixed), "fixes": self._fix_counts()}
+
+    def _fix_counts(self) -> dict[str, int]:
+        """``{fix: count}`` over the rows kept with a fix."""
         fixes: dict[str, int] = {}
         for r in self.fixed:
             fixes[str(r["fix"])] = fixes.get(str(r["fix"]), 0) + 1
-        return {"rows_skipped": len(self.skipped), "rows_fixed": len(self.fixed), "fixes": fixes}
+        return fixes
 
     def summary(self) -> str:
         """One line: ``2 rows skipped; 3 rows kept with a fix (kept, apex unknown (-1): 3)``."""
-        c = self.counts()
-        fixes = "; ".join(f"{k}: {v}" for k, v in c["fixes"].items())  # type: ignore[union-attr]
-        return f"{c['rows_skipped']} rows skipped; {c['rows_fixed']} rows kept with a fix" + (f" ({fixes})" if fixes else "")
+        fixes = "; ".join(f"{k}: {v}" for k, v in self._fix_counts().items())
+        return f"{len(self.skipped)} rows skipped; {len(self.fixed)} rows kept with a fix" + (f" ({fixes})" if fixes else "")
 
 
 APEX_UNKNOWN = "kept, apex unknown (-1)"
@@ -95,7 +99,7 @@ def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: Loa
     report.skip(source, row, problem)
 
 
-def finish_table(rows: list[dict[str, object]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
+def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
     """Build the sample table from loader rows, checking frame order and duplicate samples."""
     kept = []
     seen: dict[tuple[object, object], dict[str, object]] = {}
@@ -172,7 +176,7 @@ def parse_frame(value: object, fractional: str = "round") -> int | None:
 
 
 def read_frames(
-    r: "pd.Series", columns: tuple[str, str | None, str], src: str, row_id: object, on_bad_row: str, report: LoadReport,
+    r: pd.Series, columns: tuple[str, str | None, str], src: str, row_id: object, on_bad_row: str, report: LoadReport,
     fractional: str = "round",
 ) -> tuple[int, int, int] | None:
     """(onset, apex, offset) of a sheet row; None (after :func:`bad_row`) when unusable.
@@ -202,7 +206,7 @@ def read_frames(
 def coded_rows(
     df: pd.DataFrame, frame_columns: tuple[str, str | None, str], *, src: str, first_row: int, required: tuple[str, ...],
     on_bad_row: str, report: LoadReport, fractional: str = "round",
-) -> Iterator[tuple[int, "pd.Series", tuple[int, int, int]]]:
+) -> Iterator[tuple[int, pd.Series, tuple[int, int, int]]]:
     """The coded expressions of a sheet: ``(spreadsheet row, row, (onset, apex, offset))``.
 
     ``first_row``: the spreadsheet row of ``df``'s first row. Rows with an empty cell in any of

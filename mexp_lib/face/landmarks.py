@@ -27,9 +27,10 @@ import functools
 import importlib.util
 import logging
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -155,7 +156,7 @@ class DlibLandmarker:
         if self._cnn:
             return [(d.rect, float(d.confidence)) for d in self._det(grey, upsample) if d.confidence >= adjust]
         rects, scores, _ = self._det.run(grey, upsample, adjust)
-        return list(zip(rects, (float(s) for s in scores)))
+        return list(zip(rects, (float(s) for s in scores), strict=True))
 
     def _fit(self, img: np.ndarray, rect: Any, score: float, *, scale: float = 1.0, offset: int = 0) -> Detection | None:
         """The 68 points in a detector rectangle found on ``img`` (a copy of the frame scaled by
@@ -321,7 +322,7 @@ def _landmarker(backend: str, fan_weights: str | None, **dlib_options: Any) -> L
 
 # Points tracked between detections: eye corners, nose bridge and nostrils (textured, rigid).
 TRACK_POINTS = np.array([36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35])
-_LK = {"winSize": (15, 15), "maxLevel": 2, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.01)}
+_LK: dict[str, Any] = {"winSize": (15, 15), "maxLevel": 2, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.01)}
 
 
 def _face_window(points: np.ndarray, shape: tuple[int, int], pad: float = 0.3) -> tuple[int, int, int, int]:
@@ -345,16 +346,16 @@ def track_step(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, *, max_fb_
         return None
     a, b = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
     p0 = (points[TRACK_POINTS] - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
-    p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **_LK)
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, cast(np.ndarray, None), **_LK)
     if p1 is None:
         return None
-    back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **_LK)
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, cast(np.ndarray, None), **_LK)
     fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
     ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < max_fb_error)
     if ok.sum() < 6:
         return None
     m = similarity_transform(p0.reshape(-1, 2)[ok], p1.reshape(-1, 2)[ok])
-    return apply_transform(m, points - (x0, y0)).astype(np.float32) + np.float32((x0, y0))
+    return apply_transform(m, points - (x0, y0)).astype(np.float32) + np.asarray((x0, y0), np.float32)
 
 
 def _moving_average(x: np.ndarray, k: int) -> np.ndarray:
@@ -387,7 +388,7 @@ def track_landmarks(grey_frames: Iterable[np.ndarray], n: int, landmarker: Any, 
     for i, g in enumerate(progress(grey_frames, n, f"{video}: landmarks (detect every {every}, track between)")):
         if i >= n:
             break
-        tracked = track_step(prev, g, cur) if cur is not None else None
+        tracked = track_step(prev, g, cur) if cur is not None and prev is not None else None
         det = landmarker.detect(g) if (i % every == 0 or tracked is None) else None
         if det is not None:
             det_pts[i], boxes[i], scores[i] = det.points, det.bbox, det.score

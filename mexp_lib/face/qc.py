@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ def qc_table(landmark_files: Sequence[str], face_stores: Sequence[str]) -> pd.Da
     video, the frames tried for a clip's reference), crop jitter (:func:`crop_jitter`, px of the
     aligned crop; 0 for clips, aligned by one transform) and the skip reason if skipped."""
     rows = []
-    for lj, fs in zip(landmark_files, face_stores):
+    for lj, fs in zip(landmark_files, face_stores, strict=False):
         video = Path(lj).stem
         reason = skip_reason(lj)
         if reason is not None:

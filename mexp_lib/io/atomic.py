@@ -9,8 +9,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas costs ~0.5 s to import: the per-clip stages that write no table skip it
     import pandas as pd

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -69,7 +69,7 @@ class FrameSource:
         """Frames ``start..stop-1`` one by one; a video file is opened once and read in order.
         Raises :class:`DataError` naming the frame whose size differs from the first one read."""
         first: tuple[int, ...] | None = None
-        for i, img in zip(range(start, stop), self._decode(start, stop, grey)):
+        for i, img in zip(range(start, stop), self._decode(start, stop, grey), strict=False):
             if first is None:
                 first = img.shape
             elif img.shape != first:
@@ -139,6 +139,7 @@ def open_frames(path: str | Path, *, numbering: str = "position") -> FrameSource
     files = sorted((f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS), key=lambda f: _natural_key(f.name))
     if not files:
         raise DataError(f"{p}: folder holds no image frames ({', '.join(IMAGE_EXTENSIONS)})")
+    numbers: np.ndarray
     if numbering == "position":
         numbers = np.arange(1, len(files) + 1, dtype=np.int64)
     elif numbering == "filename":

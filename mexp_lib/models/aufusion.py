@@ -20,7 +20,7 @@ shared by all regions, plus a learned region embedding.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch

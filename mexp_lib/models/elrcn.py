@@ -25,6 +25,7 @@ a 28 px input reaches 1 x 1 after the five pools).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -101,10 +102,12 @@ def load_vgg16_weights(module: VGG16Features, path: str | Path) -> None:
         raise ConfigError(f"{p}: holds a {type(state).__name__}, not a state dict")
     pairs = _conv_tensors(state, p)
     with torch.no_grad():
-        for k, (conv, (w, b)) in enumerate(zip(module.convs, pairs)):
+        for k, (conv, (w, b)) in enumerate(zip(module.convs, pairs, strict=False)):
             w = w.float()
             if k == 0 and w.shape[1] != conv.in_channels:
                 w = w.mean(1, keepdim=True).repeat(1, conv.in_channels, 1, 1) * (w.shape[1] / conv.in_channels)
+            if conv.bias is None:
+                raise ConfigError(f"{p}: convolution {k + 1} of 13 of the network has no bias to load")
             if w.shape != conv.weight.shape or b.shape != conv.bias.shape:
                 raise ConfigError(f"{p}: convolution {k + 1} of 13 has shape {tuple(w.shape)}, the network needs {tuple(conv.weight.shape)} (pretrained weights need options.width: 1)")
             conv.weight.copy_(w)
@@ -127,11 +130,12 @@ class ELRCN(nn.Module):
         bn = weights is None if batch_norm is None else batch_norm
         groups = {"all": (0, 1, 2, 3)} if variant == "se" else TE_STREAMS
         self.groups = {k: list(v) for k, v in groups.items()}
-        self.streams = nn.ModuleDict({k: VGG16Features(len(v), width=width, batch_norm=bn) for k, v in groups.items()})
+        streams = {k: VGG16Features(len(v), width=width, batch_norm=bn) for k, v in groups.items()}
+        self.streams = nn.ModuleDict(streams)
         if weights is not None:
-            for s in self.streams.values():
+            for s in streams.values():
                 load_vgg16_weights(s, weights)
-        total = sum(s.out_features for s in self.streams.values())
+        total = sum(s.out_features for s in streams.values())
         self.proj = nn.Sequential(nn.Linear(total, feature_dim), nn.ReLU(inplace=True), nn.Dropout(dropout))
         self.lstm = nn.LSTM(feature_dim, hidden, batch_first=True)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
@@ -145,7 +149,7 @@ class ELRCN(nn.Module):
         return self.head(h[-1])
 
 
-def create_elrcn(variant: str):
+def create_elrcn(variant: str) -> Callable[..., ELRCN]:
     """Builder for ``elrcn_se`` / ``elrcn_te`` (``size`` is not needed: pooling is global)."""
 
     def build(*, num_classes: int, size: int | None = None, **options: object) -> ELRCN:

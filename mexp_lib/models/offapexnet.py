@@ -32,7 +32,7 @@ class OFFApexNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, size, size) -> logits (N, num_classes)."""
-        return self.head(torch.cat([b(x[:, c : c + 1]) for b, c in zip(self.branches, self.streams)], dim=1))
+        return self.head(torch.cat([b(x[:, c : c + 1]) for b, c in zip(self.branches, self.streams, strict=True)], dim=1))
 
 
 def create_offapexnet(*, num_classes: int, size: int = 28, **kwargs: object) -> OFFApexNet:

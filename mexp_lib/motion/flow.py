@@ -12,9 +12,10 @@ border (``numpy.gradient``), in units of pixels per pixel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -49,6 +50,10 @@ class FlowParams:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+# OpenCV allocates the output flow when given None; its stubs type the argument as a Mat only.
+NO_FLOW = cast(np.ndarray, None)
+
+
 def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A function ``(first, second) -> flow (H, W, 2) float32`` for uint8 grey images."""
     m = params.method
@@ -58,12 +63,12 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
         unknown = set(p) - set(TVL1_DEFAULTS)
         if unknown:
             raise ConfigError(f"flow.tvl1: unknown option(s) {sorted(unknown)}")
-        tv = cv2.optflow.DualTVL1OpticalFlow_create(
+        tv = cv2.optflow.DualTVL1OpticalFlow.create(
             tau=p["tau"], lambda_=p["lambda"], theta=p["theta"], nscales=p["nscales"], warps=p["warps"],
             epsilon=p["epsilon"], innnerIterations=p["inner_iterations"], outerIterations=p["outer_iterations"],
             scaleStep=p["scale_step"], gamma=p["gamma"], medianFiltering=5, useInitialFlow=False,
         )
-        return lambda a, b: tv.calc(a, b, None)
+        return lambda a, b: tv.calc(a, b, NO_FLOW)
     if m == "dis":
         preset = o.get("preset", "medium")
         if preset not in DIS_PRESETS:
@@ -71,14 +76,14 @@ def make_flow(params: FlowParams) -> Callable[[np.ndarray, np.ndarray], np.ndarr
         unknown = set(o) - {"preset", *DIS_OPTIONS}
         if unknown:
             raise ConfigError(f"flow.dis: unknown option(s) {sorted(unknown)}; known: preset, {', '.join(DIS_OPTIONS)}")
-        dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+        dis = cv2.DISOpticalFlow.create(DIS_PRESETS[preset])
         for key, setter in DIS_OPTIONS.items():
             if o.get(key) is not None:  # None: the preset's value
                 getattr(dis, setter)(int(o[key]))
-        return lambda a, b: dis.calc(a, b, None)
+        return lambda a, b: dis.calc(a, b, NO_FLOW)
     if m == "farneback":
         p = {**FARNEBACK_DEFAULTS, **o}
-        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, p["pyr_scale"], p["levels"], p["winsize"], p["iterations"], p["poly_n"], p["poly_sigma"], 0)
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, NO_FLOW, p["pyr_scale"], p["levels"], p["winsize"], p["iterations"], p["poly_n"], p["poly_sigma"], 0)
     raise ConfigError(f"flow.method must be one of {METHODS}, not {m!r}")
 
 

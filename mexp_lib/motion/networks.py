@@ -17,7 +17,7 @@ when it is missing, unreadable or its keys or shapes do not match the network.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -26,8 +26,10 @@ import torch.nn.functional as F
 
 from mexp_lib.errors import ConfigError
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
-def load_weights(net: nn.Module, path: str | Path | None, *, what: str, key: str) -> nn.Module:
+
+def load_weights(net: ModuleT, path: str | Path | None, *, what: str, key: str) -> ModuleT:
     """Load user-given weights into ``net`` (eval mode); ``key`` is the config key to name."""
     if not path:
         raise ConfigError(f"{what} needs pretrained weights: set {key} to the weights file (nothing is downloaded)")
@@ -106,14 +108,11 @@ class IFNet(nn.Module):
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: float) -> torch.Tensor:
         ts = torch.full_like(img0[:, :1], float(t))
-        flow = mask = None
-        w0, w1 = img0, img1
-        for block, scale in zip((self.block0, self.block1, self.block2, self.block3), self.SCALES):
-            if flow is None:
-                flow, mask = block(torch.cat([img0, img1, ts], 1), None, scale)
-            else:
-                df, dm = block(torch.cat([w0, w1, ts, mask], 1), flow, scale)
-                flow, mask = flow + df, mask + dm
+        flow, mask = self.block0(torch.cat([img0, img1, ts], 1), None, self.SCALES[0])
+        w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
+        for block, scale in zip((self.block1, self.block2, self.block3), self.SCALES[1:], strict=True):
+            df, dm = block(torch.cat([w0, w1, ts, mask], 1), flow, scale)
+            flow, mask = flow + df, mask + dm
             w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
         m = torch.sigmoid(mask)
         return w0 * m + w1 * (1 - m)

@@ -47,7 +47,7 @@ def roi_box(landmarks: np.ndarray, size: int, roi: str, *, margin: float = 0.15)
 def face_masks(landmarks: np.ndarray, size: int, *, eye_dilate: float = 0.25) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """(eye mask (H, W) bool, nose box x0, y0, x1, y1) from one frame's aligned landmarks."""
     iod = float(np.linalg.norm(landmarks[45] - landmarks[36]))
-    mask = np.zeros((size, size), np.uint8)
+    mask: np.ndarray = np.zeros((size, size), np.uint8)
     for idx in (range(36, 42), range(42, 48)):
         hull = cv2.convexHull(landmarks[list(idx)].astype(np.float32)).astype(np.int32)
         cv2.fillConvexPoly(mask, hull, 1)

@@ -97,7 +97,7 @@ def magnify_motion(in_h5: str, *, cfg: dict[str, Any], out: str | Path) -> None:
     d = read_arrays(in_h5, "frames", "times", optional=("landmarks",))
     a = read_attrs(in_h5)
     d["frames"] = magnify_clip(d["frames"], float(a["fps"]), cfg, source=in_h5)
-    carried = {k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}
+    carried: dict[str, Any] = {k: a[k] for k in ("sample", "onset", "offset", "first", "last") if k in a}
     write_store(out, d, {"stage": "magnified", "apex_index": a["apex_index"], "fps": a["fps"], **carried}, params=cfg)
 
 

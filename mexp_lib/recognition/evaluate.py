@@ -4,8 +4,9 @@ and the ``evaluate_recognition`` stage."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,6 @@ from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.metrics import confusion, recognition_scores
 from mexp_lib.provenance import write_provenance
 from mexp_lib.report import provenance_notes, write_table_html
-
 
 METRICS = ("accuracy", "uar", "uf1", "macro_f1")
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,7 +61,7 @@ def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise DataError(f"{p}: cannot read image")
-        x = img[:, :, ::-1].astype(np.float32) / 255.0
+        x: np.ndarray = img[:, :, ::-1].astype(np.float32) / 255.0
         if x.shape[:2] != (size, size):
             x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(x.transpose(2, 0, 1)), 0.5
@@ -162,7 +163,7 @@ def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str
     if kind is not None and attrs.get("kind", "apex") != kind:
         raise DataError(f"{path}: holds {attrs.get('kind')!r} inputs, the model needs {kind!r}")
     arrays = read_arrays(path, "x", "sample")
-    return {v.decode(): x for v, x in zip(arrays["sample"], arrays["x"])}, float(attrs["centre"])
+    return {v.decode(): x for v, x in zip(arrays["sample"], arrays["x"], strict=True)}, float(attrs["centre"])
 
 
 def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -306,10 +307,10 @@ def _prediction_rows(test: pd.DataFrame, pred: np.ndarray, classes: list[str], s
                      proba: np.ndarray | None = None) -> list[dict[str, Any]]:
     """One row per test sample; with ``proba`` (N, classes) also a ``prob_<class>`` column each."""
     rows = [{"dataset": r.source, "subject": r.subject, "sample": r["sample"], "label": r.label, "pred": classes[int(p)], "seed": seed}
-            for (_, r), p in zip(test.iterrows(), pred)]
+            for (_, r), p in zip(test.iterrows(), pred, strict=True)]
     if proba is not None:
-        for row, p in zip(rows, proba):
-            row.update({f"prob_{c}": float(v) for c, v in zip(classes, p)})
+        for row, p in zip(rows, proba, strict=True):
+            row.update({f"prob_{c}": float(v) for c, v in zip(classes, p, strict=True)})
     logger.info("fold %s seed %s: %d/%d correct", fold, seed, sum(r["label"] == r["pred"] for r in rows), len(rows))
     return rows
 
@@ -398,7 +399,7 @@ def _grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
             raise ConfigError(f"training.selection.grid: {key!r} cannot be selected (selectable: {', '.join(SELECTABLE)})")
         if not isinstance(grid[key], list) or not grid[key]:
             raise ConfigError(f"training.selection.grid.{key}: give a non-empty list of candidates")
-    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def inner_groups(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[str]]:

@@ -7,8 +7,23 @@ spotter and the MDMD score. The core's names are re-exported here.
 """
 
 from mexp_lib.spotting.core import (
-    SPOTTERS, TYPES, Thresholds, cell_flows, find_candidates, grid_edges, half_window, is_learned, post_options,
-    propose_intervals, select_thresholds, spot_all, spot_configured, spot_loso, spot_video, spotting_features, to_intervals,
+    SPOTTERS,
+    TYPES,
+    Thresholds,
+    cell_flows,
+    find_candidates,
+    grid_edges,
+    half_window,
+    is_learned,
+    post_options,
+    propose_intervals,
+    select_thresholds,
+    spot_all,
+    spot_configured,
+    spot_loso,
+    spot_video,
+    spotting_features,
+    to_intervals,
     type_ratio_of,
 )
 

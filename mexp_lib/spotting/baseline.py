@@ -20,6 +20,7 @@ import numpy as np
 
 from mexp_lib.io.frames import open_frames
 from mexp_lib.log import progress
+from mexp_lib.motion.flow import NO_FLOW
 
 TYPES = ("macro", "micro")
 
@@ -47,13 +48,13 @@ def fixed_region_scores(frames_path: str, *, fps: float, k_seconds: dict[str, fl
     src = open_frames(frames_path, numbering=numbering)
     n = len(src)
     stack = np.stack([central_region(f, region, size) for f in progress(src.iter_frames(grey=True), n, f"{frames_path}: reading", every_s=10.0)])
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     out: dict[str, Any] = {"numbers": np.asarray(src.numbers)}
     for t in TYPES:
         k = half_window(fps, float(k_seconds[t]))
         score = np.zeros(n, np.float32)
         if n > 2 * k:
-            motion = np.array([pair_motion(dis.calc(stack[j], stack[j + k], None)) for j in range(n - k)])
+            motion = np.array([pair_motion(dis.calc(stack[j], stack[j + k], NO_FLOW)) for j in range(n - k)])
             # frame i (k <= i < n - k): min(motion(i - k -> i), motion(i -> i + k))
             score[k: n - k] = np.minimum(motion[: n - 2 * k], motion[k: n - k])
         out[t] = score

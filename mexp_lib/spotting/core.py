@@ -40,8 +40,9 @@ proposals of a type are merged (:func:`propose_intervals`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -49,9 +50,9 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from mexp_lib.config import settings
+from mexp_lib.log import progress
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
-from mexp_lib.log import progress
 from mexp_lib.motion.regions import HeadMotion, face_masks, outside_face
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ def denoised(frames: Any, *, fps: float, spatial: float = 0.0, temporal: float =
         if w > 1:  # centred mean, the window shrunk at the ends
             c = np.concatenate([np.zeros((1, *block.shape[1:]), np.float32), np.cumsum(block, axis=0)])
             idx = np.arange(a, min(n, a + chunk)) - lo
-            l, r = np.maximum(idx - h, 0), np.minimum(idx + h + 1, len(block))
-            block = (c[r] - c[l]) / (r - l)[:, None, None]
+            left, right = np.maximum(idx - h, 0), np.minimum(idx + h + 1, len(block))
+            block = (c[right] - c[left]) / (right - left)[:, None, None]
         else:
             block = block[a - lo: a - lo + min(chunk, n - a)]
         if spatial > 0:
@@ -324,9 +325,9 @@ def propose_intervals(apexes: Iterable[int], score: np.ndarray, on_dist: np.ndar
     props = []
     for p in apexes:
         sl = slice(max(0, int(p) - reach), int(p) + reach + 1)
-        a = max(0, int(round(p - float(np.mean(on_dist[sl])))))
-        b = min(n - 1, int(round(p + float(np.mean(off_dist[sl])))))
-        props.append([float(a), float(b), float(score[int(p)]), float(p)])
+        on = max(0, int(round(p - float(np.mean(on_dist[sl])))))
+        off = min(n - 1, int(round(p + float(np.mean(off_dist[sl])))))
+        props.append([float(on), float(off), float(score[int(p)]), float(p)])
     kept: list[list[float]] = []
     for a, b, w, apex in sorted(props, key=lambda r: -r[2]):
         for k in kept:
@@ -397,13 +398,14 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
     learned spotter with a recognition head: spot-then-recognise)."""
     from mexp_lib.spotting.learned import interval_emotion
 
-    recognise = bool(classes) and all("emotion_logits" in sc for sc in scores.values())
+    emotion_classes = classes or []
+    recognise = bool(emotion_classes) and all("emotion_logits" in sc for sc in scores.values())
     rows = []
     for v, sc in scores.items():
         nums = sc["numbers"]
         for t, spans in spot_video(sc, th, smooth=smooth, type_ratio=type_ratio, types=types, merge_iou=merge_iou, floor_unit=floor_unit,
                                      type_by=type_by, micro_max=micro_max).items():
-            rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, classes),) if recognise else ())) for a, b in spans]
+            rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, emotion_classes),) if recognise else ())) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type", *(("emotion",) if recognise else ())])
 
 

@@ -116,7 +116,7 @@ class TemporalScoreNet(nn.Module):
                      nn.functional.softplus(self.bounds(h)) if self.bounds is not None else None)
 
     @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor], learned_cfg: dict[str, Any] | None = None) -> "TemporalScoreNet":
+    def from_state(cls, state: dict[str, torch.Tensor], learned_cfg: dict[str, Any] | None = None) -> TemporalScoreNet:
         """The network a saved ``state_dict`` belongs to, with those weights, in eval mode; the
         trunk's dilations come from the ``learned`` settings it was trained with."""
         dilations = tuple((learned_cfg or {}).get("dilations", DILATIONS))

@@ -17,7 +17,8 @@ differences. No training; thresholds and peaks are handled as for every score
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

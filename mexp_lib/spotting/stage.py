@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,20 @@ import pandas as pd
 from mexp_lib.config import SPOT_WITHOUT_MODEL, settings
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.errors import DataError
-from mexp_lib.spotting.evaluate import plot_timeline
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import TYPES, Thresholds, select_thresholds, is_learned, spot_configured, spot_loso, spotting_features
+from mexp_lib.spotting import (
+    TYPES,
+    Thresholds,
+    is_learned,
+    select_thresholds,
+    spot_configured,
+    spot_loso,
+    spotting_features,
+)
 from mexp_lib.spotting.core import spotting_settings
+from mexp_lib.spotting.evaluate import plot_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +86,7 @@ def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[
     if not scores:  # every long video skipped (face.on_missing_face: skip): nothing to spot on
         reasons = "; ".join(f"{Path(f).stem}: {skip_reason(f)}" for f in feature_files)
         raise DataError(f"{samples_csv}: all {len(feature_files)} long videos were skipped by the face stage, nothing to spot ({reasons})")
-    subjects = dict(zip(long.video, long.subject))
+    subjects = dict(zip(long.video, long.subject, strict=True))
     pred, sel = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
     pred = pred.sort_values(["video", "onset"]).reset_index(drop=True)
     logger.info("spotted %d intervals in %d videos", len(pred), len(scores))

@@ -11,9 +11,12 @@ from mexp_lib.errors import ConfigError, MexpError
 
 for _name, _d in config["datasets"].items():
     if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
-        raise ConfigError(f"datasets.{_name}.root: a demo dataset is generated into results/datasets/{_name}; remove root or set it to that")
+        raise ConfigError(
+            f"datasets.{_name}.root: a demo dataset is generated into results/datasets/{_name}; remove root or set it to that"
+        )
     if _d["format"] == "demo":
         _d["root"] = f"results/datasets/{_name}"
+
 
 def canon(obj):
     """A config value with every mapping's keys sorted: Snakemake compares params by their
@@ -90,8 +93,16 @@ def video_strategies(samples):
 # The per-clip stages run in chunks (mexp_lib.chunks, batching.clips_per_job): chunk c of the
 # face stages holds some videos, chunk c of the motion stages the recognition clips cut from them.
 STRATEGY = ByDataset({name: video_strategies(s) for name, s in SAMPLES.items()})
-FACE_CHUNKS = ByDataset({name: plan_chunks(STRATEGY[name], long=[v for v, k in STRATEGY[name].items() if k == "long"],
-                                           clips_per_job=config["batching"]["clips_per_job"]) for name in SAMPLES})
+FACE_CHUNKS = ByDataset(
+    {
+        name: plan_chunks(
+            STRATEGY[name],
+            long=[v for v, k in STRATEGY[name].items() if k == "long"],
+            clips_per_job=config["batching"]["clips_per_job"],
+        )
+        for name in SAMPLES
+    }
+)
 VIDEO_CHUNK = ByDataset({name: chunk_of(FACE_CHUNKS[name]) for name in SAMPLES})
 
 
@@ -128,8 +139,15 @@ def chunk_videos(wc):
     """The videos of a face-stage chunk, each with where its frames are and how they are numbered,
     and its landmark strategy."""
     rows = VIDEO_ROWS[wc.dataset]
-    return [{"video": v, "frames": str(rows.at[v, "frames"]), "numbering": str(rows.at[v, "numbering"]), "strategy": STRATEGY[wc.dataset][v]}
-            for v in FACE_CHUNKS[wc.dataset][wc.chunk]]
+    return [
+        {
+            "video": v,
+            "frames": str(rows.at[v, "frames"]),
+            "numbering": str(rows.at[v, "numbering"]),
+            "strategy": STRATEGY[wc.dataset][v],
+        }
+        for v in FACE_CHUNKS[wc.dataset][wc.chunk]
+    ]
 
 
 def get_chunk_frames(wc):
@@ -149,8 +167,18 @@ def get_chunk_clips(wc):
     """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset, frame
     rate, and the context frames added around it."""
     context = int(RECOGNITION[wc.dataset]["context"])
-    return [{"sample": str(r.sample), "video": str(r.video), "onset": int(r.onset), "apex": int(r.apex), "offset": int(r.offset),
-             "fps": float(r.fps), "context": context} for r in chunk_samples(wc.dataset, wc.chunk).itertuples()]
+    return [
+        {
+            "sample": str(r.sample),
+            "video": str(r.video),
+            "onset": int(r.onset),
+            "apex": int(r.apex),
+            "offset": int(r.offset),
+            "fps": float(r.fps),
+            "context": context,
+        }
+        for r in chunk_samples(wc.dataset, wc.chunk).itertuples()
+    ]
 
 
 def get_chunk_sample_ids(wc):
@@ -175,9 +203,31 @@ def get_annotations(wc):
 
 
 # The keys of a config section that a stage depends on (it reruns only when these change).
-FACE_DETECT_KEYS = ("backend", "cnn_model", "detect_every", "detect_size", "detector", "fan_weights", "on_missing_face", "shape_model", "smooth", "upsample")
+FACE_DETECT_KEYS = (
+    "backend",
+    "cnn_model",
+    "detect_every",
+    "detect_size",
+    "detector",
+    "fan_weights",
+    "on_missing_face",
+    "shape_model",
+    "smooth",
+    "upsample",
+)
 FACE_ALIGN_KEYS = ("grey", "margin", "size")
-SPOTTING_FEATURE_KEYS = ("dis", "eye_dilate", "farneback", "flow_method", "grid", "head_motion", "k_seconds", "method", "top_cells", "tvl1")
+SPOTTING_FEATURE_KEYS = (
+    "dis",
+    "eye_dilate",
+    "farneback",
+    "flow_method",
+    "grid",
+    "head_motion",
+    "k_seconds",
+    "method",
+    "top_cells",
+    "tvl1",
+)
 
 
 def section_params(section, keys):
@@ -191,7 +241,10 @@ def get_provenance_config(wc, sections):
     per_dataset = {"recognition": RECOGNITION[wc.dataset], "training": TRAINING[wc.dataset]}
     rep = SAMPLES.reports[wc.dataset]
     sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
-    return canon({k: per_dataset.get(k, config[k]) for k in sections} | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet})
+    return canon(
+        {k: per_dataset.get(k, config[k]) for k in sections}
+        | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
+    )
 
 
 def clip_stage():
@@ -218,11 +271,15 @@ def get_folds(dataset):
     folds = sorted(recognition_samples(dataset)[fold_column(dataset)].unique())
     if not folds:
         rec = RECOGNITION[dataset]
-        raise ConfigError(f"datasets.{dataset}: no recognition samples: class set {rec['class_set']!r} keeps none of "
-                          f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
-                          f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}")
+        raise ConfigError(
+            f"datasets.{dataset}: no recognition samples: class set {rec['class_set']!r} keeps none of "
+            f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
+            f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}"
+        )
     if fold_column(dataset) == "source" and len(folds) < 2:
-        raise ConfigError(f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more")
+        raise ConfigError(
+            f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more"
+        )
     return folds
 
 
@@ -272,7 +329,9 @@ def get_fold_predictions(wc):
 
 
 def get_spotting_features(wc):
-    return [f"results/spotting_features/{wc.dataset}/{v}.h5" for v in task_samples(wc.dataset, "spotting").video.unique()]
+    return [
+        f"results/spotting_features/{wc.dataset}/{v}.h5" for v in task_samples(wc.dataset, "spotting").video.unique()
+    ]
 
 
 def get_face_files(wc, kind="faces"):

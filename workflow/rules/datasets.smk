@@ -8,10 +8,10 @@ rule generate_demo:
         "logs/generate_demo/{dataset}.log",
     benchmark:
         "benchmarks/generate_demo/{dataset}.tsv"
-    params:
-        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
     wildcard_constraints:
         dataset="|".join(DEMO_DATASETS) or "NONE",
+    params:
+        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
     script:
         "../scripts/generate_demo.py"
 

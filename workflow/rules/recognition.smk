@@ -36,13 +36,13 @@ rule train_fold:
         "logs/train_fold/{dataset}/{fold}.log",
     benchmark:
         "benchmarks/train_fold/{dataset}/{fold}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         training=lambda wc: TRAINING[wc.dataset],
         recognition=lambda wc: RECOGNITION[wc.dataset],
         fold_by=lambda wc: fold_column(wc.dataset),
-    threads: 1
-    resources:
-        gpu=1,
     script:
         "../scripts/train_fold.py"
 
@@ -51,11 +51,29 @@ rule evaluate_recognition:
     input:
         predictions=get_fold_predictions,
     output:
-        metrics=report("results/{dataset}_loso_metrics.csv", caption="../report/table_csv.rst", category="Recognition", subcategory="{dataset}", labels={"result": "metric table (CSV)"}),
-        page=report("results/recognition/{dataset}/metrics.html", caption="../report/loso_metrics.rst", category="Recognition", subcategory="{dataset}", labels={"result": "metric table"}),
+        metrics=report(
+            "results/{dataset}_loso_metrics.csv",
+            caption="../report/table_csv.rst",
+            category="Recognition",
+            subcategory="{dataset}",
+            labels={"result": "metric table (CSV)"},
+        ),
+        page=report(
+            "results/recognition/{dataset}/metrics.html",
+            caption="../report/loso_metrics.rst",
+            category="Recognition",
+            subcategory="{dataset}",
+            labels={"result": "metric table"},
+        ),
         provenance="results/{dataset}_loso_metrics.provenance.json",
         predictions="results/recognition/{dataset}/predictions.csv",
-        confusion=report("results/recognition/{dataset}/confusion.png", caption="../report/confusion.rst", category="Recognition", subcategory="{dataset}", labels={"result": "confusion matrix"}),
+        confusion=report(
+            "results/recognition/{dataset}/confusion.png",
+            caption="../report/confusion.rst",
+            category="Recognition",
+            subcategory="{dataset}",
+            labels={"result": "confusion matrix"},
+        ),
     log:
         "logs/evaluate_recognition/{dataset}.log",
     benchmark:
@@ -64,6 +82,8 @@ rule evaluate_recognition:
         classes=lambda wc: CLASS_SET[wc.dataset].classes,
         expected=lambda wc: len(recognition_samples(wc.dataset)),
         excluded=lambda wc: class_set_exclusions(wc.dataset),
-        config=lambda wc: get_provenance_config(wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")),
+        config=lambda wc: get_provenance_config(
+            wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")
+        ),
     script:
         "../scripts/evaluate_recognition.py"

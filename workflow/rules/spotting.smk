@@ -25,8 +25,14 @@ rule spot_intervals:
     output:
         intervals="results/spotting/{dataset}/intervals.csv",
         selection="results/spotting/{dataset}/selection.csv",
-        timelines=report(directory("results/spotting/{dataset}/timelines"), patterns=["{video}.png"], caption="../report/spotting_timelines.rst",
-                         category="Spotting", subcategory="{dataset}: score timelines", labels={"video": "{video}"}),
+        timelines=report(
+            directory("results/spotting/{dataset}/timelines"),
+            patterns=["{video}.png"],
+            caption="../report/spotting_timelines.rst",
+            category="Spotting",
+            subcategory="{dataset}: score timelines",
+            labels={"video": "{video}"},
+        ),
         model="results/spotting/{dataset}/model.pt",
         strs="results/spotting/{dataset}/strs.csv",
     log:
@@ -46,8 +52,20 @@ rule evaluate_spotting:
         samples=rules.build_sample_table.output.samples,
         intervals=rules.spot_intervals.output.intervals,
     output:
-        metrics=report("results/{dataset}_spotting_metrics.csv", caption="../report/table_csv.rst", category="Spotting", subcategory="{dataset}: metrics", labels={"result": "metric table (CSV)"}),
-        page=report("results/spotting/{dataset}/metrics.html", caption="../report/spotting_metrics.rst", category="Spotting", subcategory="{dataset}: metrics", labels={"result": "metric table"}),
+        metrics=report(
+            "results/{dataset}_spotting_metrics.csv",
+            caption="../report/table_csv.rst",
+            category="Spotting",
+            subcategory="{dataset}: metrics",
+            labels={"result": "metric table (CSV)"},
+        ),
+        page=report(
+            "results/spotting/{dataset}/metrics.html",
+            caption="../report/spotting_metrics.rst",
+            category="Spotting",
+            subcategory="{dataset}: metrics",
+            labels={"result": "metric table"},
+        ),
         provenance="results/{dataset}_spotting_metrics.provenance.json",
     log:
         "logs/evaluate_spotting/{dataset}.log",

@@ -1,6 +1,6 @@
 """Pool the folds into the LOSO metric table (adapter for mexp_lib.recognition.evaluate.evaluate_recognition)."""
-from mexp_lib.recognition.evaluate import evaluate_recognition
 from mexp_lib.log import logger, setup_logging
+from mexp_lib.recognition.evaluate import evaluate_recognition
 
 setup_logging(snakemake.log[0])
 o = snakemake.output

@@ -1,9 +1,9 @@
 """Spotting metric table (adapter for mexp_lib.spotting.evaluate.evaluate_spotting)."""
 import pandas as pd
 
-from mexp_lib.spotting.evaluate import evaluate_spotting
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.log import logger, setup_logging
+from mexp_lib.spotting.evaluate import evaluate_spotting
 
 setup_logging(snakemake.log[0])
 samples = read_sample_table(snakemake.input.samples)
