@@ -172,7 +172,7 @@ def pipeline_block_problems(block: str) -> list[str]:
     seed = float(rows.pop("seed-style chain"))
     for chain, median in rows.items():
         m = re.search(rf"^   {re.escape(chain)}: (\d+\.\d\d)x the seed-style chain .*; end-point error (lower or equal|HIGHER) than the seed's "
-                      rf"\((\d\.\d+) vs (\d\.\d+) px\)$", block, re.M)
+                      rf"relative to the motion \((\d+\.\d\d)% vs (\d+\.\d\d)%; \d\.\d+ vs \d\.\d+ px\)$", block, re.M)
         if m is None:
             problems.append(f"{chain}: no ratio line")
             continue
