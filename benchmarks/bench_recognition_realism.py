@@ -30,7 +30,6 @@ trial variant of every model, development part only.)
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import json
 import logging
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mexp_lib.config import deep_merge
 from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.log import setup_logging
 from mexp_lib.recognition.pipeline import digest, faces_of, pooled, run_recognition
@@ -66,17 +66,16 @@ CLIP_FPS = 60.0
 CLIPS_PER_CLASS = 3
 
 # name -> config over config/config.yaml (deep-merged); None: the flow + SVM baseline
+BASELINE = "flow + linear SVM (baseline)"
 MODELS: dict[str, dict[str, Any] | None] = {
-    "flow + linear SVM (baseline)": None,
+    BASELINE: None,
     "default": {},
     "default without magnification": {"magnification": {"enabled": False}},
-    "ststnet": {"training": {"model": "ststnet"}},
     "offapexnet": {"training": {"model": "offapexnet"}},
     "htnet": {"training": {"model": "htnet"}},
     "lbptop_svm": {"training": {"model": "lbptop_svm"}},
     "c3d": {"training": {"model": "c3d"}},
 }
-BASELINE = "flow + linear SVM (baseline)"
 
 
 def generator(part: str, sigma: float, quality: int | None) -> dict[str, Any]:
@@ -91,13 +90,6 @@ def generator(part: str, sigma: float, quality: int | None) -> dict[str, Any]:
 
 def condition_name(sigma: float, quality: int | None) -> str:
     return f"s{sigma:g}_q{quality or 'png'}"
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
 
 
 def user_config() -> dict[str, Any]:
@@ -202,7 +194,7 @@ def run(workdir: Path, part: str, conditions: list[tuple[float, int | None]], mo
             if fresh:
                 record_trial(part, cond, name, over or {}, sets, res, secs)
             rows.append({"part": part, "sigma": sigma, "jpeg": quality or "png", "model": name, **res, "seconds": round(secs, 1)})
-            ens = f", ensemble {res['ensemble_uf1']:.3f}" if "ensemble_uf1" in res else ""
+            ens = f", ensemble {res['ensemble_uf1']:.3f}" if np.isfinite(res.get("ensemble_uf1", np.nan)) else ""
             print(f"{cond:10s} {name:30s} UF1 {res['uf1']:.3f} UAR {res['uar']:.3f}{ens} (n {res['n']}, {secs:.0f} s{'' if fresh else ', cached'})", flush=True)
         if workflow:
             t1 = time.perf_counter()
@@ -221,7 +213,7 @@ def markdown(table: pd.DataFrame) -> str:
         cells = []
         for s, q in conds:
             r = table[(table.model == name) & (table.sigma == s) & (table.jpeg.astype(str) == q)]
-            cells.append("–" if r.empty else f"**{r.uf1.iloc[0]:.2f}** / {r.uar.iloc[0]:.2f}")
+            cells.append("–" if r.empty else f"**{r.uf1.iloc[0]:.3f}** / {r.uar.iloc[0]:.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
