@@ -207,7 +207,7 @@ def run(workdir: Path, part: str, conditions: list[tuple[float, int | None]], mo
 
 def markdown(table: pd.DataFrame) -> str:
     """One row per model, one column per condition: UF1 / UAR (pooled over the folds, mean over seeds)."""
-    conds = list(dict.fromkeys(zip(table.sigma, table.jpeg.astype(str))))
+    conds = list(dict.fromkeys(zip(table.sigma, table.jpeg.astype(str), strict=True)))
     lines = ["| model | " + " | ".join(f"σ {s:g}, {'PNG' if q == 'png' else f'JPEG {q}'}" for s, q in conds) + " |", "|---|" + "---|" * len(conds)]
     for name in dict.fromkeys(table.model):
         cells = []

@@ -35,7 +35,7 @@ def faces_of(workdir: Path, samples: pd.DataFrame, face: dict[str, Any]) -> dict
     fdir = Path(workdir) / "faces" / digest(face)
     fdir.mkdir(parents=True, exist_ok=True)
     out = {}
-    for v, frames, numbering in sorted(set(zip(samples.video, samples.frames, samples.numbering))):
+    for v, frames, numbering in sorted(set(zip(samples.video, samples.frames, samples.numbering, strict=True))):
         h5 = fdir / f"{v}.h5"
         if not h5.exists():
             detect_landmarks(frames, video=v, numbering=numbering, strategy="clip", face_cfg=face, out=fdir / f"{v}.json")
