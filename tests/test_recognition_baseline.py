@@ -90,3 +90,24 @@ def test_store_features_read_the_onset_and_apex_frames(tmp_path):
     assert np.abs(store_features(str(store), onset=11, apex=12, grid=4)).max() < 0.05  # frame 12 did not move
     with pytest.raises(DataError, match="no frame 15"):
         store_features(str(store), onset=11, apex=15)
+
+
+def test_readme_recognition_realism_table_is_the_runs_table():
+    """The README's realistic-recognition table is what bench_recognition_realism.py writes from
+    the runs' CSV kept in benchmarks/ (no typed figure); at sigma 3 / JPEG 80 the default is
+    above the flow + linear SVM baseline."""
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_recognition_realism", repo / "benchmarks/bench_recognition_realism.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = pd.read_csv(repo / "benchmarks/recognition_realism_test.csv")
+    block = (repo / "README.md").read_text().split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
+    assert bench.markdown(table) in block
+    s3 = table[(table.sigma == 3.0) & (table.jpeg.astype(str) == "80")].drop_duplicates("model").set_index("model")
+    assert s3.loc["default", "uf1"] > s3.loc["flow + linear SVM (baseline)", "uf1"]
