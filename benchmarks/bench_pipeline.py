@@ -57,16 +57,13 @@ def say(text: str) -> None:
 
 def write_readme(command: str) -> None:
     """Replace the README's generated block with this run's output, the command and the load."""
-    readme = REPO / "README.md"
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} block")
     load = os.getloadavg()
-    body = (f"{BEGIN}\n`{command}` on a {os.cpu_count()}-core machine shared with other jobs (load average "
+    body = (f"`{command}` on a {os.cpu_count()}-core machine shared with other jobs (load average "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end: read the ratios, not the seconds):\n\n```text\n"
-            + "\n".join(x.replace(f" ({REPO})", "") for x in LINES if x.strip()) + f"\n```\n{END}")
-    head, rest = text.split(BEGIN, 1)
-    readme.write_text(head + body + rest.split(END, 1)[1])
+            + "\n".join(x.replace(f" ({REPO})", "") for x in LINES if x.strip()) + "\n```")
+    from mexp_lib.report import replace_generated_block
+
+    replace_generated_block(REPO / "README.md", BEGIN, END, body)
 
 
 def known_motion_clip(folder: Path) -> np.ndarray:

@@ -101,3 +101,27 @@ def provenance_notes(prov: dict[str, Any]) -> list[str]:
         notes.append(f"annotation sheet: {sheet.get('rows_skipped', 0)} rows skipped, {sheet.get('rows_fixed', 0)} kept with a fix"
                      + (f" ({fixes})" if fixes else "") + " (rows listed in the provenance file)")
     return notes
+
+
+def replace_generated_block(path: str | Path, begin: str, end: str, block: str) -> None:
+    """Replace the text between the markers ``begin`` and ``end`` of a document (a README's table
+    that a benchmark script writes) with ``block`` (which holds no marker); the file is rewritten
+    atomically. A document without both markers is an error naming them."""
+    from mexp_lib.errors import DataError
+
+    text = Path(path).read_text()
+    if begin not in text or end not in text.split(begin, 1)[1]:
+        raise DataError(f"{path} has no {begin} ... {end} block")
+    head, rest = text.split(begin, 1)
+    with atomic_path(Path(path)) as tmp:
+        Path(tmp).write_text(head + begin + "\n" + block.strip("\n") + "\n" + end + rest.split(end, 1)[1])
+
+
+def read_runs(files: Sequence[str | Path], part: str) -> pd.DataFrame:
+    """The rows of earlier benchmark runs (their ``--csv`` files), which must all be of ``part``."""
+    from mexp_lib.errors import DataError
+
+    table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    if set(table.part) != {part}:
+        raise DataError(f"--from-csv: the files hold parts {sorted(set(table.part))}, not only {part!r}")
+    return table
