@@ -39,7 +39,7 @@ import pandas as pd
 from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.errors import DataError
 from mexp_lib.log import setup_logging
-from mexp_lib.report import read_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, publish_runs, read_runs, replace_generated_block
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
@@ -235,21 +235,15 @@ def main() -> int:
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache/spotting_realism"), help="cache of videos, faces and features")
     ap.add_argument("--conditions", nargs="*", help="sigma,quality,fps (quality 0 = PNG); default: all four")
     ap.add_argument("--spotters", nargs="*", choices=list(SPOTTERS), help="default: all")
-    ap.add_argument("--csv", help="write the table here too")
-    ap.add_argument("--readme", action="store_true", help="write the table into README.md (test part only)")
-    ap.add_argument("--dry-run", action="store_true", help="check the inputs and settings, print the plan; render and spot nothing")
-    ap.add_argument("--from-csv", nargs="+", metavar="CSV", help="print (and with --readme write) the table of earlier runs' --csv files instead of running")
+    add_run_arguments(ap)
     a = ap.parse_args()
+    if a.readme and a.part != "test":
+        raise SystemExit(f"{Path(__file__).name}: error: --readme reports the test part only")
     if a.from_csv:
         try:
-            table = read_runs(a.from_csv, a.part)
+            publish_runs(read_runs(a.from_csv, a.part), part=a.part, markdown=markdown, write_readme=write_readme, readme=a.readme)
         except DataError as e:
             raise SystemExit(f"{Path(__file__).name}: error: {e}") from None
-        print(markdown(table))
-        if a.readme:
-            if a.part != "test":
-                raise SystemExit("--readme reports the test part only")
-            write_readme(table, a.part)
         return 0
     if not FACES.is_dir():
         print(f"the real face crops are not at {FACES}", file=sys.stderr)
@@ -260,13 +254,7 @@ def main() -> int:
         return dry_run(a.part, conds, a.spotters or list(SPOTTERS))
     table = run(Path(a.workdir), a.part, conds, a.spotters or list(SPOTTERS))
     print()
-    print(markdown(table))
-    if a.csv:
-        table.to_csv(a.csv, index=False)
-    if a.readme:
-        if a.part != "test":
-            raise SystemExit("--readme reports the test part only")
-        write_readme(table, a.part)
+    publish_runs(table, part=a.part, markdown=markdown, write_readme=write_readme, csv=a.csv, readme=a.readme)
     return 0
 
 

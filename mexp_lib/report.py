@@ -125,3 +125,27 @@ def read_runs(files: Sequence[str | Path], part: str) -> pd.DataFrame:
     if set(table.part) != {part}:
         raise DataError(f"--from-csv: the files hold parts {sorted(set(table.part))}, not only {part!r}")
     return table
+
+
+def add_run_arguments(parser: Any) -> None:
+    """The options every realistic benchmark shares: ``--csv``, ``--readme``, ``--dry-run``,
+    ``--from-csv``."""
+    parser.add_argument("--csv", help="write the table here too")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md (test part only)")
+    parser.add_argument("--dry-run", action="store_true", help="check the inputs and settings, print the plan; run nothing")
+    parser.add_argument("--from-csv", nargs="+", metavar="CSV", help="print (and with --readme write) the table of earlier runs' --csv files instead of running")
+
+
+def publish_runs(table: pd.DataFrame, *, part: str, markdown: Any, write_readme: Any, csv: str | None = None, readme: bool = False) -> None:
+    """Print a benchmark's table (``markdown(table)``), write its rows to ``csv``, and with
+    ``readme`` write it into the README (``write_readme(table, part)``; the test part only: a
+    development table is never published)."""
+    from mexp_lib.errors import DataError
+
+    print(markdown(table))
+    if csv:
+        table.to_csv(csv, index=False)
+    if readme:
+        if part != "test":
+            raise DataError("--readme reports the test part only")
+        write_readme(table, part)
