@@ -46,10 +46,9 @@ import yaml
 
 from mexp_lib.config import deep_merge, parse_assignments
 from mexp_lib.datasets.demo import generate_demo
-from mexp_lib.errors import DataError
 from mexp_lib.log import setup_logging
 from mexp_lib.recognition.pipeline import digest, faces_of, pooled, run_recognition
-from mexp_lib.report import add_run_arguments, publish_runs, read_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
@@ -135,7 +134,7 @@ def run_baseline(cdir: Path, samples: pd.DataFrame, cfg: dict[str, Any]) -> tupl
 
     kept, _ = select_samples(samples, cfg["recognition"])
     faces = faces_of(cdir, kept, cfg["face"])
-    cache = cdir / "baseline" / f"{digest(cfg['face'])}.npz"
+    cache = cdir / "baseline" / f"{digest([cfg['face'], cfg['recognition']])}.npz"  # the rows are the samples the recognition section selects
     fresh = not cache.exists()
     if not fresh:
         x = np.load(cache)["x"]
@@ -260,13 +259,7 @@ def main() -> int:
     ap.add_argument("--workflow", action="store_true", help="also run the default pipeline through Snakemake (results/<name>_loso_metrics.csv)")
     add_run_arguments(ap)
     a = ap.parse_args()
-    if a.readme and a.part != "test":
-        raise SystemExit(f"{Path(__file__).name}: error: --readme reports the test part only")
-    if a.from_csv:
-        try:
-            publish_runs(read_runs(a.from_csv, a.part), part=a.part, markdown=markdown, write_readme=write_readme, readme=a.readme)
-        except DataError as e:
-            raise SystemExit(f"{Path(__file__).name}: error: {e}") from None
+    if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
         return 0
     if not FACES.is_dir():
         print(f"the real face crops are not at {FACES}", file=sys.stderr)

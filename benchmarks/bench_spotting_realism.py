@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.datasets.demo import generate_demo
-from mexp_lib.errors import DataError
 from mexp_lib.log import setup_logging
-from mexp_lib.report import add_run_arguments, publish_runs, read_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
@@ -237,13 +236,7 @@ def main() -> int:
     ap.add_argument("--spotters", nargs="*", choices=list(SPOTTERS), help="default: all")
     add_run_arguments(ap)
     a = ap.parse_args()
-    if a.readme and a.part != "test":
-        raise SystemExit(f"{Path(__file__).name}: error: --readme reports the test part only")
-    if a.from_csv:
-        try:
-            publish_runs(read_runs(a.from_csv, a.part), part=a.part, markdown=markdown, write_readme=write_readme, readme=a.readme)
-        except DataError as e:
-            raise SystemExit(f"{Path(__file__).name}: error: {e}") from None
+    if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
         return 0
     if not FACES.is_dir():
         print(f"the real face crops are not at {FACES}", file=sys.stderr)

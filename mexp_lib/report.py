@@ -149,3 +149,21 @@ def publish_runs(table: pd.DataFrame, *, part: str, markdown: Any, write_readme:
         if part != "test":
             raise DataError("--readme reports the test part only")
         write_readme(table, part)
+
+
+def publish_earlier_runs(args: Any, *, script: str, markdown: Any, write_readme: Any) -> bool:
+    """The shared start of a realistic benchmark's ``main``: ``--readme`` is refused for a part
+    other than the test part before anything runs; with ``--from-csv`` the earlier runs' table is
+    published instead of running (returns True: nothing left to do). Errors end the script with
+    one line naming it."""
+    from mexp_lib.errors import DataError
+
+    if args.readme and args.part != "test":
+        raise SystemExit(f"{script}: error: --readme reports the test part only")
+    if not args.from_csv:
+        return False
+    try:
+        publish_runs(read_runs(args.from_csv, args.part), part=args.part, markdown=markdown, write_readme=write_readme, readme=args.readme)
+    except DataError as e:
+        raise SystemExit(f"{script}: error: {e}") from None
+    return True

@@ -16,7 +16,7 @@ import numpy as np
 
 from mexp_lib.errors import DataError
 from mexp_lib.io.h5store import open_store
-from mexp_lib.motion.flow import NO_FLOW
+from mexp_lib.motion.flow import FlowParams, make_flow
 
 DEFAULT_GRID = 16
 DEFAULT_C = 0.01
@@ -38,8 +38,7 @@ def apex_flow_features(onset: np.ndarray, apex: np.ndarray, *, mask: np.ndarray 
     Returns (2 * grid * grid,) float32: u cells then v cells, in pixels."""
     if onset.shape != apex.shape or onset.ndim != 2:
         raise ValueError(f"onset and apex must be two grey frames of one shape, not {onset.shape} and {apex.shape}")
-    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    flow = dis.calc(np.ascontiguousarray(onset, np.uint8), np.ascontiguousarray(apex, np.uint8), NO_FLOW)
+    flow = make_flow(FlowParams("dis", {"preset": "medium"}))(np.ascontiguousarray(onset, np.uint8), np.ascontiguousarray(apex, np.uint8))
     if mask is not None:
         flow = flow * mask[..., None]
     cells = cv2.resize(flow, (grid, grid), interpolation=cv2.INTER_AREA)

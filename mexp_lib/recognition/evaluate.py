@@ -40,8 +40,6 @@ def seed_ensemble(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame | Non
     label their argmax (ties: the first class). One row per sample, ``seed`` = the number of
     seeds averaged. None when the predictions carry no probabilities (e.g. the SVM, or a
     MEGC log); an error when some rows do and others do not."""
-    from mexp_lib.errors import DataError
-
     cols = [f"prob_{c}" for c in classes]
     if not any(c in preds.columns for c in cols):
         return None

@@ -185,16 +185,21 @@ def get_chunk_sample_ids(wc):
     return [str(s) for s in chunk_samples(wc.dataset, wc.chunk)["sample"]]
 
 
+def chunk_dir(stage, dataset, chunk):
+    """The folder of one chunk's outputs of a per-clip stage (one file per video or sample)."""
+    return f"results/{stage}/{dataset}/{chunk}"
+
+
 def face_file(dataset, video, kind):
     """Where a video's landmarks ("landmarks", JSON) or aligned faces ("faces", HDF5) are: in the
     folder of its chunk."""
     ext = "json" if kind == "landmarks" else "h5"
-    return f"results/{kind}/{dataset}/{VIDEO_CHUNK[dataset][video]}/{video}.{ext}"
+    return f"{chunk_dir(kind, dataset, VIDEO_CHUNK[dataset][video])}/{video}.{ext}"
 
 
 def sample_file(dataset, sample, stage):
     """Where a sample's clip ("tim", "magnified") or flow ("flow") is: in the folder of its chunk."""
-    return f"results/{stage}/{dataset}/{VIDEO_CHUNK[dataset][SAMPLE_ROWS[dataset].at[sample, 'video']]}/{sample}.h5"
+    return f"{chunk_dir(stage, dataset, VIDEO_CHUNK[dataset][SAMPLE_ROWS[dataset].at[sample, 'video']])}/{sample}.h5"
 
 
 def get_annotations(wc):
@@ -253,7 +258,7 @@ def clip_stage():
 
 
 def get_flow_source(wc):
-    return f"results/{clip_stage()}/{wc.dataset}/{wc.chunk}"
+    return chunk_dir(clip_stage(), wc.dataset, wc.chunk)
 
 
 def get_flow_pairs(wc):
@@ -340,7 +345,7 @@ def get_face_files(wc, kind="faces"):
 
 
 def get_face_chunks(wc, kind="faces"):
-    return [f"results/{kind}/{wc.dataset}/{c}" for c in FACE_CHUNKS[wc.dataset]]
+    return [chunk_dir(kind, wc.dataset, c) for c in FACE_CHUNKS[wc.dataset]]
 
 
 def get_all_targets():

@@ -3,7 +3,7 @@
 
 rule compute_spotting_features:
     input:
-        faces=lambda wc: f"results/faces/{wc.dataset}/{VIDEO_CHUNK[wc.dataset][wc.video]}",
+        faces=lambda wc: chunk_dir("faces", wc.dataset, VIDEO_CHUNK[wc.dataset][wc.video]),
     output:
         features="results/spotting_features/{dataset}/{video}.h5",
     log:
