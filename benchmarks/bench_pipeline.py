@@ -11,7 +11,11 @@ per-clip cost.
    alternating, ``--reps`` times each (>= 3); the median wall time of each (interpreter start-up
    included, as a user pays it), its ratio to the seed chain, and the end-point error of each
    chain's flow against the known field (mapped into that chain's own 128 px crop, mean over
-   every pair, inside the face), with whether it is at most the seed's.
+   every pair, inside the face), with whether it is at most the seed's. The workflow runs in the
+   same alternation: ``--copies`` copies of the clip as a ``generic`` dataset, set up as the
+   tight-crop DIS chain (every pair computed, as for a sequence model), one Snakemake run on one
+   core per repetition; its time per clip is that run's wall time (planning included) over the
+   copies.
 2. Flow methods on that clip's mexp crops: pairs/s on one thread and end-point error (the
    schema's TV-L1, OpenCV's TV-L1, DIS presets, DIS with variational refinement).
 3. The workflow's per-clip cost: a small demo's ``--clips`` short clips (its long videos untouched) through
@@ -20,7 +24,7 @@ per-clip cost.
    jobs' benchmark times per clip, per stage, and clips per hour per core.
 
 Timings on a shared machine are noisy: read the medians and the ratio, not single runs.
-Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--skip-workflow] [--readme]
+Run: .venv/bin/python benchmarks/bench_pipeline.py [--reps 3] [--threads 2] [--copies 20] [--skip-workflow] [--readme]
 (``--readme`` writes what it printed, the command and the machine's load into README.md.)
 (``--repo PATH`` runs another checkout's command line and workflow; ``--baseline-repo PATH`` adds
 another checkout's command line to the alternation, e.g. the main branch before a change).
@@ -117,8 +121,64 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
+WORKFLOW_CHAIN = "workflow, tight crop, DIS"
+
+
+def workflow_dataset(work: Path, frames: Path, copies: int, repo: Path) -> tuple[Path, list[str]]:
+    """A ``generic`` dataset of ``copies`` copies of the known-motion clip (one subject each) and a
+    workflow configured as the tight-crop DIS chain: face.margin 0, DIS refined, onset -> every
+    frame (a sequence model's input, so every pair is computed), no magnification, and TIM at the clip's own length (integer times: the frames
+    themselves). Returns the working folder and the Snakemake command that computes every clip's
+    flow (landmarks, faces, TIM, flow; jobs of the schema's ``batching.clips_per_job`` clips) on
+    one core."""
+    import shutil
+
+    wd, root = work / "wf_chain", work / "wf_chain_frames"
+    for i in range(copies):
+        shutil.copytree(frames, root / f"clip{i + 1:02d}")
+    (wd / "config").mkdir(parents=True)
+    sheet = wd / "clips.csv"
+    sheet.write_text("subject,video,onset,apex,offset,type,emotion\n"
+                     + "".join(f"s{i + 1:02d},clip{i + 1:02d},1,{N_FRAMES // 2 + 1},{N_FRAMES},micro,surprise\n" for i in range(copies)))
+    cfg = {"datasets": {"known": {"format": "generic", "root": str(root), "annotations": str(sheet), "fps": 30}},
+           # a sequence model reads every pair, so the flow stage computes all 42 (onset -> every
+           # frame), the seed chain's work (an apex model needs only onset -> apex)
+           "training": {"model": "c3d"},
+           "face": {"margin": 0.0}, "interpolation": {"n_frames": N_FRAMES}, "magnification": {"enabled": False},
+           "flow": {"method": "dis", "reference": "onset",
+                    "dis": {"finest_scale": 0, "patch_size": 8, "patch_stride": 4, "variational_refinement_iterations": 10}}}
+    (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    smk = [str(Path(sys.executable).parent / "snakemake"), "-s", str(repo / "Snakefile"), "-d", str(wd), "--cores", "1", "--quiet", "all",
+           "--omit-from", "build_inputs", "--", "results/inputs/known.h5"]
+    return wd, smk
+
+
+def workflow_errors(wd: Path, field: np.ndarray, cli_flow: Path | None) -> tuple[float, float, float]:
+    """The workflow chain's end-point error (px, relative), mean over its clips, each against the
+    truth in its own crop (from the workflow's own landmarks); and the largest difference from the
+    command line's tight-crop DIS flow (the same stage functions: 0 expected)."""
+    from mexp_lib.face.align import apply_transform, face_transform
+    from mexp_lib.io.h5store import read_arrays
+    from mexp_lib.io.landmarks_json import read_landmarks
+
+    flows = sorted((wd / "results/flow/known").glob("*/*.h5"))
+    if not flows:
+        raise SystemExit(f"{wd}: the workflow wrote no flow store")
+    errs, diff = [], 0.0
+    for f in flows:
+        video = f.stem
+        flow = read_arrays(f, "flow")["flow"]
+        points = read_landmarks(next((wd / "results/landmarks/known").glob(f"*/{video}.json"))).points[0]
+        m = face_transform(points, CROP, 0.0)
+        region = (crop_truth(field, m), apply_transform(m, points))
+        errs.append((epe(flow, *region), epe(flow, *region, relative=True)))
+        if cli_flow is not None and cli_flow.exists():
+            diff = max(diff, float(np.abs(flow.astype(np.float32) - read_arrays(cli_flow, "flow")["flow"].astype(np.float32)).max()))
+    return float(np.mean([e[0] for e in errs])), float(np.mean([e[1] for e in errs])), diff
+
+
 def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str], with_dis: bool = True,
-           baseline: Path | None = None) -> None:
+           baseline: Path | None = None, copies: int = 20) -> None:
     frames = work / "clip"
     field = known_motion_clip(frames)
     mexp = [sys.executable, "-m", "mexp_lib.cli"]
@@ -150,6 +210,11 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     chain_cmds["preprocess, tight crop, DIS"] = {
         "preprocess": mexp + ["preprocess", str(frames), "-o", str(work / "flow5.h5"), "--landmarks", str(work / "lm5.json"), "--set", "face.margin=0"]
         + [a.replace("dis.", "flow.dis.") for a in dis] + threads_flag}
+    # the workflow itself on `copies` copies of the clip, set up as the tight-crop DIS chain: its
+    # time per clip is the wall time of the whole Snakemake run (planning included) over the copies
+    wf_dir, wf_cmd = workflow_dataset(work, frames, copies, repo) if with_dis and copies > 0 else (None, None)
+    if wf_cmd is not None:
+        chain_cmds[WORKFLOW_CHAIN] = {"workflow": wf_cmd}
     if not with_dis:
         del chain_cmds["mexp, DIS refined"], chain_cmds["preprocess, DIS refined"], chain_cmds["preprocess, tight crop, DIS"]
     envs = {k: env for k in chain_cmds}
@@ -163,7 +228,13 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     for _ in range(reps):  # alternating, so every chain sees the same load
         for chain, steps in chain_cmds.items():
             for step, cmd in steps.items():
-                times[chain][step].append(run(cmd, envs[chain]))
+                if chain == WORKFLOW_CHAIN and wf_dir is not None:
+                    import shutil
+
+                    shutil.rmtree(wf_dir / "results", ignore_errors=True)  # every repetition computes everything again
+                    times[chain][step].append(run(cmd, envs[chain]) / copies)
+                else:
+                    times[chain][step].append(run(cmd, envs[chain]))
 
     from mexp_lib.face.align import apply_transform, face_transform
     from mexp_lib.io.h5store import read_arrays
@@ -187,21 +258,29 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
             m_own = face_transform(points, CROP, 0.0 if "tight crop" in chain else 0.1)
             region = (crop_truth(field, m_own), apply_transform(m_own, points))
             errors[chain] = (epe(f, *region), epe(f, *region, relative=True))
+    if wf_dir is not None:
+        e_px, e_rel, diff = workflow_errors(wf_dir, field, work / "flow5.h5")
+        errors[WORKFLOW_CHAIN] = (e_px, e_rel)
     total = {k: statistics.median([sum(r) for r in zip(*v.values(), strict=False)]) for k, v in times.items()}
     say(f"1. one {N_FRAMES}-frame {FRAME}x{FRAME} clip, known motion up to 3 px; {reps} alternating runs each ({repo})")
     say(f"   {'chain':<28} {'median s':>9}  {'steps (median s)':<40} {'EPE px':>7} {'EPE / motion':>12}")
     for k in times:
         steps = " ".join(f"{s} {statistics.median(v):.2f}" for s, v in times[k].items())
         e, rel = errors[k]
+        if k == WORKFLOW_CHAIN:
+            steps = f"{copies} copies, wall per clip"
         say(f"   {k:<28} {total[k]:9.2f}  {steps:<40} {e:7.3f} {100 * rel:11.1f}%")
     for k in times:
         if k != "seed-style chain":
-            note = "its own defaults, one thread" if k.startswith("baseline") else f"flow on {threads} thread(s)"
+            note = ("its own defaults, one thread" if k.startswith("baseline") else
+                    f"per clip, {copies} copies in one Snakemake run on one core" if k == WORKFLOW_CHAIN else f"flow on {threads} thread(s)")
             # the chains' crops differ in scale, so the verdict compares the error relative to the motion
             verdict = "lower or equal" if errors[k][1] <= errors["seed-style chain"][1] else "HIGHER"
             say(f"   {k}: {total['seed-style chain'] / total[k]:.2f}x the seed-style chain ({note}); "
                 f"end-point error {verdict} than the seed's relative to the motion ({100 * errors[k][1]:.2f}% vs "
                 f"{100 * errors['seed-style chain'][1]:.2f}%; {errors[k][0]:.3f} vs {errors['seed-style chain'][0]:.3f} px)")
+    if wf_dir is not None:
+        say(f"   {WORKFLOW_CHAIN}: its flow differs from `preprocess, tight crop, DIS`'s by at most {diff:.2g} px (the same stage functions)")
     flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
 
 
@@ -288,6 +367,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="mexp flow --threads")
     ap.add_argument("--clips", type=int, default=40, help="demo clips for the workflow's per-clip cost")
     ap.add_argument("--clips-per-job", type=int, help="batching.clips_per_job of the workflow run (default: the schema's)")
+    ap.add_argument("--copies", type=int, default=20, help="copies of the known-motion clip the workflow chain runs (0: leave it out)")
     ap.add_argument("--skip-workflow", action="store_true")
     ap.add_argument("--skip-chains", action="store_true", help="only the workflow's per-clip cost")
     ap.add_argument("--baseline-repo", type=Path, help="also run this checkout's command line in the alternation (e.g. ../main, before a change)")
@@ -301,7 +381,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not a.skip_chains:
             chains(Path(tmp), a.reps, a.threads, a.repo.resolve(), env, with_dis=not a.no_dis,
-                   baseline=a.baseline_repo.resolve() if a.baseline_repo else None)
+                   baseline=a.baseline_repo.resolve() if a.baseline_repo else None, copies=a.copies)
         if not a.skip_workflow:
             workflow_cost(Path(tmp), a.clips, a.repo.resolve(), env, a.clips_per_job)
     say(f"\n(shared {os.cpu_count()}-core machine: timings are noisy; compare medians and ratios)")

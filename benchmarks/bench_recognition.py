@@ -145,6 +145,51 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
     return pd.DataFrame(rows), time.perf_counter() - t0
 
 
+BASELINE = {"model": "flow + linear SVM (baseline)", "grid": 16, "C": 0.01}
+
+
+def composite_baseline(wd: Path, cfg: dict[str, Any], dev: bool) -> dict[str, float]:
+    """The simple baseline beside the network, on the same inputs and folds: the u and v images of
+    each clip's onset->apex input averaged over 16 x 16 cells and a linear SVM (classes balanced,
+    C 0.01, standardised with the training subjects' statistics; the realistic benchmark's
+    ``mexp_lib.recognition.baseline``, its grid and C unchanged -- nothing chosen here),
+    leave-one-subject-out over all subjects or, with ``dev``, among the development subjects.
+    Returns the pooled UF1 / UAR and n."""
+    import cv2
+    import numpy as np
+
+    from mexp_lib.datasets.classes import resolve_class_set
+    from mexp_lib.datasets.table import read_sample_table
+    from mexp_lib.metrics import recognition_scores
+    from mexp_lib.recognition.baseline import flow_svm_loso
+    from mexp_lib.recognition.samples import select_samples
+    from mexp_lib.recognition.train import read_input_pack
+
+    rec = dataset_section(cfg, "recognition", defaults=True)
+    samples, _ = select_samples(read_sample_table(wd / "results/samples/megc2019_flow.csv"), rec)
+    if dev:
+        samples = samples[samples.subject.astype(str).isin(dev_subjects(samples))]
+    inputs, _ = read_input_pack(wd / "results/inputs/megc2019_flow.h5")
+    g = BASELINE["grid"]
+    x = np.stack([np.concatenate([cv2.resize(np.ascontiguousarray(inputs[v][c], np.float32), (g, g), interpolation=cv2.INTER_AREA).ravel() for c in (0, 1)])
+                  for v in samples["sample"]])
+    pred = flow_svm_loso(x, list(samples.label), list(samples.subject.astype(str)), c=BASELINE["C"])
+    scores = recognition_scores(list(samples.label), list(pred), resolve_class_set(rec["class_set"]).classes)
+    return {"uf1": scores["uf1"], "uar": scores["uar"], "n": len(samples)}
+
+
+def log_baseline(protocol: str, scores: dict[str, float], folds: int) -> None:
+    """The baseline's row in the trials file, once per protocol (it has nothing to tune)."""
+    training = json.dumps(BASELINE, sort_keys=True)
+    if TRIALS.exists() and any(r["protocol"] == protocol and r["training"] == training for r in csv.DictReader(TRIALS.open())):
+        return
+    row = {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(), "protocol": protocol, "training": training,
+           "n": int(scores["n"]), "folds": folds, "seeds": 1, "uf1": f"{scores['uf1']:.4f}", "uf1_std": "", "uar": f"{scores['uar']:.4f}", "uar_std": "",
+           "ensemble_uf1": "", "ensemble_uar": "", "wall_s": "", "cpu_s": ""}
+    with TRIALS.open("a", newline="") as f:
+        csv.DictWriter(f, fieldnames=TRIAL_FIELDS).writerow(row)
+
+
 def commit() -> str:
     r = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True)
     return r.stdout.strip()
@@ -166,7 +211,8 @@ def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, fold
         w.writerow(row)
 
 
-def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None) -> str:
+def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None,
+                   baseline: dict[str, float] | None = None) -> str:
     """The README's recognition section: pooled and per-database rows, mean ± std and ensemble."""
     t = training
     sel = t.get("selection") or {}
@@ -184,6 +230,9 @@ def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, c
         eu, ea = (f"{e.uf1.iloc[0]:.4f}", f"{e.uar.iloc[0]:.4f}") if len(e) else ("–", "–")
         name = "**pooled (MEGC 2019)**" if ds == "all" else ds
         lines.append(f"| {name} | {int(m.n)} | {m.uf1:.4f} ± {m.uf1_std:.4f} | {m.uar:.4f} ± {m.uar_std:.4f} | {eu} | {ea} |")
+    if baseline is not None:
+        lines.append(f"| pooled, {BASELINE['model']}: u, v in {BASELINE['grid']}×{BASELINE['grid']} cells, C {BASELINE['C']} | {int(baseline['n'])} | "
+                     f"{baseline['uf1']:.4f} | {baseline['uar']:.4f} | – | – |")
     lines += ["", "Published, for comparison: " + "; ".join(f"{k} UF1 {u:.4f} / UAR {a:.4f}" for k, (u, a) in PUBLISHED.items())
               + " (STSTNet's figure chose the epoch on the test subject)."]
     return "\n".join(lines)
@@ -261,7 +310,9 @@ def main() -> int:
         table, protocol, folds = pd.read_csv(wd / TARGET, dtype={"fold": str}), "68-fold LOSO (workflow)", 68
     t = dataset_section(cfg, "training")
     log_trial(protocol, t, table, int(folds), wall, cpu)
-    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu)
+    baseline = composite_baseline(wd, cfg, a.dev)
+    log_baseline(protocol, baseline, int(folds))
+    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu, baseline)
     print(f"protocol: {protocol}, {folds} folds\n{section}")
     if a.readme and not a.dev:
         write_readme(section)

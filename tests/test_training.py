@@ -9,6 +9,11 @@ from mexp_lib.models import build_model
 def test_ststnet_shape():
     m = build_model("ststnet", num_classes=3)
     assert m(torch.zeros(4, 3, 28, 28)).shape == (4, 3)
+    # the paper's network: 3 + 5 + 8 filters; width 2 doubles every stream
+    wide = build_model("ststnet", num_classes=3, width=2)
+    assert wide(torch.zeros(4, 3, 28, 28)).shape == (4, 3)
+    assert sum(p.numel() for p in m.parameters()) == 1683  # 28 x 16 conv + 2 x 16 batch norm + 400 x 3 + 3 fully connected
+    assert [s[0].out_channels for s in wide.streams] == [6, 10, 16]
 
 
 def test_ststnet_overfits_a_tiny_set():
