@@ -239,11 +239,10 @@ def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, c
 
 
 def write_readme(section: str) -> None:
-    text = (REPO / "README.md").read_text()
-    pat = re.compile(re.escape(MARK[0]) + ".*?" + re.escape(MARK[1]), re.S)
-    if not pat.search(text):
-        raise SystemExit(f"README.md has no {MARK[0]} ... {MARK[1]} markers")
-    (REPO / "README.md").write_text(pat.sub(lambda _: f"{MARK[0]}\n{section}\n{MARK[1]}", text))
+    """The README's recognition table, between its markers (atomically; an error naming them if absent)."""
+    from mexp_lib.report import replace_generated_block
+
+    replace_generated_block(REPO / "README.md", *MARK, section)
 
 
 def split_report(wd: Path) -> None:

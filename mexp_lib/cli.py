@@ -144,10 +144,11 @@ def _landmarks(a: argparse.Namespace) -> int:
 
 
 def _spot(a: argparse.Namespace) -> int:
-    from mexp_lib.config import read_section, settings
+    from mexp_lib.config import check_section, read_section, settings
     from mexp_lib.spotting.stage import spot_one_video
 
     face = settings("face", read_section(a.config, "face"), {k: v for k, v in (("backend", a.backend), ("detect_every", a.detect_every)) if v is not None})
+    check_section("face", face)  # the --config file's face section validated, as every command's
     spotting = cli_settings(a, "spotting", base=SPOT_WITHOUT_MODEL)
     pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
     print(pred.to_string(index=False) if len(pred) else "nothing spotted")

@@ -149,3 +149,14 @@ def test_out_of_range_numbers_are_usage_errors(inputs, args, line):
     r = _mexp(*(a.format(**inputs) for a in args))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1] == line, r.stderr
+
+
+def test_spot_validates_the_config_files_face_section(inputs, tmp_path):
+    """`mexp spot --config` checks the face section's values before reading any frame (it used
+    to run with face.margin 5 until the frames were read)."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("face:\n  margin: 5\n")
+    r = _mexp("spot", str(inputs["dir"] / "ten"), "-o", str(tmp_path / "s.csv"), "--fps", "30", "--config", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "face.margin: 5 is greater than the maximum of 0.4" in r.stderr, r.stderr
+    assert not (tmp_path / "s.csv").exists()
