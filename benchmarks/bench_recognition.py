@@ -18,7 +18,8 @@ configuration and its result), so a reader sees every configuration tried on the
 ``--split DIR`` prints a kept run's scores on the development subjects and on the held-out half
 separately (the held-out half is the part no design choice saw).
 
-Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--set training.KEY=VALUE ...] [--readme] [--dev] [--keep DIR] [--split DIR] [--dry-run]
+Run: .venv/bin/python benchmarks/bench_recognition.py [--cores 2] [--set training.KEY=VALUE ...] [--readme] [--dev] [--keep DIR] [--split DIR] [--table-from DIR] [--dry-run]
+(``--table-from DIR [--readme]``: the table of a run kept with ``--keep DIR``, without training again.)
 (``--dry-run``: only plan the workflow's jobs, ``snakemake -n``, and print their count; the README test uses it.)
 """
 
@@ -212,13 +213,14 @@ def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, fold
 
 
 def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None,
-                   baseline: dict[str, float] | None = None) -> str:
+                   baseline: dict[str, float] | None = None, details: list[str] | None = None) -> str:
     """The README's recognition section: pooled and per-database rows, mean ± std and ensemble."""
     t = training
     sel = t.get("selection") or {}
     protocol = ("nested selection (" + ", ".join(f"{k} from {v}" for k, v in (sel.get("grid") or {}).items()) + f", inner {sel.get('folds', 4) or 'LOSO'} folds over the training subjects)"
                 if sel.get("method") == "inner" else "fixed schedule")
-    lines = [f"Composite (442 clips, 68 leave-one-subject-out folds, 3 classes), `training.model: {t['model']}`, {t['epochs']} epochs, lr {t['lr']}, "
+    epochs = "epochs chosen per fold" if "epochs" in (sel.get("grid") or {}) and sel.get("method") == "inner" else f"{t['epochs']} epochs"
+    lines = [f"Composite (442 clips, 68 leave-one-subject-out folds, 3 classes), `training.model: {t['model']}`, {epochs}, lr {t['lr']}, "
              f"batch {t['batch_size']}, {t.get('schedule', 'constant')} schedule, mixup {t.get('mixup', 0)}, affine {t.get('affine') or 'off'}, flip {t.get('flip', True)}, test-time flip {t.get('tta_flip', False)}; "
              f"{protocol}; seeds {t['seeds']}; {wall / 60:.1f} min wall with `--cores {cores}`"
              + (f" on a shared machine; the run used {cpu / 60:.1f} CPU-min in all (Snakemake and its jobs), i.e. about {cpu / 60 / cores:.1f} min on "
@@ -233,6 +235,21 @@ def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, c
     if baseline is not None:
         lines.append(f"| pooled, {BASELINE['model']}: u, v in {BASELINE['grid']}×{BASELINE['grid']} cells, C {BASELINE['C']} | {int(baseline['n'])} | "
                      f"{baseline['uf1']:.4f} | {baseline['uar']:.4f} | – | – |")
+    pooled, ens = table[(table.fold == "all") & (table.dataset == "all")].iloc[0], table[(table.fold == "ensemble") & (table.dataset == "all")]
+    ref_uf1, ref_uar = PUBLISHED["STSTNet (Liong et al. 2019)"]
+    lines += ["", f"Against the published STSTNet figure: mean over seeds {pooled.uf1 - ref_uf1:+.4f} UF1, {pooled.uar - ref_uar:+.4f} UAR"
+              + (f"; seed ensemble {ens.uf1.iloc[0] - ref_uf1:+.4f} UF1, {ens.uar.iloc[0] - ref_uar:+.4f} UAR" if len(ens) else "") + "."]
+    lines += [x for d in (details or []) for x in ("", d)]
+    if TRIALS.exists():  # every configuration run on all 68 folds, so a reader sees how many were tried on the test data
+        full = [r for r in csv.DictReader(TRIALS.open()) if r["protocol"].startswith("68-fold") and "model" in json.loads(r["training"])
+                and json.loads(r["training"])["model"] == t["model"]]
+        if full:
+            lines += ["", f"Every 68-fold run of `{t['model']}` in `benchmarks/composite_trials.csv` ({len(full)}), pooled UF1 / UAR (mean over seeds; seed ensemble):"]
+            for r in full:
+                tr = json.loads(r["training"])
+                sel_r = tr.get("selection") or {}
+                how = ("nested selection of " + ", ".join(sel_r.get("grid", {})) if sel_r.get("method") == "inner" else f"fixed {tr.get('epochs')} epochs")
+                lines.append(f"- {r['time'][:10]}, {how}, {len(tr.get('seeds', []))} seeds: {r['uf1']} / {r['uar']}; ensemble {r['ensemble_uf1']} / {r['ensemble_uar']}")
     lines += ["", "Published, for comparison: " + "; ".join(f"{k} UF1 {u:.4f} / UAR {a:.4f}" for k, (u, a) in PUBLISHED.items())
               + " (STSTNet's figure chose the epoch on the test subject)."]
     return "\n".join(lines)
@@ -245,20 +262,62 @@ def write_readme(section: str) -> None:
     replace_generated_block(REPO / "README.md", *MARK, section)
 
 
-def split_report(wd: Path) -> None:
-    """Print a kept 68-fold run's pooled scores on the development subjects and on the held-out
-    half (the subjects the development protocol never used) separately."""
+def kept_run_table(wd: Path, cfg: dict[str, Any], cores: int) -> str:
+    """The README table of a kept 68-fold run: its metric table, its baseline, and the wall and
+    CPU time the trials file recorded for it (the row of its configuration whose pooled UF1 is
+    the table's). The run must be of ``cfg``'s training configuration."""
+    try:
+        run_cfg = yaml.safe_load((wd / "config/config.yaml").read_text())
+        table = pd.read_csv(wd / TARGET, dtype={"fold": str})
+    except OSError as e:
+        raise ValueError(f"not a kept run ({e})") from None
+    training = {k: v for k, v in dataset_section(run_cfg, "training").items() if k not in ("device", "threads")}
+    wanted = {k: v for k, v in dataset_section(cfg, "training").items() if k not in ("device", "threads")}
+    if training != wanted:
+        raise ValueError(f"the run's training section {training} is not the configuration's {wanted}")
+    pooled = table[(table.fold == "all") & (table.dataset == "all")].iloc[0]
+    rows = [r for r in csv.DictReader(TRIALS.open()) if r["protocol"].startswith("68-fold") and json.loads(r["training"]) == training
+            and r["uf1"] == f"{pooled.uf1:.4f}" and r["uar"] == f"{pooled.uar:.4f}"]
+    if not rows:
+        raise ValueError(f"{TRIALS.name} has no 68-fold row of this configuration with UF1 {pooled.uf1:.4f} / UAR {pooled.uar:.4f}")
+    r = rows[-1]
+    return markdown_table(table, training, float(r["wall_s"]), cores, float(r["cpu_s"]) if r["cpu_s"] else None, composite_baseline(wd, run_cfg, False),
+                          run_details(wd))
+
+
+def split_lines(wd: Path) -> list[str]:
+    """A kept 68-fold run's pooled scores on the development subjects and on the held-out half
+    (the subjects the development protocol never used), one line each."""
     from mexp_lib.datasets.table import read_sample_table
     from mexp_lib.recognition.evaluate import recognition_table
 
     samples = read_sample_table(wd / "results/samples/megc2019_flow.csv")
     dev = set(dev_subjects(samples[samples.task == "recognition"]))
     preds = pd.read_csv(wd / "results/recognition/megc2019_flow/predictions.csv", dtype={"subject": str})
+    lines = []
     for name, part in (("development subjects", preds[preds.subject.isin(dev)]), ("held-out subjects", preds[~preds.subject.isin(dev)])):
         t = recognition_table(part.assign(dataset="all"), ["negative", "positive", "surprise"]).set_index("fold")
         m, e = t.loc["all"], t.loc["ensemble"]
-        print(f"{name:21s} ({part.subject.nunique()} subjects, n={int(m.n)}): UF1 {m.uf1:.4f} ± {m.uf1_std:.4f}, UAR {m.uar:.4f} ± {m.uar_std:.4f}; "
-              f"ensemble UF1 {e.uf1:.4f}, UAR {e.uar:.4f}")
+        lines.append(f"{name} ({part.subject.nunique()} subjects, n={int(m.n)}): UF1 {m.uf1:.4f} ± {m.uf1_std:.4f}, UAR {m.uar:.4f} ± {m.uar_std:.4f}; "
+                     f"ensemble UF1 {e.uf1:.4f}, UAR {e.uar:.4f}")
+    return lines
+
+
+def run_details(wd: Path) -> list[str]:
+    """Markdown lines on a kept run: the held-out half's scores beside the development subjects',
+    and, with nested selection, how often each value was chosen (from its selection.json files)."""
+    import collections
+
+    lines = ["This run on the development subjects and on the held-out half (`--split`): " + "; ".join(split_lines(wd)) + "."]
+    chosen = collections.Counter()
+    for f in sorted((wd / "results/train" / DATASET).glob("*/selection.json")):
+        rec = json.loads(f.read_text())
+        if rec.get("method") == "inner":
+            chosen[json.dumps(rec["chosen"], sort_keys=True)] += 1
+    if chosen:
+        lines.append("Chosen per fold (`results/train/megc2019_flow/<fold>/selection.json`): "
+                     + ", ".join(f"{', '.join(f'{k} {v}' for k, v in json.loads(c).items())} in {n} folds" for c, n in chosen.most_common()) + ".")
+    return lines
 
 
 def main() -> int:
@@ -270,10 +329,22 @@ def main() -> int:
     ap.add_argument("--readme", action="store_true", help="write the table into README.md")
     ap.add_argument("--keep", help="working directory to use and keep (default: a temporary one)")
     ap.add_argument("--dry-run", action="store_true", help="plan the jobs (snakemake -n) and print their count; train nothing")
+    ap.add_argument("--table-from", metavar="DIR", help="print (with --readme: write) the table of a kept 68-fold run (--keep DIR) of the current configuration without "
+                    "running it again: its metric table, and the wall and CPU time of its row in the trials file")
     ap.add_argument("--split", metavar="DIR", help="only print a kept run's (--keep DIR) scores on the development and the held-out subjects")
     a = ap.parse_args()
     if a.split:
-        split_report(Path(a.split))
+        print("\n".join(split_lines(Path(a.split))))
+        return 0
+    if a.table_from:
+        try:
+            section = kept_run_table(Path(a.table_from), apply_overrides(composite_config(), a.set), a.cores)
+        except ValueError as e:
+            print(f"bench_recognition.py --table-from {a.table_from}: {e}", file=sys.stderr)
+            return 2
+        print(section)
+        if a.readme:
+            write_readme(section)
         return 0
     cfg = apply_overrides(composite_config(), a.set + ([f"training.model={a.model}"] if a.model else []))
     wd = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="mexp-bench-"))
@@ -311,7 +382,7 @@ def main() -> int:
     log_trial(protocol, t, table, int(folds), wall, cpu)
     baseline = composite_baseline(wd, cfg, a.dev)
     log_baseline(protocol, baseline, int(folds))
-    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu, baseline)
+    section = markdown_table(table, t, wall, a.cores, None if a.dev else cpu, baseline, None if a.dev else run_details(wd))
     print(f"protocol: {protocol}, {folds} folds\n{section}")
     if a.readme and not a.dev:
         write_readme(section)

@@ -34,6 +34,13 @@ def table_problems(readme: str, trials: list[dict[str, str]]) -> list[str]:
         problems.append(f"pooled row {pooled.groups()} is not the latest run's {want}")
     if f"seeds {training['seeds']}" not in block:
         problems.append(f"the block does not give the seeds {training['seeds']}")
+    from bench_recognition import PUBLISHED
+
+    ref_uf1, ref_uar = PUBLISHED["STSTNet (Liong et al. 2019)"]
+    against = (f"mean over seeds {float(r['uf1']) - ref_uf1:+.4f} UF1, {float(r['uar']) - ref_uar:+.4f} UAR; "
+               f"seed ensemble {float(r['ensemble_uf1']) - ref_uf1:+.4f} UF1, {float(r['ensemble_uar']) - ref_uar:+.4f} UAR.")
+    if f"Against the published STSTNet figure: {against}" not in block:
+        problems.append(f"the comparison with the published figure is not {against}")
     base = [b for b in full if json.loads(b["training"]) == BASELINE]
     row = re.search(r"^\| pooled, flow \+ linear SVM \(baseline\)[^|]*\| (\d+) \| ([\d.]+) \| ([\d.]+) \|", block, re.M)
     if base and (row is None or row.groups() != (base[-1]["n"], base[-1]["uf1"], base[-1]["uar"])):
@@ -48,3 +55,5 @@ def test_readme_composite_table_is_the_latest_run_of_the_configuration():
     # the paired failing case: a figure edited by hand no longer matches
     edited = re.sub(r"(\| \*\*pooled \(MEGC 2019\)\*\* \| \d+ \| )[\d.]+", r"\g<1>0.9999", readme)
     assert len(table_problems(edited, trials)) == 1
+    worse = readme.replace("Against the published STSTNet figure: mean over seeds -", "Against the published STSTNet figure: mean over seeds +")
+    assert worse == readme or len(table_problems(worse, trials)) == 1

@@ -95,7 +95,7 @@ def test_nested_selection_prefers_the_learning_rate_that_learns():
 def test_train_fold_selection_never_sees_the_test_subject(tmp_path):
     samples, x, _ = _toy()
     cfg = CFG | {"selection": {"method": "inner", "folds": 0, "grid": {"epochs": [1, 6], "lr": [1e-7, 0.01]}}}
-    chosen = []
+    chosen, scores = [], []
     for k, x_test in enumerate([x[-6:], -x[-6:] * 5]):  # the test subject's inputs changed wildly: the choice must not move
         xx = np.concatenate([x[:-6], x_test])
         write_store(tmp_path / f"pack{k}.h5", {"x": xx, "sample": np.array(samples["sample"], dtype="S")}, {"kind": "apex", "centre": 0.0, "size": 28})
@@ -105,8 +105,12 @@ def test_train_fold_selection_never_sees_the_test_subject(tmp_path):
         rec = json.loads((out / "selection.json").read_text())
         assert rec["method"] == "inner" and rec["test_fold"] == "s5" and len(rec["scores"]) == 4
         chosen.append(rec["chosen"])
+        scores.append(rec["scores"])
         assert {"prob_a", "prob_b"} <= set(preds.columns) and np.allclose(preds[["prob_a", "prob_b"]].sum(axis=1), 1)
     assert chosen[0] == chosen[1] and chosen[0]["lr"] == 0.01
+    # not only the choice: every candidate's inner score is the same to the bit (the test
+    # subject's inputs never enter the inner folds, nor their normalisation)
+    assert scores[0] == scores[1]
 
 
 def test_fixed_schedule_writes_a_fixed_selection_record(tmp_path):
