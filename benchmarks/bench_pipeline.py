@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,8 +132,6 @@ def workflow_dataset(work: Path, frames: Path, copies: int, repo: Path) -> tuple
     themselves). Returns the working folder and the Snakemake command that computes every clip's
     flow (landmarks, faces, TIM, flow; jobs of the schema's ``batching.clips_per_job`` clips) on
     one core."""
-    import shutil
-
     wd, root = work / "wf_chain", work / "wf_chain_frames"
     for i in range(copies):
         shutil.copytree(frames, root / f"clip{i + 1:02d}")
@@ -164,6 +163,7 @@ def workflow_errors(wd: Path, field: np.ndarray, cli_flow: Path | None) -> tuple
     flows = sorted((wd / "results/flow/known").glob("*/*.h5"))
     if not flows:
         raise SystemExit(f"{wd}: the workflow wrote no flow store")
+    cli = read_arrays(cli_flow, "flow")["flow"].astype(np.float32) if cli_flow is not None and cli_flow.exists() else None
     errs, diff = [], 0.0
     for f in flows:
         video = f.stem
@@ -172,8 +172,8 @@ def workflow_errors(wd: Path, field: np.ndarray, cli_flow: Path | None) -> tuple
         m = face_transform(points, CROP, 0.0)
         region = (crop_truth(field, m), apply_transform(m, points))
         errs.append((epe(flow, *region), epe(flow, *region, relative=True)))
-        if cli_flow is not None and cli_flow.exists():
-            diff = max(diff, float(np.abs(flow.astype(np.float32) - read_arrays(cli_flow, "flow")["flow"].astype(np.float32)).max()))
+        if cli is not None:
+            diff = max(diff, float(np.abs(flow.astype(np.float32) - cli).max()))
     return float(np.mean([e[0] for e in errs])), float(np.mean([e[1] for e in errs])), diff
 
 
@@ -229,8 +229,6 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
         for chain, steps in chain_cmds.items():
             for step, cmd in steps.items():
                 if chain == WORKFLOW_CHAIN and wf_dir is not None:
-                    import shutil
-
                     shutil.rmtree(wf_dir / "results", ignore_errors=True)  # every repetition computes everything again
                     times[chain][step].append(run(cmd, envs[chain]) / copies)
                 else:
@@ -249,13 +247,13 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
     m = face_transform(lm.points[0], CROP, 0.1)
     seed_region = (crop_truth(field, a), apply_transform(a, seed["landmarks"].astype(np.float64)))
     errors = {"seed-style chain": (epe(seed_flow, *seed_region), epe(seed_flow, *seed_region, relative=True))}
-    for chain, out, own_lm in (("mexp CLI chain", "flow.h5", "lm.json"), ("mexp, DIS refined", "flow2.h5", "lm2.json"),
-                               ("baseline mexp CLI", "flow0.h5", "lm0.json"), ("mexp preprocess", "flow3.h5", "lm3.json"),
-                               ("preprocess, DIS refined", "flow4.h5", "lm4.json"), ("preprocess, tight crop, DIS", "flow5.h5", "lm5.json")):
-        if chain in chain_cmds:  # each chain's flow against the truth in its own crop (from its own landmarks)
+    for chain, out, own_lm, margin in (("mexp CLI chain", "flow.h5", "lm.json", 0.1), ("mexp, DIS refined", "flow2.h5", "lm2.json", 0.1),
+                                       ("baseline mexp CLI", "flow0.h5", "lm0.json", 0.1), ("mexp preprocess", "flow3.h5", "lm3.json", 0.1),
+                                       ("preprocess, DIS refined", "flow4.h5", "lm4.json", 0.1), ("preprocess, tight crop, DIS", "flow5.h5", "lm5.json", 0.0)):
+        if chain in chain_cmds:  # each chain's flow against the truth in its own crop (from its own landmarks, at its face.margin)
             f = read_arrays(work / out, "flow")["flow"]
             points = read_landmarks(work / own_lm).points[0]
-            m_own = face_transform(points, CROP, 0.0 if "tight crop" in chain else 0.1)
+            m_own = face_transform(points, CROP, margin)
             region = (crop_truth(field, m_own), apply_transform(m_own, points))
             errors[chain] = (epe(f, *region), epe(f, *region, relative=True))
     if wf_dir is not None:

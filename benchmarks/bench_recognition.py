@@ -43,6 +43,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from mexp_lib.recognition.pipeline import pooled
+
 REPO = Path(__file__).resolve().parents[1]
 TRIALS = REPO / "benchmarks/composite_trials.csv"
 TARGET = "results/megc2019_flow_loso_metrics.csv"
@@ -179,16 +181,42 @@ def composite_baseline(wd: Path, cfg: dict[str, Any], dev: bool) -> dict[str, fl
     return {"uf1": scores["uf1"], "uar": scores["uar"], "n": len(samples)}
 
 
+def trial_training(training: dict[str, Any]) -> dict[str, Any]:
+    """A training section as the trials file records it (the machine's device and threads left out)."""
+    return {k: v for k, v in training.items() if k not in ("device", "threads")}
+
+
+def read_trials() -> list[dict[str, str]]:
+    """The trials file's rows (none when it does not exist yet)."""
+    if not TRIALS.exists():
+        return []
+    with TRIALS.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def full_runs(trials: list[dict[str, str]], *, training: dict[str, Any] | None = None, model: str | None = None) -> list[dict[str, str]]:
+    """The 68-fold rows of ``trials``, of one training configuration or of one model when given."""
+    rows = [(r, json.loads(r["training"])) for r in trials if r["protocol"].startswith("68-fold")]
+    return [r for r, t in rows if (training is None or t == training) and (model is None or t.get("model") == model)]
+
+
+def append_trial(protocol: str, training: dict[str, Any], **fields: Any) -> None:
+    """Append one row to the trials file (created with its header when absent); fields not given stay empty."""
+    row = {f: "" for f in TRIAL_FIELDS} | {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(),
+                                           "protocol": protocol, "training": json.dumps(training, sort_keys=True)} | fields
+    new = not TRIALS.exists()
+    with TRIALS.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TRIAL_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def log_baseline(protocol: str, scores: dict[str, float], folds: int) -> None:
     """The baseline's row in the trials file, once per protocol (it has nothing to tune)."""
-    training = json.dumps(BASELINE, sort_keys=True)
-    if TRIALS.exists() and any(r["protocol"] == protocol and r["training"] == training for r in csv.DictReader(TRIALS.open())):
+    if any(r["protocol"] == protocol and json.loads(r["training"]) == BASELINE for r in read_trials()):
         return
-    row = {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(), "protocol": protocol, "training": training,
-           "n": int(scores["n"]), "folds": folds, "seeds": 1, "uf1": f"{scores['uf1']:.4f}", "uf1_std": "", "uar": f"{scores['uar']:.4f}", "uar_std": "",
-           "ensemble_uf1": "", "ensemble_uar": "", "wall_s": "", "cpu_s": ""}
-    with TRIALS.open("a", newline="") as f:
-        csv.DictWriter(f, fieldnames=TRIAL_FIELDS).writerow(row)
+    append_trial(protocol, BASELINE, n=int(scores["n"]), folds=folds, seeds=1, uf1=f"{scores['uf1']:.4f}", uar=f"{scores['uar']:.4f}")
 
 
 def commit() -> str:
@@ -197,19 +225,16 @@ def commit() -> str:
 
 
 def log_trial(protocol: str, training: dict[str, Any], table: pd.DataFrame, folds: int, wall: float, cpu: float | None = None) -> None:
-    """Append one row to the trials file (created with its header when absent)."""
-    pooled = table[(table.fold == "all") & (table.dataset == "all")].iloc[0]
-    ens = table[(table.fold == "ensemble") & (table.dataset == "all")]
-    row = {"time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit(), "protocol": protocol,
-           "training": json.dumps({k: v for k, v in training.items() if k not in ("device", "threads")}, sort_keys=True), "n": int(pooled.n), "folds": folds,
-           "seeds": int(pooled.seeds), "uf1": f"{pooled.uf1:.4f}", "uf1_std": f"{pooled.uf1_std:.4f}", "uar": f"{pooled.uar:.4f}", "uar_std": f"{pooled.uar_std:.4f}",
-           "ensemble_uf1": f"{ens.uf1.iloc[0]:.4f}" if len(ens) else "", "ensemble_uar": f"{ens.uar.iloc[0]:.4f}" if len(ens) else "", "wall_s": f"{wall:.0f}", "cpu_s": f"{cpu:.0f}" if cpu is not None else ""}
-    new = not TRIALS.exists()
-    with TRIALS.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=TRIAL_FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    """Append one run's row to the trials file: its configuration and pooled result."""
+    p = pooled(table)
+    seeds = int(table[(table.fold == "all") & (table.dataset == "all")].seeds.iloc[0])
+
+    def fmt(v: float) -> str:
+        return "" if v != v else f"{v:.4f}"  # NaN (no ensemble): empty
+
+    append_trial(protocol, trial_training(training), n=p["n"], folds=folds, seeds=seeds, uf1=fmt(p["uf1"]), uf1_std=fmt(p["uf1_std"]), uar=fmt(p["uar"]),
+                 uar_std=fmt(p["uar_std"]), ensemble_uf1=fmt(p["ensemble_uf1"]), ensemble_uar=fmt(p["ensemble_uar"]), wall_s=f"{wall:.0f}",
+                 cpu_s=f"{cpu:.0f}" if cpu is not None else "")
 
 
 def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, cores: int, cpu: float | None = None,
@@ -235,21 +260,21 @@ def markdown_table(table: pd.DataFrame, training: dict[str, Any], wall: float, c
     if baseline is not None:
         lines.append(f"| pooled, {BASELINE['model']}: u, v in {BASELINE['grid']}×{BASELINE['grid']} cells, C {BASELINE['C']} | {int(baseline['n'])} | "
                      f"{baseline['uf1']:.4f} | {baseline['uar']:.4f} | – | – |")
-    pooled, ens = table[(table.fold == "all") & (table.dataset == "all")].iloc[0], table[(table.fold == "ensemble") & (table.dataset == "all")]
+    p = pooled(table)
     ref_uf1, ref_uar = PUBLISHED["STSTNet (Liong et al. 2019)"]
-    lines += ["", f"Against the published STSTNet figure: mean over seeds {pooled.uf1 - ref_uf1:+.4f} UF1, {pooled.uar - ref_uar:+.4f} UAR"
-              + (f"; seed ensemble {ens.uf1.iloc[0] - ref_uf1:+.4f} UF1, {ens.uar.iloc[0] - ref_uar:+.4f} UAR" if len(ens) else "") + "."]
+    lines += ["", f"Against the published STSTNet figure: mean over seeds {p['uf1'] - ref_uf1:+.4f} UF1, {p['uar'] - ref_uar:+.4f} UAR"
+              + (f"; seed ensemble {p['ensemble_uf1'] - ref_uf1:+.4f} UF1, {p['ensemble_uar'] - ref_uar:+.4f} UAR" if p["ensemble_uf1"] == p["ensemble_uf1"] else "") + "."]
     lines += [x for d in (details or []) for x in ("", d)]
-    if TRIALS.exists():  # every configuration run on all 68 folds, so a reader sees how many were tried on the test data
-        full = [r for r in csv.DictReader(TRIALS.open()) if r["protocol"].startswith("68-fold") and "model" in json.loads(r["training"])
-                and json.loads(r["training"])["model"] == t["model"]]
-        if full:
-            lines += ["", f"Every 68-fold run of `{t['model']}` in `benchmarks/composite_trials.csv` ({len(full)}), pooled UF1 / UAR (mean over seeds; seed ensemble):"]
-            for r in full:
-                tr = json.loads(r["training"])
-                sel_r = tr.get("selection") or {}
-                how = ("nested selection of " + ", ".join(sel_r.get("grid", {})) if sel_r.get("method") == "inner" else f"fixed {tr.get('epochs')} epochs")
-                lines.append(f"- {r['time'][:10]}, {how}, {len(tr.get('seeds', []))} seeds: {r['uf1']} / {r['uar']}; ensemble {r['ensemble_uf1']} / {r['ensemble_uar']}")
+    full = full_runs(read_trials(), model=t["model"])  # every configuration run on all 68 folds: how many were tried on the test data
+    if full:
+        lines += ["", f"Every 68-fold run of `{t['model']}` in `benchmarks/composite_trials.csv` ({len(full)}), pooled UF1 / UAR (mean over seeds; seed ensemble), "
+                  "time (the run's CPU time over 2 cores):"]
+        for r in full:
+            tr = json.loads(r["training"])
+            sel_r = tr.get("selection") or {}
+            how = ("nested selection of " + ", ".join(sel_r.get("grid", {})) if sel_r.get("method") == "inner" else f"fixed {tr.get('epochs')} epochs")
+            wall_min = f", about {float(r['cpu_s']) / 120:.0f} min on 2 idle cores" if r["cpu_s"] else ""  # CPU time / 2: the machine was shared
+            lines.append(f"- {r['time'][:10]}, {how}, {len(tr.get('seeds', []))} seeds: {r['uf1']} / {r['uar']}; ensemble {r['ensemble_uf1']} / {r['ensemble_uar']}{wall_min}")
     lines += ["", "Published, for comparison: " + "; ".join(f"{k} UF1 {u:.4f} / UAR {a:.4f}" for k, (u, a) in PUBLISHED.items())
               + " (STSTNet's figure chose the epoch on the test subject)."]
     return "\n".join(lines)
@@ -271,15 +296,13 @@ def kept_run_table(wd: Path, cfg: dict[str, Any], cores: int) -> str:
         table = pd.read_csv(wd / TARGET, dtype={"fold": str})
     except OSError as e:
         raise ValueError(f"not a kept run ({e})") from None
-    training = {k: v for k, v in dataset_section(run_cfg, "training").items() if k not in ("device", "threads")}
-    wanted = {k: v for k, v in dataset_section(cfg, "training").items() if k not in ("device", "threads")}
+    training, wanted = trial_training(dataset_section(run_cfg, "training")), trial_training(dataset_section(cfg, "training"))
     if training != wanted:
         raise ValueError(f"the run's training section {training} is not the configuration's {wanted}")
-    pooled = table[(table.fold == "all") & (table.dataset == "all")].iloc[0]
-    rows = [r for r in csv.DictReader(TRIALS.open()) if r["protocol"].startswith("68-fold") and json.loads(r["training"]) == training
-            and r["uf1"] == f"{pooled.uf1:.4f}" and r["uar"] == f"{pooled.uar:.4f}"]
+    p = pooled(table)
+    rows = [r for r in full_runs(read_trials(), training=training) if r["uf1"] == f"{p['uf1']:.4f}" and r["uar"] == f"{p['uar']:.4f}"]
     if not rows:
-        raise ValueError(f"{TRIALS.name} has no 68-fold row of this configuration with UF1 {pooled.uf1:.4f} / UAR {pooled.uar:.4f}")
+        raise ValueError(f"{TRIALS.name} has no 68-fold row of this configuration with UF1 {p['uf1']:.4f} / UAR {p['uar']:.4f}")
     r = rows[-1]
     return markdown_table(table, training, float(r["wall_s"]), cores, float(r["cpu_s"]) if r["cpu_s"] else None, composite_baseline(wd, run_cfg, False),
                           run_details(wd))

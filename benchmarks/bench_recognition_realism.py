@@ -47,7 +47,8 @@ import yaml
 from mexp_lib.config import deep_merge, parse_assignments
 from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.log import setup_logging
-from mexp_lib.recognition.pipeline import digest, faces_of, pooled, run_recognition
+from mexp_lib.provenance import config_hash
+from mexp_lib.recognition.pipeline import faces_of, pooled, run_recognition
 from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ def run_baseline(cdir: Path, samples: pd.DataFrame, cfg: dict[str, Any]) -> tupl
 
     kept, _ = select_samples(samples, cfg["recognition"])
     faces = faces_of(cdir, kept, cfg["face"])
-    cache = cdir / "baseline" / f"{digest([cfg['face'], cfg['recognition']])}.npz"  # the rows are the samples the recognition section selects
+    cache = cdir / "baseline" / f"{config_hash([cfg['face'], cfg['recognition']])}.npz"  # the rows are the samples the recognition section selects
     fresh = not cache.exists()
     if not fresh:
         x = np.load(cache)["x"]

@@ -76,8 +76,6 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
-    if fmt in ("demo", "generic", "precomputed"):
-        _required_root(name, fmt, root)
     if fmt == "demo":
         root_dir = Path(_required_root(name, fmt, root))
         g = settings(dcfg.get("generator"))
@@ -88,9 +86,11 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     elif fmt == "megc2019":
         out = load_composite(_annotations(name, dcfg), dataset=name, sources=dcfg.get("sources"), on_bad_row=on_bad, report=report)
     elif fmt == "precomputed":
-        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=_required_root(name, fmt, root), on_bad_row=on_bad, report=report,
-                               sources=dcfg.get("sources"))
+        folder = _required_root(name, fmt, root)
+        out = load_precomputed(_annotations(name, dcfg), dataset=name, root=folder, on_bad_row=on_bad, report=report, sources=dcfg.get("sources"))
     elif fmt in LOADERS:
+        if fmt == "generic":
+            root = _required_root(name, fmt, root)
         loader, default_fps, extra = LOADERS[fmt]
         kwargs = {k: dcfg[k] for k in extra if k in dcfg}
         fps = dcfg.get("fps", default_fps)

@@ -30,7 +30,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,6 +40,7 @@ from mexp_lib.face.align import apply_transform, similarity_transform
 from mexp_lib.io.frames import FrameSource
 from mexp_lib.io.landmarks_json import VideoLandmarks
 from mexp_lib.log import progress
+from mexp_lib.motion.flow import NO_FLOW
 
 logger = logging.getLogger(__name__)
 
@@ -346,10 +347,10 @@ def track_step(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, *, max_fb_
         return None
     a, b = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
     p0 = (points[TRACK_POINTS] - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
-    p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, cast(np.ndarray, None), **_LK)
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, NO_FLOW, **_LK)
     if p1 is None:
         return None
-    back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, cast(np.ndarray, None), **_LK)
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, NO_FLOW, **_LK)
     fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
     ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < max_fb_error)
     if ok.sum() < 6:

@@ -50,7 +50,8 @@ class FlowParams:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-# OpenCV allocates the output flow when given None; its stubs type the argument as a Mat only.
+# OpenCV allocates an output (a flow field, tracked points) when given None; its stubs type the
+# argument as a Mat only.
 NO_FLOW = cast(np.ndarray, None)
 
 

@@ -5,25 +5,23 @@ The same stage functions the workflow's rules call, in the same order, with the 
 ``align_faces``; per sample ``normalise_clip`` (TIM), ``magnify_motion`` (when enabled) and
 ``compute_flow`` (only the onset -> apex pair for apex models); ``build_inputs``; one
 ``train_fold`` per subject (leave-one-subject-out); ``evaluate_recognition``. Every output is
-cached under ``workdir`` by a digest of the settings it depends on, so settings that share a
+cached under ``workdir`` by a hash of the settings (:func:`mexp_lib.provenance.config_hash`) it depends on, so settings that share a
 stage share its files (two models on one flow, two flows on one face crop).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mexp_lib.provenance import config_hash
+
 SECTIONS = ("face", "interpolation", "magnification", "flow", "training", "recognition")
 
 
-def digest(obj: Any) -> str:
-    """12 hex digits naming a setting's cache folder."""
-    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def faces_of(workdir: Path, samples: pd.DataFrame, face: dict[str, Any]) -> dict[str, Path]:
@@ -32,7 +30,7 @@ def faces_of(workdir: Path, samples: pd.DataFrame, face: dict[str, Any]) -> dict
     (``video``, ``frames``, ``numbering``)."""
     from mexp_lib.face.stage import align_faces, detect_landmarks
 
-    fdir = Path(workdir) / "faces" / digest(face)
+    fdir = Path(workdir) / "faces" / config_hash(face)
     fdir.mkdir(parents=True, exist_ok=True)
     out = {}
     for v, frames, numbering in sorted(set(zip(samples.video, samples.frames, samples.numbering, strict=True))):
@@ -51,9 +49,9 @@ def motion_of(workdir: Path, samples: pd.DataFrame, faces: dict[str, Path], cfg:
 
     workdir = Path(workdir)
     rec = cfg["recognition"]
-    k_tim = digest([cfg["face"], cfg["interpolation"], rec["context"]])
-    k_clip = digest([k_tim, cfg["magnification"]]) if cfg["magnification"]["enabled"] else k_tim
-    k_flow = digest([k_clip, cfg["flow"], pairs])
+    k_tim = config_hash([cfg["face"], cfg["interpolation"], rec["context"]])
+    k_clip = config_hash([k_tim, cfg["magnification"]]) if cfg["magnification"]["enabled"] else k_tim
+    k_flow = config_hash([k_clip, cfg["flow"], pairs])
     flows, clips = {}, {}
     for r in samples.itertuples():
         tim = workdir / "tim" / k_tim / f"{r.sample}.h5"
@@ -91,7 +89,7 @@ def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | P
 
     workdir = Path(workdir)
     sections = {k: cfg[k] for k in SECTIONS}
-    rdir = workdir / "runs" / digest(sections)
+    rdir = workdir / "runs" / config_hash(sections)
     metrics = rdir / "metrics.csv"
     if metrics.exists():
         return pd.read_csv(metrics), False
