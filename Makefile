@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CORES ?= $(shell nproc)
 CONTRIB := opencv-contrib-python-headless
 
-.PHONY: demo test install install-face-alignment install-slurm install-system check-cv2 lint check clean
+.PHONY: demo test test-fast install install-face-alignment install-slurm install-system check-cv2 lint check clean
 
 install: $(VENV)/.installed
 
@@ -69,10 +69,15 @@ demo: install
 test: install install-face-alignment install-slurm install-system
 	$(PY) -m pytest
 
+# The development subset: everything but the tests marked slow (workflow runs, network training,
+# SLURM), a few minutes on 2 cores. CI runs `make check` and the whole `make test`.
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
 lint: install
 	$(VENV)/bin/python workflow/lint.py
 
-# The checkers configured in pyproject.toml (tests/test_checkers.py runs the first three in `make test`).
+# The checkers configured in pyproject.toml, then Snakemake's linter; CI (.ci/run) runs this before `make test`.
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
