@@ -76,7 +76,7 @@ def dataset_section(cfg: dict[str, Any], section: str, *, defaults: bool = False
         from snakemake.utils import validate
 
         cfg = copy.deepcopy(cfg)
-        validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
+        validate(cfg, str(REPO / "mexp_lib/schemas/config.schema.yaml"), set_default=True)
     return dict(cfg.get(section) or {}) | dict(cfg["datasets"][DATASET].get(section) or {})
 
 

@@ -1,4 +1,4 @@
-"""One source of defaults: the workflow's schema (``workflow/schemas/config.schema.yaml``).
+"""One source of defaults: the workflow's schema (``mexp_lib/schemas/config.schema.yaml``).
 
 Every setting's default lives in the schema and nowhere else. The workflow resolves its whole
 config once (:func:`resolve_config`: defaults filled in, then validated); each stage function
@@ -25,7 +25,7 @@ from typing import Any
 
 from mexp_lib.errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +34,7 @@ def load_schema() -> dict[str, Any]:
     import yaml
 
     if not SCHEMA_PATH.is_file():
-        raise ConfigError(f"{SCHEMA_PATH}: the config schema is missing (install mexp from its source tree: `make install`)")
+        raise ConfigError(f"{SCHEMA_PATH}: the config schema is missing from the installed package (reinstall mexp: `make install`)")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(SCHEMA_PATH) as f:
         return dict(yaml.load(f, Loader=loader))
@@ -285,7 +285,7 @@ def describe_defaults(section: str, *, base: Mapping[str, Any] | None = None) ->
 
     values = settings(section, base)
     lines = [f"  {k} = {json.dumps(v)}" for k, v in _flatten(values)]
-    return f"settings ({section} section of workflow/schemas/config.schema.yaml; "\
+    return f"settings ({section} section of mexp_lib/schemas/config.schema.yaml; "\
            f"--config FILE reads a workflow config's section, --set KEY=VALUE sets one key, a flag wins):\n" + "\n".join(lines)
 
 

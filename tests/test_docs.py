@@ -230,7 +230,7 @@ def test_commented_real_entry_loads_its_sheet(real, name):
 
     text = _uncomment_real_entries((REPO / "config/config.yaml").read_text())
     cfg = yaml.safe_load(text)
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "mexp_lib/schemas/config.schema.yaml").read_text())
     assert config_problems(cfg, schema) == []
     comment = re.search(rf"^  {name}:\s+# (.*)$", text, re.M).group(1)
     m = re.search(r"(\d+) videos(?:, (\d+) fps)? -> results/(\w+)_(loso|spotting)_metrics\.csv$", comment)

@@ -184,7 +184,7 @@ def test_dataset_settings_override_without_defaults_of_their_own():
     from snakemake.utils import validate
     from workflow_runner import REPO
 
-    schema = str(REPO / "workflow/schemas/config.schema.yaml")
+    schema = str(REPO / "mexp_lib/schemas/config.schema.yaml")
     cfg = {"datasets": {"a": {"format": "generic", "recognition": {"class_set": "casme2_5"}, "training": {"epochs": 5}}}}
     validate(cfg, schema, set_default=True)
     assert cfg["datasets"]["a"]["recognition"] == {"class_set": "casme2_5"} and cfg["datasets"]["a"]["training"] == {"epochs": 5}
