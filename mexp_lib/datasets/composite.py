@@ -15,7 +15,6 @@ enough for evaluating precomputed inputs (:mod:`mexp_lib.datasets.precomputed`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -70,25 +69,21 @@ def load_composite(
     annotations: str | Path,
     *,
     dataset: str = "megc2019",
-    sources: dict[str, dict[str, Any]] | None = None,
+    sources: dict[str, pd.DataFrame] | None = None,
     on_bad_row: str = "error",
     report: LoadReport | None = None,
     listed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Load the composite list; with ``sources``, join each clip to its database's sheet.
+    """Load the composite list; with ``sources`` (database -> its sample table, as
+    :func:`mexp_lib.datasets.load.load_dataset` gives it), join each clip to its database's sheet.
     ``listed``: the list already read by :func:`read_composite_list`."""
-    from mexp_lib.datasets import load_dataset  # the per-database loaders
-
     report = report if report is not None else LoadReport()
     src = str(annotations)
     lst = read_composite_list(annotations) if listed is None else listed
     sheets: dict[str, pd.DataFrame] = {}
-    for db, dcfg in (sources or {}).items():
+    for db, table in (sources or {}).items():
         if db not in DATABASES:
             raise DataError(f"{src}: sources.{db}: not one of {DATABASES}")
-        table, sub_report = load_dataset(db, {"on_bad_row": on_bad_row, **dcfg})
-        report.skipped.extend(sub_report.skipped)
-        report.fixed.extend(sub_report.fixed)
         sheets[db] = table.set_index("video")
     rows = []
     for r in lst.itertuples(index=False):

@@ -24,7 +24,6 @@ Samples have ``frames`` = the image file and no frame numbers (onset = apex = of
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -52,9 +51,11 @@ def load_precomputed(
     root: str | Path,
     on_bad_row: str = "error",
     report: LoadReport | None = None,
-    sources: dict[str, dict[str, Any]] | None = None,
+    sources: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Load a folder of flow images and its label list into the sample table."""
+    """Load a folder of flow images and its label list into the sample table; ``sources``: the
+    composite's per-database sample tables, as :func:`mexp_lib.datasets.composite.load_composite`
+    takes them."""
     report = report if report is not None else LoadReport()
     src = str(annotations)
     r = Path(root)

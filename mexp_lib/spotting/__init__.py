@@ -1,21 +1,16 @@
 """Spotting micro- and macro-expressions in long videos.
 
-The algorithm lives in :mod:`mexp_lib.spotting.core` (features, scores, thresholds, intervals,
-leave-one-subject-out spotting); :mod:`mexp_lib.spotting.stage` runs it as the workflow's
-rules; :mod:`mexp_lib.spotting.learned` and :mod:`mexp_lib.spotting.mdmd` hold the learned
-spotter and the MDMD score. The core's names are re-exported here.
+The settings and shared definitions live in :mod:`mexp_lib.spotting.settings`; the algorithm in
+:mod:`mexp_lib.spotting.core` (features, scores, thresholds, intervals, leave-one-subject-out
+spotting); :mod:`mexp_lib.spotting.stage` runs it as the workflow's rules;
+:mod:`mexp_lib.spotting.learned` and :mod:`mexp_lib.spotting.mdmd` hold the learned spotter and
+the MDMD score. Their main names are re-exported here.
 """
 
 from mexp_lib.spotting.core import (
-    SPOTTERS,
-    TYPES,
     Thresholds,
     cell_flows,
     find_candidates,
-    grid_edges,
-    half_window,
-    is_learned,
-    post_options,
     propose_intervals,
     select_thresholds,
     spot_all,
@@ -24,8 +19,8 @@ from mexp_lib.spotting.core import (
     spot_video,
     spotting_features,
     to_intervals,
-    type_ratio_of,
 )
+from mexp_lib.spotting.settings import SPOTTERS, TYPES, grid_edges, half_window, is_learned, post_options, type_ratio_of
 
 __all__ = [
     "SPOTTERS", "TYPES", "Thresholds", "cell_flows", "find_candidates", "grid_edges", "half_window", "is_learned", "post_options",

@@ -21,8 +21,7 @@ import numpy as np
 from mexp_lib.io.frames import open_frames
 from mexp_lib.log import progress
 from mexp_lib.motion.flow import NO_FLOW
-
-TYPES = ("macro", "micro")
+from mexp_lib.spotting.settings import TYPES, half_window
 
 
 def central_region(img: np.ndarray, region: float, size: int) -> np.ndarray:
@@ -43,8 +42,6 @@ def fixed_region_scores(frames_path: str, *, fps: float, k_seconds: dict[str, fl
                         numbering: str = "position") -> dict[str, np.ndarray]:
     """Per-frame scores of one video for each type, in the layout :func:`mexp_lib.spotting.spot_loso`
     reads: ``{"micro": (T,), "macro": (T,), "k_micro": k, "k_macro": k, "numbers": (T,)}``."""
-    from mexp_lib.spotting.core import half_window
-
     src = open_frames(frames_path, numbering=numbering)
     n = len(src)
     stack = np.stack([central_region(f, region, size) for f in progress(src.iter_frames(grey=True), n, f"{frames_path}: reading", every_s=10.0)])

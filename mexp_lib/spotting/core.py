@@ -49,26 +49,13 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
-from mexp_lib.config import settings
 from mexp_lib.log import progress
 from mexp_lib.metrics import spotting_scores
 from mexp_lib.motion.flow import FlowParams, make_flow
 from mexp_lib.motion.regions import HeadMotion, face_masks, outside_face
+from mexp_lib.spotting.settings import TYPES, grid_edges, half_window, is_learned, post_options, spotting_settings
 
 logger = logging.getLogger(__name__)
-TYPES = ("macro", "micro")
-
-
-def half_window(fps: float, k_seconds: float) -> int:
-    """k in frames for a frame rate and a half-window in seconds (at least 1)."""
-    return max(1, int(round(fps * k_seconds)))
-
-
-def grid_edges(size: int, grid: int) -> np.ndarray:
-    """Pixel edges (grid + 1,) of the ``grid`` x ``grid`` cells of a ``size`` px face."""
-    return np.linspace(0, size, grid + 1).round().astype(int)
-
-
 def cell_flows(frames: Iterable[tuple[np.ndarray, np.ndarray]], n_pairs: int, *, calc: Any, remove: HeadMotion, mask: np.ndarray, grid: int, what: str,
                regions: list[np.ndarray] | None = None) -> np.ndarray:
     """Mean flow vector per grid cell for each frame pair, head motion removed ->
@@ -407,39 +394,6 @@ def spot_all(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds]
                                      type_by=type_by, micro_max=micro_max).items():
             rows += [(v, int(nums[a]), int(nums[b]), t, *((interval_emotion(sc["emotion_logits"], a, b, emotion_classes),) if recognise else ())) for a, b in spans]
     return pd.DataFrame(rows, columns=["video", "onset", "offset", "type", *(("emotion",) if recognise else ())])
-
-
-SPOTTERS = ("classical", "learned", "two_stage")
-# Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
-EXTRA_KEYS = ("classes", "class_mapping")
-
-
-def spotting_settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """The ``spotting`` section with the schema's defaults filled in (:func:`mexp_lib.config.settings`)."""
-    return settings("spotting", cfg, passthrough=EXTRA_KEYS)
-
-
-def is_learned(cfg: dict[str, Any]) -> bool:
-    """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
-    spotter = cfg["spotter"]
-    if spotter not in SPOTTERS:
-        from mexp_lib.errors import ConfigError
-
-        raise ConfigError(f"spotting.spotter must be one of {SPOTTERS}, not {spotter!r}")
-    return spotter != "classical"
-
-
-def type_ratio_of(cfg: dict[str, Any]) -> float | None:
-    """The micro/macro scale test's ratio, or None for a learned spotter or ``type_ratio: null``
-    (type-specific scores: no scale test)."""
-    ratio = cfg["type_ratio"]
-    return None if is_learned(cfg) or ratio is None else float(ratio)
-
-
-def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The post-processing keywords of :func:`spot_all` a spotting config sets."""
-    return {"smooth": int(cfg["smooth"]), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg["merge_iou"]),
-            "floor_unit": str(cfg["floor_unit"]), "type_by": str(cfg["type_by"]), "micro_max": float(cfg["micro_max"])}
 
 
 def spot_configured(scores: dict[str, dict[str, np.ndarray]], th: dict[str, Thresholds], cfg: dict[str, Any]) -> pd.DataFrame:

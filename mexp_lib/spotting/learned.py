@@ -36,8 +36,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from mexp_lib.spotting import TYPES
-from mexp_lib.spotting.core import spotting_settings
+from mexp_lib.spotting.settings import TYPES, spotting_settings
 
 
 def video_input(sc: dict[str, np.ndarray]) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from mexp_lib.log import progress
-from mexp_lib.spotting import grid_edges
+from mexp_lib.spotting.settings import grid_edges
 
 N_DIRECTIONS = 8
 

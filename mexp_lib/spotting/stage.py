@@ -16,17 +16,9 @@ from mexp_lib.errors import DataError
 from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting import (
-    TYPES,
-    Thresholds,
-    is_learned,
-    select_thresholds,
-    spot_configured,
-    spot_loso,
-    spotting_features,
-)
-from mexp_lib.spotting.core import spotting_settings
+from mexp_lib.spotting.core import Thresholds, select_thresholds, spot_configured, spot_loso, spotting_features
 from mexp_lib.spotting.evaluate import plot_timeline
+from mexp_lib.spotting.settings import TYPES, is_learned, spotting_settings
 
 logger = logging.getLogger(__name__)
 

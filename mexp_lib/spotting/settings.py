@@ -1,0 +1,54 @@
+"""The spotting section's settings and the definitions every spotting module shares: the
+expression types, the spotters, the half-window in frames and the face's grid of cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mexp_lib.config import settings
+from mexp_lib.errors import ConfigError
+
+TYPES = ("macro", "micro")
+
+
+def half_window(fps: float, k_seconds: float) -> int:
+    """k in frames for a frame rate and a half-window in seconds (at least 1)."""
+    return max(1, int(round(fps * k_seconds)))
+
+
+def grid_edges(size: int, grid: int) -> np.ndarray:
+    """Pixel edges (grid + 1,) of the ``grid`` x ``grid`` cells of a ``size`` px face."""
+    return np.linspace(0, size, grid + 1).round().astype(int)
+
+
+SPOTTERS = ("classical", "learned", "two_stage")
+# Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
+EXTRA_KEYS = ("classes", "class_mapping")
+
+
+def spotting_settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``spotting`` section with the schema's defaults filled in (:func:`mexp_lib.config.settings`)."""
+    return settings("spotting", cfg, passthrough=EXTRA_KEYS)
+
+
+def is_learned(cfg: dict[str, Any]) -> bool:
+    """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
+    spotter = cfg["spotter"]
+    if spotter not in SPOTTERS:
+        raise ConfigError(f"spotting.spotter must be one of {SPOTTERS}, not {spotter!r}")
+    return spotter != "classical"
+
+
+def type_ratio_of(cfg: dict[str, Any]) -> float | None:
+    """The micro/macro scale test's ratio, or None for a learned spotter or ``type_ratio: null``
+    (type-specific scores: no scale test)."""
+    ratio = cfg["type_ratio"]
+    return None if is_learned(cfg) or ratio is None else float(ratio)
+
+
+def post_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The post-processing keywords of :func:`spot_all` a spotting config sets."""
+    return {"smooth": int(cfg["smooth"]), "type_ratio": type_ratio_of(cfg), "merge_iou": float(cfg["merge_iou"]),
+            "floor_unit": str(cfg["floor_unit"]), "type_by": str(cfg["type_by"]), "micro_max": float(cfg["micro_max"])}
