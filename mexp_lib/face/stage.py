@@ -31,7 +31,7 @@ def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: 
     try:
         lm = detect_video_landmarks(
             src, lm_engine, video=video, strategy=strategy, detect_every=face_cfg["detect_every"],
-            smooth=face_cfg["smooth"], backend=face_cfg["backend"], params=face_cfg,
+            smooth=face_cfg["smooth"], search_every=face_cfg["search_every"], min_score=face_cfg["track_min_score"], backend=face_cfg["backend"], params=face_cfg,
         )
     except DataError as e:  # no face (NoFaceError), or a frame that cannot be read (corrupt, another size)
         policy = face_cfg["on_missing_face"]

@@ -216,8 +216,10 @@ FACE_DETECT_KEYS = (
     "detector",
     "fan_weights",
     "on_missing_face",
+    "search_every",
     "shape_model",
     "smooth",
+    "track_min_score",
     "upsample",
 )
 FACE_ALIGN_KEYS = ("grey", "margin", "size")
