@@ -10,7 +10,15 @@ timed with its real weights when they are in its cache, else with randomly initi
 of the same network (speed does not depend on the weight values; its landmarks are then
 meaningless and are not counted).
 
+With ``--video FILE`` it times instead the long-video strategy (decoding, detection and
+tracking: :func:`mexp_lib.face.landmarks.detect_video_landmarks`) on a real video, in frames per
+CPU-second, and counts the frames where the face is found, in all and in ``--range A-B`` (frame
+positions, inclusive): on a video whose face leaves and comes back, what a lost face costs and
+whether it is marked lost.
+
 Run: .venv/bin/python benchmarks/bench_face.py [--frames 300]
+     .venv/bin/python benchmarks/bench_face.py --video ../shared/data/real_video/face_noface.mov
+     .venv/bin/python benchmarks/bench_face.py --video ../shared/data/real_video/pexels-8090198-sd_640_338_25fps.mp4 --range 300-520
 """
 
 from __future__ import annotations
@@ -26,8 +34,15 @@ import torch
 
 from mexp_lib.datasets.demo import base_face
 from mexp_lib.face.align import face_transform, warp_face
-from mexp_lib.face.landmarks import DlibLandmarker, FanLandmarker, fan_weights_file, track_landmarks
+from mexp_lib.face.landmarks import (
+    DlibLandmarker,
+    FanLandmarker,
+    detect_video_landmarks,
+    fan_weights_file,
+    track_landmarks,
+)
 from mexp_lib.face.qc import crop_jitter
+from mexp_lib.io.frames import open_frames
 
 
 def render(n: int, *, size: tuple[int, int], face_px: int, drift: float, seed: int = 0) -> list[np.ndarray]:
@@ -69,13 +84,35 @@ def bench(name: str, lm, frames: list[np.ndarray], every: int) -> None:
           f"[{how.count('detected')} detected, {how.count('tracked')} tracked, {how.count('missing')} missing]")
 
 
+def bench_video(path: str, span: str | None, every: int) -> None:
+    """Frames per CPU-second of the long strategy on a real video, and where the face is found."""
+    src = open_frames(path)
+    dlib = DlibLandmarker(upsample=0)
+    c0, t0 = time.process_time(), time.perf_counter()
+    lm = detect_video_landmarks(src, dlib, video=Path(path).stem, strategy="long", detect_every=every)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    found = np.array([h != "interpolated" for h in lm.how])
+    lost = np.flatnonzero(np.diff(np.r_[1, found.astype(int), 1]))  # edges of the not-found runs
+    runs = ", ".join(f"{a}-{b - 1}" for a, b in zip(lost[::2], lost[1::2], strict=True)) or "none"
+    print(f"{Path(path).name}: {len(found)} frames, {len(found) / cpu:.1f} frames/CPU-s ({len(found) / wall:.1f} frames/s wall), "
+          f"one core; found {found.sum()} of {len(found)}; not found: {runs}")
+    if span:
+        a, b = (int(x) for x in span.split("-"))
+        print(f"  frames {a}-{b}: {found[a:b + 1].sum()} of {len(found[a:b + 1])} found")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--detect-every", type=int, default=10)
+    ap.add_argument("--video", help="time the long strategy on this video file or frame folder instead")
+    ap.add_argument("--range", dest="span", metavar="A-B", help="with --video: count the found frames in positions A..B")
     a = ap.parse_args()
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+    if a.video:
+        bench_video(a.video, a.span, a.detect_every)
+        return 0
     videos = {"640x480": render(a.frames, size=(480, 640), face_px=256, drift=1.0),
               "128 px crop": render(a.frames, size=(128, 128), face_px=128, drift=0.2)}
     dlib = DlibLandmarker(upsample=0)
