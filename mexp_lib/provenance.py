@@ -34,3 +34,28 @@ def write_provenance(path: str | Path, *, cfg: Any, seeds: Sequence[int], extra:
     record = {"config_hash": config_hash(cfg), "code_version": code_version(), "seeds": list(seeds), **(extra or {}), "config": cfg}
     write_json(record, path)
     return record
+
+
+def input_fingerprint(path: str | Path, *, content: bool = False) -> str:
+    """A cheap fingerprint of a video's input: its file, or every entry of its frame folder (and
+    of the folders below it), as name, size and modification time in ns -- a frame replaced in
+    place is seen even when its time is older, and no file is read. ``content``: each file's
+    bytes are hashed too (reads the whole input). sha256 of that list, first 16 hex digits;
+    ``"missing"`` when the path does not exist.
+
+    The workflow passes it as a parameter of a video's first stage (``detect_landmarks``), so
+    Snakemake's params trigger reruns that video's chunk, and what depends on it, when it changes.
+    """
+    root = Path(path)
+    if not root.exists():
+        return "missing"
+    h = hashlib.sha256()
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(root) if f != root else f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        if content:
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()[:16]

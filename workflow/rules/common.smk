@@ -8,6 +8,7 @@ from mexp_lib.datasets.classes import resolve_class_set
 from mexp_lib.recognition.kinds import input_kind
 from mexp_lib.recognition.samples import select_samples
 from mexp_lib.errors import ConfigError, MexpError
+from mexp_lib.provenance import input_fingerprint
 
 for _name, _d in config["datasets"].items():
     if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
@@ -148,6 +149,16 @@ def chunk_videos(wc):
         }
         for v in FACE_CHUNKS[wc.dataset][wc.chunk]
     ]
+
+
+def get_chunk_fingerprints(wc):
+    """{video: fingerprint of its frames or file} of a face-stage chunk (inputs.fingerprint): a
+    detect_landmarks parameter, so a replaced frame reruns its video's chunk (Snakemake's params
+    trigger) even when the file's time is older. None for a generated demo dataset."""
+    if wc.dataset in DEMO_DATASETS:
+        return None
+    content = config["inputs"]["fingerprint"] == "content"
+    return {v["video"]: input_fingerprint(v["frames"], content=content) for v in chunk_videos(wc)}
 
 
 def get_chunk_frames(wc):

@@ -22,6 +22,7 @@ rule detect_landmarks:
     params:
         videos=chunk_videos,
         face=section_params("face", FACE_DETECT_KEYS),
+        inputs=get_chunk_fingerprints,
     script:
         "../scripts/detect_landmarks.py"
 
