@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,24 @@ def input_fingerprint(path: str | Path, *, content: bool = False) -> str:
     if not root.exists():
         return "missing"
     h = hashlib.sha256()
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.relative_to(root) if f != root else f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for name, f in _files(root):
+        st = os.stat(f)  # a symbolic link: its target's size and time
+        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         if content:
             with open(f, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     h.update(block)
     return h.hexdigest()[:16]
+
+
+def _files(root: Path) -> Iterator[tuple[str, str]]:
+    """(name relative to ``root``, path) of the file ``root`` or of every file below the folder
+    ``root``, in name order (os.walk: no stat call per entry to list them)."""
+    if not root.is_dir():
+        yield root.name, str(root)
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(folder, root)
+        for name in sorted(files):
+            yield (name if rel == "." else f"{rel}/{name}"), os.path.join(folder, name)
