@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CORES ?= $(shell nproc)
 CONTRIB := opencv-contrib-python-headless
 
-.PHONY: demo test test-fast install install-face-alignment install-slurm install-system check-cv2 lint check clean
+.PHONY: demo test test-fast fuzz install install-face-alignment install-slurm install-system check-cv2 lint check clean
 
 install: $(VENV)/.installed
 
@@ -73,6 +73,11 @@ test: install install-face-alignment install-slurm install-system
 # SLURM), a few minutes on 2 cores. CI runs `make check` and the whole `make test`.
 test-fast: install
 	$(PY) -m pytest -m "not slow"
+
+# The property tests exploring new random examples, 20 times as many as the fixed suite draws
+# (make test derandomises them: tests/conftest.py). Keep what it finds as an @example of the test.
+fuzz: install
+	MEXP_HYPOTHESIS=fuzz $(PY) -m pytest -m "not slow" -p no:cacheprovider tests/test_faults.py -k fuzzed
 
 lint: install
 	$(VENV)/bin/python workflow/lint.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,20 @@ def read_sheet(path: str | Path, sheet: str | int = 0, **kwargs: Any) -> pd.Data
         raise DataError(f"{p}: annotation file not found")
     try:
         if p.suffix.lower() == ".csv":
-            return pd.read_csv(p, **kwargs)
+            return pd.read_csv(io.StringIO(csv_text(p)), lineterminator="\n", **kwargs)
         return pd.read_excel(p, sheet_name=sheet, engine=_engine(p), **kwargs)
     except (ValueError, OSError, KeyError) as e:
         raise DataError(f"{p}: cannot read sheet {sheet!r}: {e}") from e
+
+
+def csv_text(path: Path) -> str:
+    """The text of a CSV file with its rows ended by ``\\n`` only: ``\\r\\n`` line ends become
+    ``\\n``; a lone ``\\r`` stays inside its cell (a spreadsheet writes one into a cell as a
+    soft line break, unquoted), so a row is never split in two -- except in a file that has
+    no ``\\n`` at all (old Mac line ends), where ``\\r`` ends the rows."""
+    text = path.read_bytes().decode("utf-8-sig")
+    text = text.replace("\r\n", "\n")
+    return text if "\n" in text else text.replace("\r", "\n")
 
 
 def _engine(p: Path) -> str:
