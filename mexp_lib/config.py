@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -313,3 +314,50 @@ def cli_settings(args: argparse.Namespace, section: str, flags: Mapping[str, Any
     out = settings(section, base, read_section(getattr(args, "config", None), section), parse_assignments(getattr(args, "set", None)), given)
     check_section(section, out)
     return out
+
+
+# --- targets that name a dataset ---------------------------------------------------------------
+
+# Folders under results/ whose next path component is a dataset name (Snakefile path convention).
+_STAGE_FOLDERS = ("datasets", "samples", "landmarks", "faces", "tim", "magnified", "flow", "train", "spotting_features", "spotting", "qc")
+_NAMED_TABLE = re.compile(r"^(?P<name>.+?)_(?:loso_metrics|spotting_metrics|faces|report)(?:[._].*)?$")
+
+
+def target_dataset(target: str) -> str | None:
+    """The dataset a ``results/`` target names (``results/samm_loso_metrics.csv`` -> ``samm``,
+    ``results/flow/demo/0/x.h5`` -> ``demo``, ``results/qc/demo_faces.csv`` -> ``demo``), or None
+    for a target outside that convention."""
+    parts = Path(target).as_posix().removeprefix("./").split("/")
+    if len(parts) < 2 or parts[0] != "results":
+        return None
+    if len(parts) == 2 or (parts[1] == "qc" and len(parts) == 3):
+        m = _NAMED_TABLE.match(parts[-1])
+        return m.group("name") if m else None
+    if parts[1] in _STAGE_FOLDERS and len(parts) >= 3:
+        return parts[2].removesuffix(".csv").removesuffix(".skipped") if parts[1] == "samples" else parts[2]
+    return None
+
+
+def check_target_datasets(targets: Iterable[str], datasets: Iterable[str], config_file: str | Path = "config/config.yaml") -> None:
+    """A :class:`ConfigError` (one line) when a requested target names a dataset that is not
+    configured: it names the dataset, the configured ones, and the entry to uncomment in
+    ``config_file`` (or to add, when the file holds no commented entry of that name)."""
+    known = set(datasets)
+    for target in targets:
+        name = target_dataset(str(target))
+        if name is None or name in known:
+            continue
+        entry = _commented_entry(config_file, name)
+        how = (f"uncomment its entry `# {name}:` in {config_file} (line {entry}) and set its root and annotations" if entry
+               else f"add an entry `{name}:` under datasets in {config_file} (formats and layouts: README, 'Your own data')")
+        raise ConfigError(f"{target}: dataset {name!r} is not configured (configured: {', '.join(sorted(known)) or 'none'}); {how}")
+
+
+def _commented_entry(config_file: str | Path, name: str) -> int | None:
+    """The line of a commented-out ``#   <name>:`` dataset entry in ``config_file``, if any."""
+    try:
+        lines = Path(config_file).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    rx = re.compile(rf"^\s*#\s*{re.escape(name)}\s*:")
+    return next((i + 1 for i, line in enumerate(lines) if rx.match(line)), None)

@@ -7,8 +7,34 @@ from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import resolve_class_set
 from mexp_lib.recognition.kinds import input_kind
 from mexp_lib.recognition.samples import select_samples
+from mexp_lib.config import check_target_datasets
 from mexp_lib.errors import ConfigError, MexpError
 from mexp_lib.provenance import input_fingerprint
+
+
+def requested_targets():
+    """The targets asked for: the DAG settings' when Snakemake has set them (the API), else the
+    command line's (the snakemake command parses the Snakefile before it sets them)."""
+    if workflow.dag_settings is not None and workflow.dag_settings.targets:
+        return list(workflow.dag_settings.targets)
+    from snakemake.cli import get_argument_parser
+
+    try:
+        return list(get_argument_parser().parse_known_args(sys.argv[1:])[0].targets or [])
+    except (SystemExit, Exception):
+        return []
+
+
+# A target naming a dataset that is not configured (the README's `results/samm_loso_metrics.csv`
+# on a fresh checkout) stops in one line naming it and the entry to uncomment, before any planning.
+try:
+    check_target_datasets(
+        requested_targets(),
+        config["datasets"],
+        (workflow.configfiles or ["config/config.yaml"])[0],
+    )
+except ConfigError as e:
+    sys.exit(f"mexp: error: {e}")
 
 for _name, _d in config["datasets"].items():
     if _d["format"] == "demo" and _d.get("root", f"results/datasets/{_name}") != f"results/datasets/{_name}":
