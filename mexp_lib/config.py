@@ -136,7 +136,7 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
     import jsonschema
 
     validator = jsonschema.validators.validator_for(schema)(schema)
-    lines = []
+    lines = [f"{where}: {value!r} is not a finite number" for where, value in _non_finite(config)]
     for err in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
         where = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
@@ -145,6 +145,8 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
                 hint = difflib.get_close_matches(str(key), known, n=1)
                 near = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(known)})" if known else ""
                 lines.append(f"{where + '.' if where else ''}{key}: unknown key{near}")
+        elif err.validator == "pattern" and isinstance(err.schema, dict) and err.schema.get("description"):
+            lines.append(f"{where or '(top level)'}: {err.instance!r}: not allowed: {err.schema['description']}")
         elif err.validator == "required":
             lines.append(f"{where or '(top level)'}: {err.message}")
         else:
@@ -152,6 +154,18 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
             msg = err.message if len(value) <= 80 else err.message.replace(value, value[:60] + "...")
             lines.append(f"{where or '(top level)'}: {msg}")
     return lines
+
+
+def _non_finite(value: Any, where: str = "") -> list[tuple[str, float]]:
+    """Every NaN or infinite number in a config (``fps: .nan`` passes a schema's bounds: NaN
+    compares false with them), as ``(dotted key, value)``."""
+    import math
+
+    if isinstance(value, Mapping):
+        return [hit for k, v in value.items() for hit in _non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in _non_finite(v, f"{where}[{i}]")]
+    return [(where or "(top level)", value)] if isinstance(value, float) and not math.isfinite(value) else []
 
 
 def _raise_problems(problems: list[str], what: str) -> None:
@@ -173,7 +187,9 @@ def command_line_scalars(instance: Any, schema: Mapping[str, Any]) -> Any:
     schema = _local_ref(schema)
     if isinstance(instance, dict):
         props = schema.get("properties") or {}
-        return {k: command_line_scalars(v, props[k]) if k in props else v for k, v in instance.items()}
+        extra = schema.get("additionalProperties")
+        return {k: command_line_scalars(v, props[k]) if k in props else command_line_scalars(v, extra) if isinstance(extra, dict) else v
+                for k, v in instance.items()}
     types = schema.get("type")
     types = [types] if isinstance(types, str) else list(types or [])
     if isinstance(instance, str) and "string" not in types and any(t in _SCALARS for t in types):
@@ -231,21 +247,36 @@ SPOT_WITHOUT_MODEL: dict[str, Any] = {
 }
 
 
-def parse_assignments(items: Iterable[str] | None) -> dict[str, Any]:
+def parse_assignments(items: Iterable[str] | None, example: str = "") -> dict[str, Any]:
     """``["tvl1.warps=5", "rois=[mouth]"]`` -> ``{"tvl1": {"warps": 5}, "rois": ["mouth"]}``
-    (values read as YAML)."""
+    (values read as YAML; a tab reads as a space). Malformed YAML, or one key set twice
+    (``tvl1=5`` then ``tvl1.warps=3``), is a :class:`ConfigError` naming the ``--set``."""
     import yaml
 
     out: dict[str, Any] = {}
+    given: dict[str, str] = {}  # dotted key -> the --set that gave it
     for item in items or []:
         key, eq, text = item.partition("=")
-        if not eq or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE (e.g. tvl1.warps=5)")
-        node = out
         parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(text)
+        if not eq or not all(p.strip() for p in parts):
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE" + (f" (e.g. {example})" if example else ""))
+        try:
+            value = yaml.safe_load(text.replace("\t", " "))
+        except yaml.YAMLError as e:
+            problem = " ".join(str(getattr(e, "problem", None) or e).split())
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({problem})") from None
+        node = out
+        for i, part in enumerate(parts):
+            dotted = ".".join(parts[: i + 1])
+            last = i == len(parts) - 1
+            if part in node and (last or not isinstance(node[part], dict)):
+                earlier = given.get(dotted) or next(g for d, g in given.items() if d.startswith(dotted + "."))
+                raise ConfigError(f"--set {item!r} conflicts with --set {earlier!r}: {dotted} is set twice")
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        given[".".join(parts)] = item
     return out
 
 

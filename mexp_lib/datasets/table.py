@@ -24,6 +24,8 @@ source             database the sample comes from (``casme2``, ``samm``, ``smic`
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,12 +101,42 @@ def bad_row(source: str, row: object, problem: str, on_bad_row: str, report: Loa
     report.skip(source, row, problem)
 
 
+# What a subject, video or sample id may hold: it names files (results/flow/<dataset>/<chunk>/
+# <sample>.h5) and fills Snakemake wildcards, so no path separator, no leading dot ('.', '..'),
+# no braces, no space or non-ASCII letter (HDF5 stores ids as ASCII bytes).
+SAFE_ID = re.compile(r"^[A-Za-z0-9_=@,+()-][A-Za-z0-9_.=@,+()-]*$")
+SAFE_ID_CHARS = "ASCII letters, digits and _ - . + = @ , ( ), not starting with a dot"
+
+
+def id_problem(value: str, what: str) -> str | None:
+    """Why ``value`` cannot be a ``what`` id (subject, video, sample), or None when it can."""
+    if SAFE_ID.match(value):
+        return None
+    bad = sorted({c for c in value if not re.match(r"[A-Za-z0-9_.=@,+()-]", c)})
+    shown = f" (holds {', '.join(repr(c) for c in bad)})" if bad else ""
+    return f"{what} id {value!r} cannot name a file or a wildcard{shown}: use {SAFE_ID_CHARS}"
+
+
 def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
-    """Build the sample table from loader rows, checking frame order and duplicate samples."""
+    """Build the sample table from loader rows, checking ids (:data:`SAFE_ID`), the frame rate,
+    frame order, that a video has one subject, and duplicate samples."""
     kept = []
     seen: dict[tuple[object, object], dict[str, object]] = {}
+    owner: dict[object, tuple[object, object]] = {}  # video -> (subject, row)
     for r in rows:
         row_id = r["_row"]
+        fps = float(r["fps"])
+        if not math.isfinite(fps) or fps < 0:  # (0: no video, precomputed flow images)
+            raise DataError(f"{source}: row {row_id}: frame rate {fps!r} is not a finite positive number (datasets.<name>.fps)")
+        problem = next((p for what in ("subject", "video", "sample") if (p := id_problem(str(r[what]), what))), None)
+        if problem:
+            bad_row(source, row_id, problem, on_bad_row, report)
+            continue
+        first = owner.setdefault(r["video"], (r["subject"], row_id))
+        if first[0] != r["subject"]:
+            bad_row(source, row_id, f"video {r['video']} is listed under subject {r['subject']!r} here and under {first[0]!r} in row {first[1]}: "
+                    "a video belongs to one subject (a leave-one-subject-out fold would train on its own clip)", on_bad_row, report)
+            continue
         on, ap, off = int(r["onset"]), int(r["apex"]), int(r["offset"])
         if on > off:
             bad_row(source, row_id, f"onset {on} > offset {off}", on_bad_row, report)

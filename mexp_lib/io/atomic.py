@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -19,7 +20,8 @@ if TYPE_CHECKING:  # pandas costs ~0.5 s to import: the per-clip stages that wri
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; on success rename it to ``path``, on error remove it.
+    """Yield a temporary sibling of ``path``; on success rename it to ``path``; on any error --
+    in the body or in the rename (``path`` an existing folder, for a file) -- remove it.
 
     The temporary name keeps the suffix of ``path`` so libraries that dispatch on it still work.
     With ``directory=True`` a temporary directory is yielded and an existing target is replaced.
@@ -27,6 +29,7 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
     process umask (0644 / 0755 under 022), not the private 0600 / 0700 of ``tempfile``.
     """
     target = Path(path)
+    _check_kind(target, directory)  # before any work: checked again before the rename
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
     mask = current_umask()
@@ -42,15 +45,25 @@ def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Ite
         tmp = Path(name)
     try:
         yield tmp
-    except BaseException:
+        _check_kind(target, directory)
+        if directory and target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:  # the body, or the rename: the temporary never outlives the writer
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
         raise
-    if directory and target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+
+
+def _check_kind(target: Path, directory: bool) -> None:
+    """An :class:`OSError` naming ``target`` when it exists as the other kind (a folder where a
+    file is written, or a file where a folder is): ``os.replace`` cannot overwrite it."""
+    if not directory and target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder: give a file name for the output", str(target))
+    if directory and target.exists() and not target.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file: give a folder for the output (or remove the file)", str(target))
 
 
 def remove_stale_temporaries(target: Path) -> list[Path]:
