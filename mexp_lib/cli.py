@@ -49,27 +49,31 @@ def _read_csv(path: str, columns: set[str], what: str, *, frames: tuple[str, ...
 
 
 def _eval_recognition(a: argparse.Namespace) -> int:
-    from mexp_lib.recognition.evaluate import read_megc2019_log, recognition_table
+    from mexp_lib.recognition.evaluate import check_predictions, read_megc2019_log, recognition_table
 
-    labels = a.labels.split(",")
+    labels = [c.strip() for c in a.labels.split(",")] if a.labels else None
     _need_file(a.predictions, "predictions")
     with open(a.predictions, errors="replace") as f:
         head = f.readline()
     if "label" in head and "pred" in head:
         preds = _read_csv(a.predictions, {"subject", "label", "pred"}, "predictions")
-        preds["label"], preds["pred"] = preds["label"].astype(str), preds["pred"].astype(str)
+        classes = check_predictions(preds, f"predictions {a.predictions}", labels)
     else:  # a MEGC 2019 per-sample log with integer labels
-        preds = read_megc2019_log(a.predictions, labels)
+        preds = read_megc2019_log(a.predictions, labels or MEGC2019_LABELS)
+        classes = list(labels or MEGC2019_LABELS)
     present = set(preds.label) | set(preds.pred)
-    classes = [c for c in labels if c in present] + sorted(present - set(labels))
-    return _show(recognition_table(preds, classes), a)
+    return _show(recognition_table(preds, [c for c in classes if c in present]), a)
+
+
+MEGC2019_LABELS = ("negative", "positive", "surprise")
 
 
 def _eval_spotting(a: argparse.Namespace) -> int:
-    from mexp_lib.metrics import spotting_scores
+    from mexp_lib.metrics import check_intervals, spotting_scores
 
     cols, fr = {"video", "onset", "offset", "type"}, ("onset", "offset")
     gt, pred = _read_csv(a.gt, cols, "--gt", frames=fr), _read_csv(a.pred, cols, "--pred", frames=fr)
+    gt, pred = check_intervals(gt, f"--gt {a.gt}"), check_intervals(pred, f"--pred {a.pred}", allow_empty=True)
     types = sorted(set(gt["type"]) | set(pred["type"]), key=lambda t: (t != "micro", t))
     return _show(spotting_scores(gt, pred, threshold=a.iou, types=types, matching=a.matching), a)
 
@@ -88,19 +92,13 @@ def _eval_strs(a: argparse.Namespace) -> int:
 
 
 def _dataset_info(a: argparse.Namespace) -> int:
-    import yaml
-
+    from mexp_lib.config import read_config_file
     from mexp_lib.datasets import load_dataset
 
-    if a.config:
-        try:
-            cfg = yaml.safe_load(Path(a.config).read_text()) or {}
-        except yaml.YAMLError as e:
-            raise MexpError(f"--config {a.config}: not valid YAML ({' '.join(str(e).split())})") from None
-        if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), dict):
-            raise MexpError(f"--config {a.config}: no 'datasets:' mapping")
-        if a.name not in cfg.get("datasets", {}):
-            raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg.get('datasets', {}))})")
+    if a.config:  # the workflow's own validation (types, ranges, unknown keys), then the entry
+        cfg = read_config_file(a.config, "--config ")
+        if a.name not in cfg["datasets"]:
+            raise MexpError(f"{a.config}: no dataset {a.name!r} (has: {sorted(cfg['datasets'])})")
         dcfg = dict(cfg["datasets"][a.name])
     else:
         if not a.format or not (a.annotations or a.format == "demo"):
@@ -136,10 +134,11 @@ def _show(df, a: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 
 def _landmarks(a: argparse.Namespace) -> int:
     from mexp_lib.face.stage import detect_landmarks
+    from mexp_lib.io.frames import video_name
 
     face = cli_settings(a, "face", {"backend": a.backend, "upsample": a.upsample, "detect_every": a.detect_every, "fan_weights": a.fan_weights,
                                     "detector": a.detector})
-    detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy, face_cfg=face, out=a.output)
+    detect_landmarks(a.frames, video=video_name(a.frames), numbering="position", strategy=a.strategy, face_cfg=face, out=a.output)
     return 0
 
 
@@ -235,6 +234,7 @@ def _preprocess(a: argparse.Namespace) -> int:
 
     from mexp_lib.config import check_section, parse_assignments, read_section, settings
     from mexp_lib.face.stage import align_faces, detect_landmarks
+    from mexp_lib.io.frames import video_name
     from mexp_lib.motion.flow import reference_pairs
     from mexp_lib.motion.stage import compute_flow
 
@@ -252,7 +252,7 @@ def _preprocess(a: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="mexp-preprocess.") as tmp:
         landmarks = a.landmarks or str(Path(tmp) / "landmarks.json")
         faces = a.faces or str(Path(tmp) / "faces.h5")
-        detect_landmarks(a.frames, video=Path(a.frames).stem, numbering="position", strategy=a.strategy, face_cfg=face, out=landmarks)
+        detect_landmarks(a.frames, video=video_name(a.frames), numbering="position", strategy=a.strategy, face_cfg=face, out=landmarks)
         align_faces(a.frames, landmarks, numbering="position", face_cfg=face, out=faces)
         compute_flow(faces, cfg=flow, out=a.output, threads=a.threads)
     print(f"{a.output}: flow + strain ({flow['method']}, {flow['reference']})")
@@ -290,20 +290,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mexp {mexp_lib.__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    ev = sub.add_parser("eval", help="metrics of predictions, as MEGC defines them").add_subparsers(dest="what", required=True)
+    ev = sub.add_parser("eval", help="metrics of predictions, as MEGC defines them",
+                        description="Metrics of predictions, as MEGC defines them: `eval recognition PREDICTIONS`; "
+                                    "`eval spotting --gt GT.csv --pred PRED.csv` (ground truth and predicted intervals); "
+                                    "`eval strs --gt GT.csv --pred PRED.csv` (spot-then-recognise).").add_subparsers(dest="what", required=True)
     r = ev.add_parser("recognition", help="WAR, UAR, UF1, macro-F1 per fold, per dataset and pooled (MEGC 2019)",
                       description="PREDICTIONS: a CSV with columns dataset,subject,sample,label,pred[,seed], or a MEGC 2019 per-sample log "
                                   "('<db> <subject>' lines, then '<clip> <gt> <pred>' with integer labels named by --labels).")
-    r.add_argument("predictions")
-    r.add_argument("--labels", default="negative,positive,surprise", help="class names in order: names integer labels of a log, and orders the classes")
-    s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type")
-    s.add_argument("--gt", required=True)
-    s.add_argument("--pred", required=True)
+    r.add_argument("predictions", help="predictions CSV or MEGC 2019 log")
+    r.add_argument("--labels", help="class names in order, comma-separated: every label and prediction of a CSV must be one of them "
+                                    "(default: the classes present); names the integer labels of a log (default: negative,positive,surprise)")
+    s = ev.add_parser("spotting", help="TP/FP/FN, precision, recall, F1 per type (IoU >= 0.5); columns video,onset,offset,type",
+                      description="Spotting scores of predicted intervals against ground truth, per type (micro, macro) and overall. "
+                                  "Both files: CSV with columns video,onset,offset,type (frames inclusive; type micro or macro).")
+    s.add_argument("--gt", required=True, help="ground-truth intervals CSV (video,onset,offset,type)")
+    s.add_argument("--pred", required=True, help="predicted intervals CSV (video,onset,offset,type; may have no rows)")
     s.add_argument("--iou", type=IOU, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     s.add_argument("--matching", default="one_to_one", choices=["one_to_one", "pairs"], help="counting convention (see mexp_lib.metrics)")
     t = ev.add_parser("strs", help="spot-then-recognise (MEAN): spotting F1 x analysis F1; columns video,onset,offset,emotion[,subject]")
-    t.add_argument("--gt", required=True)
-    t.add_argument("--pred", required=True)
+    t.add_argument("--gt", required=True, help="ground-truth CSV (video,onset,offset,emotion[,subject])")
+    t.add_argument("--pred", required=True, help="predicted CSV (video,onset,offset,emotion[,subject])")
     t.add_argument("--iou", type=IOU, default=default("evaluation.iou"), help=flag_help("evaluation.iou", "IoU for a match"))
     for q in (r, s, t):
         g = q.add_mutually_exclusive_group()
@@ -410,10 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     pp.epilog = describe_defaults("face") + "\n\n" + describe_defaults("flow")
     pp.set_defaults(func=_preprocess)
 
-    dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder")
-    dm.add_argument("root")
-    dm.add_argument("--seed", type=int, default=7)
-    dm.add_argument("--subjects", type=_number(int, 2, strict=False), default=10)
+    dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder",
+                        description="Render the synthetic demo dataset (short clips with a CASME II-style sheet, long videos with a "
+                                    "CAS(ME)^2-style sheet) into ROOT, as the workflow's generate_demo rule does.")
+    dm.add_argument("root", help="folder to render into (created; replaced if it exists)")
+    dm.add_argument("--seed", type=int, default=7, help="random seed of the faces' expressions and timing (default: %(default)s)")
+    dm.add_argument("--subjects", type=_number(int, 2, strict=False), default=10, help="number of subjects, at least 2 (default: %(default)s)")
     dm.set_defaults(func=_demo)
     return p
 

@@ -280,6 +280,30 @@ def parse_assignments(items: Iterable[str] | None, example: str = "") -> dict[st
     return out
 
 
+def read_config_file(config_file: str | Path, what: str = "") -> dict[str, Any]:
+    """A workflow config file resolved as the workflow resolves it (:func:`resolve_config`):
+    a :class:`ConfigError` naming the file -- and the line, for malformed YAML -- otherwise,
+    prefixed with ``what`` (``"--config "``)."""
+    import yaml
+
+    p = Path(config_file)
+    if not p.is_file():
+        raise ConfigError(f"{what}{p}: No such file or directory")
+    try:
+        data = yaml.safe_load(p.read_text(errors="replace"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(f"{what}{p}:{where} not valid YAML ({problem})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}{p}: expected a mapping of sections (datasets:, face:, ...), not {type(data).__name__}")
+    try:
+        return resolve_config(data)
+    except ConfigError as e:
+        raise ConfigError(f"{what}{p}: {e}") from None
+
+
 def read_section(config_file: str | Path | None, section: str) -> dict[str, Any]:
     """The ``section`` of a workflow config file (``{}`` when absent or no file is given)."""
     if not config_file:
@@ -328,7 +352,17 @@ def add_settings_options(parser: argparse.ArgumentParser, section: str, *, base:
     parser.epilog = describe_defaults(section, base=base)
     parser.add_argument("--config", metavar="FILE", help=f"a workflow config (config/config.yaml): its {section} section is used")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                        help=f"one {section} setting, e.g. --set tvl1.warps=5 (repeatable; YAML values)")
+                        help=f"one {section} setting, e.g. --set {example_assignment(section, base=base)} (repeatable; YAML values)")
+
+
+def example_assignment(section: str, *, base: Mapping[str, Any] | None = None) -> str:
+    """A ``KEY=VALUE`` the section accepts, for help texts: its first numeric key (nested keys
+    dotted) at its default, e.g. ``tvl1.tau=0.25`` for flow, ``size=128`` for face."""
+    import json
+
+    items = _flatten(settings(section, base))
+    key, value = next(((k, v) for k, v in items if isinstance(v, int | float) and not isinstance(v, bool)), items[0])
+    return f"{key}={json.dumps(value)}"
 
 
 def flag_help(dotted: str, text: str = "") -> str:
@@ -342,7 +376,8 @@ def cli_settings(args: argparse.Namespace, section: str, flags: Mapping[str, Any
     that documents other defaults), under the ``--config`` file's section, under ``--set``,
     under the flags given (``None`` = not given). Validated; errors name the key."""
     given = {k: v for k, v in (flags or {}).items() if v is not None}
-    out = settings(section, base, read_section(getattr(args, "config", None), section), parse_assignments(getattr(args, "set", None)), given)
+    out = settings(section, base, read_section(getattr(args, "config", None), section),
+                   parse_assignments(getattr(args, "set", None), example_assignment(section, base=base)), given)
     check_section(section, out)
     return out
 

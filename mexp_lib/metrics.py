@@ -62,6 +62,36 @@ def recognition_scores(labels: Sequence[str], preds: Sequence[str], classes: Seq
     }
 
 
+SPOT_TYPES = ("micro", "macro")
+
+
+def check_intervals(df: pd.DataFrame, source: str, *, allow_empty: bool = False) -> pd.DataFrame:
+    """A spotting table (``video, onset, offset, type``; whole frame numbers) validated, types
+    lower-cased (``MICRO`` is ``micro``): a :class:`~mexp_lib.errors.DataError` naming
+    ``source`` and the CSV line for a negative frame, onset > offset, a type other than micro
+    or macro, an interval listed twice, or no rows (unless ``allow_empty``: a spotter that
+    spotted nothing)."""
+    from mexp_lib.errors import DataError
+
+    if df.empty and not allow_empty:
+        raise DataError(f"{source}: no intervals (a header and no rows)")
+    out = df.copy()
+    out["type"] = out["type"].astype(str).str.strip().str.lower()
+    for i in range(len(out)):
+        r = out.iloc[i]
+        where = f"{source}: line {i + 2}"
+        if r.onset < 0 or r.offset < 0:
+            raise DataError(f"{where}: negative frame (onset {r.onset}, offset {r.offset})")
+        if r.onset > r.offset:
+            raise DataError(f"{where}: onset {r.onset} > offset {r.offset}")
+        if r.type not in SPOT_TYPES:
+            raise DataError(f"{where}: type {df['type'].iloc[i]!r} is not one of {', '.join(SPOT_TYPES)}")
+    dup = np.flatnonzero(out.duplicated(["video", "onset", "offset", "type"], keep=False).to_numpy())
+    if len(dup):
+        raise DataError(f"{source}: lines {', '.join(str(int(i) + 2) for i in dup[:3])}: one interval listed more than once")
+    return out
+
+
 def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     """IoU of two inclusive frame ranges."""
     inter = min(a[1], b[1]) - max(a[0], b[0]) + 1

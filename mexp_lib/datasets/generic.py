@@ -72,7 +72,10 @@ def load_generic(
             continue
         path = _video_path(Path(root), video)
         if path is None:
-            bad_row(src, row_id, f"no frames folder or video file for {video!r} under {root}", on_bad_row, report)
+            named = Path(root, video)
+            hint = (f" ({named} is a file: write the video id without its extension, {named.stem!r})"
+                    if named.is_file() and named.suffix.lower() in VIDEO_EXTENSIONS else "")
+            bad_row(src, row_id, f"no frames folder or video file for {video!r} under {root}{hint}", on_bad_row, report)
             continue
         count[video] = count.get(video, 0) + 1
         rows.append(

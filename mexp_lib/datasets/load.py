@@ -77,6 +77,8 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
+    if root is not None and Path(root).exists() and not Path(root).is_dir():
+        raise ConfigError(f"datasets.{name}.root: {root} is a file; root is the folder that holds the videos (frame folders or video files)")
     if fmt == "demo":
         root_dir = Path(_required_root(name, fmt, root))
         g = settings(dcfg.get("generator"))

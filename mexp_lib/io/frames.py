@@ -107,6 +107,14 @@ class FrameSource:
         return int(hit[0])
 
 
+def video_name(path: str | Path) -> str:
+    """The name of the video a frames folder or video file holds: a folder's own name (resolved,
+    so ``.`` names the current folder, and ``s15.take2`` keeps its dot), a video file's name
+    without its video extension (``clip.mp4`` -> ``clip``)."""
+    p = Path(path).resolve()
+    return p.stem if p.suffix.lower() in VIDEO_EXTENSIONS and not p.is_dir() else p.name
+
+
 def count_video_frames(path: Path) -> int:
     """The number of frames of a video file that actually decode. ``CAP_PROP_FRAME_COUNT`` is read
     from the container header and is wrong for a truncated or badly muxed file."""
@@ -134,11 +142,17 @@ def open_frames(path: str | Path, *, numbering: str = "position") -> FrameSource
         if n <= 0:
             raise DataError(f"{p}: video file has no decodable frames")
         return FrameSource(p, (), np.arange(1, n + 1, dtype=np.int64), is_video_file=True)
+    if p.is_file():
+        raise DataError(f"{p}: a file that is not a video ({', '.join(VIDEO_EXTENSIONS)}); give a frames folder or a video file")
     if not p.is_dir():
         raise DataError(f"{p}: no such frames folder or video file")
     files = sorted((f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS), key=lambda f: _natural_key(f.name))
     if not files:
         raise DataError(f"{p}: folder holds no image frames ({', '.join(IMAGE_EXTENSIONS)})")
+    by_stem: dict[str, Path] = {}
+    for f in files:  # img001.jpg + img001.png: one frame twice, positions shifted
+        if (twin := by_stem.setdefault(f.stem.lower(), f)) is not f:
+            raise DataError(f"{p}: {twin.name} and {f.name} are one frame saved twice (same name, two image types); keep one")
     numbers: np.ndarray
     if numbering == "position":
         numbers = np.arange(1, len(files) + 1, dtype=np.int64)

@@ -97,6 +97,34 @@ def recognition_table(preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def check_predictions(preds: pd.DataFrame, source: str, labels: Sequence[str] | None = None) -> list[str]:
+    """Validate a predictions table (``subject, label, pred[, dataset, sample, seed]``, as
+    :func:`recognition_table` reads it) and return its classes: a :class:`DataError` naming
+    ``source`` and the CSV line when it has no rows, an empty label or prediction, a class
+    outside ``labels`` (when given), or one sample (dataset, subject, sample, seed) twice.
+    Classes: ``labels`` in their order, else the ones present, sorted."""
+    if preds.empty:
+        raise DataError(f"{source}: no predictions (a header and no rows)")
+    for col in ("label", "pred"):
+        values = preds[col].astype(str).str.strip()
+        empty = preds.index[preds[col].isna() | values.isin(["", "nan", "None"])]
+        if len(empty):
+            raise DataError(f"{source}: line {int(empty[0]) + 2}: empty {col}")
+        preds[col] = values
+        if labels is not None:
+            unknown = preds.index[~values.isin(list(labels))]
+            if len(unknown):
+                i = int(unknown[0])
+                raise DataError(f"{source}: line {i + 2}: {col} {values[i]!r} is not one of --labels ({', '.join(labels)})")
+    keys = [c for c in ("dataset", "subject", "sample", "seed") if c in preds.columns]
+    if "sample" in keys:
+        dup = preds.index[preds.duplicated(keys, keep=False)]
+        if len(dup):
+            lines = ", ".join(str(int(i) + 2) for i in dup[:3])
+            raise DataError(f"{source}: lines {lines}: one sample ({', '.join(keys)}) listed more than once")
+    return list(labels) if labels is not None else sorted(set(preds.label) | set(preds.pred))
+
+
 def read_megc2019_log(path: str | Path, labels: Sequence[str] = ("negative", "positive", "surprise")) -> pd.DataFrame:
     """A MEGC 2019-style per-sample log as predictions (``dataset, subject, sample, label, pred``).
 

@@ -14,6 +14,7 @@ from mexp_lib.config import SPOT_WITHOUT_MODEL, settings
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.errors import DataError
 from mexp_lib.io.atomic import atomic_path, write_csv
+from mexp_lib.io.frames import video_name
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
 from mexp_lib.spotting.core import Thresholds, select_thresholds, spot_configured, spot_loso, spotting_features
@@ -169,7 +170,7 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
     else:
         cfg = settings("spotting", WITHOUT_MODEL, cfg)
         th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
-    video = Path(frames_path).stem
+    video = video_name(frames_path)
     face = settings("face", face_cfg, {"grey": True})
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         t = Path(tmp)
