@@ -52,4 +52,4 @@ def load_casme2(
                 "aus": clean_str(r["Action Units"]), "task": "recognition",
             }
         )
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

@@ -76,4 +76,4 @@ def load_casme3(
             "objective_class": clean_str(r.get("Objective class", "")), "aus": clean_str(r.get("AU", "")),
             "task": "recognition" if recognition else "spotting",
         })
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

@@ -93,4 +93,4 @@ def load_casme_sq(
         )
     if not rows and not report.skipped:
         raise DataError(f"{src}: no expression rows found")
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

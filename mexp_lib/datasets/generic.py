@@ -87,4 +87,4 @@ def load_generic(
                 "emotion": clean_str(r["emotion"]).lower(), "objective_class": "", "aus": "", "task": task,
             }
         )
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

@@ -44,4 +44,4 @@ def load_mmew(
             "onset": frames[0], "apex": frames[1], "offset": frames[2], "type": "micro", "emotion": emotion,
             "objective_class": "", "aus": clean_str(r.get("Action Units", "")), "task": "recognition",
         })
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

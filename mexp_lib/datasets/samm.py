@@ -60,7 +60,7 @@ def load_samm(
             "objective_class": clean_str(r.get("Objective Classes", "")), "aus": clean_str(r.get("Action Units", "")),
             "task": "recognition",
         })
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)
 
 
 def load_samm_lv(
@@ -105,4 +105,4 @@ def load_samm_lv(
             "onset": frames[0], "apex": frames[1], "offset": frames[2], "type": etype,
             "emotion": "", "objective_class": "", "aus": clean_str(r.get("Action Units", "")), "task": "spotting",
         })
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

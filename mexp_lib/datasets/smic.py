@@ -90,4 +90,4 @@ def load_smic(
                 "emotion": clean_str(r[emo_col]).lower(), "objective_class": "", "aus": "",
                 "task": "recognition" if cropped else "spotting",
             })
-    return finish_table(rows, src, on_bad_row, report)
+    return finish_table(rows, src, on_bad_row, report, root=root)

@@ -117,12 +117,14 @@ def id_problem(value: str, what: str) -> str | None:
     return f"{what} id {value!r} cannot name a file or a wildcard{shown}: use {SAFE_ID_CHARS}"
 
 
-def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, report: LoadReport) -> pd.DataFrame:
+def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, report: LoadReport, *, root: str | Path | None = None) -> pd.DataFrame:
     """Build the sample table from loader rows, checking ids (:data:`SAFE_ID`), the frame rate,
-    frame order, that a video has one subject, and duplicate samples."""
+    frame order, that a video has one subject, and duplicate samples; with the dataset's
+    ``root`` (its frames exist), that each interval lies within its folder's frames."""
     kept = []
     seen: dict[tuple[object, object], dict[str, object]] = {}
     owner: dict[object, tuple[object, object]] = {}  # video -> (subject, row)
+    last_frames: dict[str, int | str | None] = {}  # frames folder -> its last frame number (or why it has none)
     for r in rows:
         row_id = r["_row"]
         fps = float(r["fps"])
@@ -138,6 +140,10 @@ def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, repor
                     "a video belongs to one subject (a leave-one-subject-out fold would train on its own clip)", on_bad_row, report)
             continue
         on, ap, off = int(r["onset"]), int(r["apex"]), int(r["offset"])
+        past = _past_last_frame(str(r["frames"]), str(r["numbering"]), on, off, last_frames) if root is not None else None
+        if past:
+            bad_row(source, row_id, past, on_bad_row, report)
+            continue
         if on > off:
             bad_row(source, row_id, f"onset {on} > offset {off}", on_bad_row, report)
             continue
@@ -166,6 +172,36 @@ def finish_table(rows: list[dict[str, Any]], source: str, on_bad_row: str, repor
         raise DataError(f"{source}: no usable samples")
     check_unique_samples(df, source, rows=[r["_row"] for r in kept])
     return df.reset_index(drop=True)
+
+
+def last_frame(frames: str, numbering: str) -> int | str | None:
+    """The last frame number of a frames folder as a sheet counts (``numbering``), the problem
+    with the folder (a message) when its frames cannot be numbered, or None when it holds no
+    frames to count (a video file, counted only by decoding it; an empty folder, which the
+    face stage names)."""
+    from mexp_lib.io.frames import IMAGE_EXTENSIONS, open_frames
+
+    p = Path(frames)
+    if not p.is_dir() or not any(f.suffix.lower() in IMAGE_EXTENSIONS for f in p.iterdir()):
+        return None
+
+    try:
+        return int(open_frames(frames, numbering=numbering).numbers.max())
+    except DataError as e:
+        return str(e)
+
+
+def _past_last_frame(frames: str, numbering: str, onset: int, offset: int, cache: dict[str, int | str | None]) -> str | None:
+    """Why an interval cannot be cut from its frames (past the last frame, or an unusable
+    folder), or None."""
+    if frames not in cache:
+        cache[frames] = last_frame(frames, numbering)
+    last = cache[frames]
+    if isinstance(last, str):
+        return last
+    if last is not None and max(onset, offset) > last:
+        return f"frames {onset}-{offset} run past the last frame ({last}) of {frames}"
+    return None
 
 
 def check_unique_samples(samples: pd.DataFrame, source: str, rows: list[object] | None = None) -> None:

@@ -20,3 +20,16 @@ def select_samples(samples: pd.DataFrame, rec: dict[str, Any]) -> tuple[pd.DataF
     """
     candidates = samples if rec["long_videos"] else samples[samples.task == "recognition"]
     return apply_class_set(candidates, resolve_class_set(rec["class_set"]))
+
+
+def check_classes(kept: pd.DataFrame, dataset: str, rec: dict[str, Any]) -> None:
+    """Recognition needs two classes or more: a :class:`~mexp_lib.errors.ConfigError` naming
+    the dataset, the class set and the counts when the kept samples (:func:`select_samples`)
+    hold fewer, before any fold trains (a one-class model reports a perfect-looking UF1)."""
+    from mexp_lib.errors import ConfigError
+
+    counts = kept["label"].value_counts() if "label" in kept.columns else pd.Series(dtype=int)
+    if len(kept) and len(counts) < 2:
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        raise ConfigError(f"datasets.{dataset}: recognition needs two classes or more; class set {rec['class_set']!r} "
+                          f"keeps one ({shown}); choose another class set (recognition.class_set) or add samples of other classes")

@@ -6,7 +6,7 @@ from mexp_lib.chunks import chunk_of, plan_chunks
 from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import resolve_class_set
 from mexp_lib.recognition.kinds import input_kind
-from mexp_lib.recognition.samples import select_samples
+from mexp_lib.recognition.samples import check_classes, select_samples
 from mexp_lib.config import check_target_datasets
 from mexp_lib.errors import ConfigError, MexpError
 from mexp_lib.provenance import input_fingerprint
@@ -320,6 +320,7 @@ def get_folds(dataset):
             f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
             f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}"
         )
+    check_classes(recognition_samples(dataset), dataset, RECOGNITION[dataset])
     if fold_column(dataset) == "source" and len(folds) < 2:
         raise ConfigError(
             f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more"
