@@ -24,9 +24,12 @@
 # (workflow/lint.py) passes that lint and fails on any other.
 from snakemake.utils import min_version
 
-from mexp_lib.config import resolve_config
+from mexp_lib.config import check_config_yaml, resolve_config
 
 min_version("9.0")
+
+# Malformed YAML stops in one line naming the file and line (Snakemake's message names neither).
+check_config_yaml("config/config.yaml")
 
 
 configfile: "config/config.yaml"

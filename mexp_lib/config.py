@@ -280,22 +280,43 @@ def parse_assignments(items: Iterable[str] | None, example: str = "") -> dict[st
     return out
 
 
-def read_config_file(config_file: str | Path, what: str = "") -> dict[str, Any]:
-    """A workflow config file resolved as the workflow resolves it (:func:`resolve_config`):
-    a :class:`ConfigError` naming the file -- and the line, for malformed YAML -- otherwise,
+def load_yaml_file(path: str | Path, what: str = "") -> Any:
+    """The YAML document of ``path``; a :class:`ConfigError` naming the file, and the line and
+    column of malformed YAML (``config/config.yaml: line 4, column 4: not valid YAML (...)``),
     prefixed with ``what`` (``"--config "``)."""
     import yaml
 
-    p = Path(config_file)
+    p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{what}{p}: No such file or directory")
     try:
-        data = yaml.safe_load(p.read_text(errors="replace"))
+        return yaml.safe_load(p.read_text(errors="replace"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
         problem = " ".join(str(getattr(e, "problem", None) or e).split())
         raise ConfigError(f"{what}{p}:{where} not valid YAML ({problem})") from None
+
+
+def check_config_yaml(path: str | Path) -> None:
+    """For the Snakefile, before its ``configfile:``: a config file that is not valid YAML stops
+    with one ``mexp: error:`` line naming the file and line (Snakemake's own message names
+    neither). A missing file is left to Snakemake."""
+    import sys
+
+    if Path(path).is_file():
+        try:
+            load_yaml_file(path)
+        except ConfigError as e:
+            sys.exit(f"mexp: error: {e}")
+
+
+def read_config_file(config_file: str | Path, what: str = "") -> dict[str, Any]:
+    """A workflow config file resolved as the workflow resolves it (:func:`resolve_config`):
+    a :class:`ConfigError` naming the file -- and the line, for malformed YAML -- otherwise,
+    prefixed with ``what`` (``"--config "``)."""
+    p = Path(config_file)
+    data = load_yaml_file(p, what)
     if not isinstance(data, dict):
         raise ConfigError(f"{what}{p}: expected a mapping of sections (datasets:, face:, ...), not {type(data).__name__}")
     try:
