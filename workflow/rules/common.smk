@@ -1,4 +1,5 @@
 # Sample tables, wildcard constraints and input functions (get_*) shared by the stage rules.
+import re
 import sys
 from pathlib import Path
 
@@ -134,7 +135,7 @@ VIDEO_CHUNK = ByDataset({name: chunk_of(FACE_CHUNKS[name]) for name in SAMPLES})
 
 
 wildcard_constraints:
-    dataset="|".join([*SAMPLES, *SAMPLES.broken]) or "NONE",
+    dataset="|".join(map(re.escape, [*SAMPLES, *SAMPLES.broken])) or "NONE",
     video="[^/]+",
     sample="[^/]+",
     chunk="[0-9]+",

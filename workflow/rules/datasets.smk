@@ -9,7 +9,7 @@ rule generate_demo:
     benchmark:
         "benchmarks/generate_demo/{dataset}.tsv"
     wildcard_constraints:
-        dataset="|".join(DEMO_DATASETS) or "NONE",
+        dataset="|".join(map(re.escape, DEMO_DATASETS)) or "NONE",
     params:
         generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
     script:
