@@ -430,6 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
 LONG_COMMANDS = (_landmarks, _spot, _align, _interpolate, _magnify, _flow, _preprocess, _demo)
 
 
+def _check_output(output: str | None) -> None:
+    """``-o`` names a file to write: an existing folder there is refused before any work (the
+    rename at the end could not replace it)."""
+    if output and Path(output).is_dir():
+        raise MexpError(f"-o {output}: is a folder; give the file to write")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input ends in one line ``mexp: error: ...`` and exit status 2; a
     closed output pipe (``mexp ... | head``) ends quietly with status 141, as for other tools."""
@@ -440,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging()  # progress and warnings on stderr; stdout keeps the result
         show_progress_bars(sys.stderr if sys.stderr.isatty() else None)
     try:
+        _check_output(getattr(args, "output", None))
         return int(args.func(args))
     except MexpError as e:
         print(f"mexp: error: {e}", file=sys.stderr)
