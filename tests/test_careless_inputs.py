@@ -307,15 +307,16 @@ def test_dataset_names_with_regex_characters_plan(tmp_path):
 
 
 def test_one_class_left_stops_before_training(tmp_path):
-    """A class set that keeps one class: the plan stops naming the dataset and the counts."""
+    """A class set that keeps one class: the plan stops naming the dataset and the counts
+    (a dry run of the tiny config), and check_classes passes two classes."""
     import pandas as pd
+    from workflow_runner import tiny_workdir
 
-    from mexp_lib.errors import ConfigError
     from mexp_lib.recognition.samples import check_classes
 
-    kept = pd.DataFrame({"sample": ["a", "b"], "label": ["positive", "positive"]})
-    with pytest.raises(ConfigError, match=r"datasets.d: recognition needs two classes or more.*positive: 2"):
-        check_classes(kept, "d", {"class_set": {"happiness": "positive"}})
+    wd = tiny_workdir(tmp_path)
+    line = _error_line(_dry(wd, "results/demo_loso_metrics.csv", "--config", "recognition={class_set: {happiness: positive}}"))
+    assert "datasets.demo: recognition needs two classes or more" in line and "positive: 3" in line
     check_classes(pd.DataFrame({"sample": ["a", "b"], "label": ["positive", "negative"]}), "d", {"class_set": "x"})
 
 
