@@ -15,13 +15,17 @@ from mexp_lib.provenance import input_fingerprint
 
 def requested_targets():
     """The targets asked for: the DAG settings' when Snakemake has set them (the API), else the
-    command line's (the snakemake command parses the Snakefile before it sets them)."""
+    snakemake command line's (the command parses the Snakefile before it sets them)."""
     if workflow.dag_settings is not None and workflow.dag_settings.targets:
         return list(workflow.dag_settings.targets)
+    if "snakemake" not in sys.argv[0]:  # another program drives Snakemake: its argv is not ours
+        return []
+    import contextlib, io
     from snakemake.cli import get_argument_parser
 
     try:
-        return list(get_argument_parser().parse_known_args(sys.argv[1:])[0].targets or [])
+        with contextlib.redirect_stderr(io.StringIO()):
+            return list(get_argument_parser().parse_known_args(sys.argv[1:])[0].targets or [])
     except (SystemExit, Exception):
         return []
 
