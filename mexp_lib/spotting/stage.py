@@ -22,6 +22,16 @@ from mexp_lib.spotting.settings import TYPES, is_learned, spotting_settings
 
 logger = logging.getLogger(__name__)
 
+# The settings each stage reads (dotted config paths; mexp_lib.stages collects them): the
+# workflow passes exactly these, so a change reruns exactly the stages reading it. The feature
+# stage reads these 19 spotting keys (a test runs it with a recording config); spot_intervals
+# reads the whole section (its model file stores it: `mexp spot --model` computes a new
+# video's features with the same settings).
+COMPUTE_SPOTTING_FEATURES_READS = tuple(f"spotting.{k}" for k in (
+    "blinks", "boundaries", "boundary_rise", "boundary_seconds", "candidates_per_second", "cell_norm", "denoise", "dis", "eye_dilate",
+    "farneback", "flow_method", "grid", "head_motion", "k_seconds", "method", "region", "smooth", "top_cells", "tvl1"))
+SPOT_INTERVALS_READS = ("spotting",)
+
 
 def compute_spotting_features(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
     """Compute a long video's per-frame scores and store them with its frame numbers; ``cfg``:
