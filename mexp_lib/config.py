@@ -144,7 +144,7 @@ def read_settings(config: Mapping[str, Any], reads: Iterable[str], *, dataset: s
             raise ConfigError(f"{path}: the config has no such setting")
         missing = False
         for i, part in enumerate(parts[1:], 1):
-            if isinstance(value, Mapping) and part not in value and i == len(parts) - 1:
+            if isinstance(value, Mapping) and part not in value and i == len(parts) - 1 and _schema_knows(parts):
                 missing = True
                 break
             if not isinstance(value, Mapping) or part not in value:
@@ -156,6 +156,22 @@ def read_settings(config: Mapping[str, Any], reads: Iterable[str], *, dataset: s
         if not missing:
             node[parts[-1]] = _sorted(value)
     return _sorted(out)  # type: ignore[no-any-return]
+
+
+def _schema_knows(parts: list[str]) -> bool:
+    """Whether the schema has a key at this path (a dataset's name matches any)."""
+    node: Mapping[str, Any] = load_schema()
+    for part in parts:
+        node = _local_ref(node)
+        props = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        if part in props:
+            node = props[part]
+        elif isinstance(extra, Mapping):
+            node = extra
+        else:
+            return False
+    return True
 
 
 def _sorted(obj: Any) -> Any:
