@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mexp_lib.config import read_settings
-from mexp_lib.datasets.load import BUILD_SAMPLE_TABLE_READS
 from mexp_lib.datasets.demo import GENERATE_DEMO_READS
+from mexp_lib.datasets.load import BUILD_SAMPLE_TABLE_READS
 from mexp_lib.face.qc import QC_FACES_READS
 from mexp_lib.face.stage import ALIGN_FACES_READS, DETECT_LANDMARKS_READS
 from mexp_lib.motion.stage import COMPUTE_FLOW_READS, MAGNIFY_MOTION_READS, NORMALISE_CLIP_READS

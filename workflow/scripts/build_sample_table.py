@@ -1,5 +1,5 @@
-"""Load and validate a dataset's annotations into the sample table (adapter for mexp_lib.datasets.build_sample_table)."""
-from mexp_lib.datasets import build_sample_table
+"""Load and validate a dataset's annotations into the sample table (adapter for mexp_lib.datasets.load.build_sample_table)."""
+from mexp_lib.datasets.load import build_sample_table
 from mexp_lib.log import setup_logging
 
 setup_logging(snakemake.log[0])
