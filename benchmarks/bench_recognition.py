@@ -67,17 +67,14 @@ def composite_config() -> dict[str, Any]:
 
 def dataset_section(cfg: dict[str, Any], section: str, *, defaults: bool = False) -> dict[str, Any]:
     """A config section (``recognition``, ``training``) as the composite dataset runs it: the
-    global section updated with the keys set in the dataset's own entry (as the workflow's
-    ``dataset_section``); with ``defaults`` the schema's defaults filled in first (the workflow's
-    own validation), for code that reads the section directly."""
+    global section deep-merged with the keys set in the dataset's own entry (as the workflow's,
+    :func:`mexp_lib.config.dataset_section`); with ``defaults`` the config resolved first (the
+    schema's defaults filled in, as the workflow does), for code that reads the section directly."""
+    from mexp_lib.config import deep_merge, resolve_config
+
     if defaults:
-        import copy
-
-        from snakemake.utils import validate
-
-        cfg = copy.deepcopy(cfg)
-        validate(cfg, str(REPO / "mexp_lib/schemas/config.schema.yaml"), set_default=True)
-    return dict(cfg.get(section) or {}) | dict(cfg["datasets"][DATASET].get(section) or {})
+        cfg = resolve_config(cfg)
+    return deep_merge(cfg.get(section) or {}, cfg["datasets"][DATASET].get(section))
 
 
 def apply_overrides(cfg: dict[str, Any], sets: list[str]) -> dict[str, Any]:

@@ -159,10 +159,10 @@ def evaluate(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: di
     """Leave-one-subject-out spotting (thresholds and networks fitted on the other subjects)
     and the MEGC metrics: F1 overall, micro and macro, with the counts."""
     from mexp_lib.metrics import spotting_scores
-    from mexp_lib.spotting import spot_loso
+    from mexp_lib.spotting.select import spot_folds
 
     subjects = dict(zip(gt.video, gt.subject, strict=True))
-    pred, _ = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
+    pred, _ = spot_folds(scores, {v: subjects[v] for v in scores}, gt, cfg)
     r = spotting_scores(gt, pred).set_index("type")
     return pd.Series({"f1": r.loc["all", "f1"], "micro_f1": r.loc["micro", "f1"], "macro_f1": r.loc["macro", "f1"],
                       "tp": int(r.loc["all", "tp"]), "fp": int(r.loc["all", "fp"]), "fn": int(r.loc["all", "fn"])})

@@ -114,6 +114,76 @@ def settings(section: str, cfg: Mapping[str, Any] | None = None, *overrides: Map
     return dict(fill_defaults(merged, section_schema(section), section, passthrough=passthrough))
 
 
+def dataset_section(config: Mapping[str, Any], dataset: str, section: str) -> dict[str, Any]:
+    """A resolved config's ``section`` as one dataset runs it: the global section deep-merged
+    with the dataset's own entry (``datasets.<name>.<section>``, e.g. ``training:
+    {selection: {folds: 3}}`` keeps the global ``selection.method``)."""
+    return deep_merge(config[section], (config["datasets"][dataset] or {}).get(section))
+
+
+# Sections a dataset's entry may override (datasets.<name>.recognition / .training).
+PER_DATASET_SECTIONS = ("recognition", "training")
+
+
+def read_settings(config: Mapping[str, Any], reads: Iterable[str], *, dataset: str | None = None) -> dict[str, Any]:
+    """The settings a stage reads, picked from a resolved config as a nested mapping of the
+    same shape: ``reads`` holds dotted paths (``"flow"`` a whole section, ``"face.size"`` one
+    key, ``"datasets.{dataset}.generator"`` a dataset's own entry). With ``dataset``, the
+    per-dataset sections (:data:`PER_DATASET_SECTIONS`) are that dataset's
+    (:func:`dataset_section`). Mappings come back with their keys sorted (Snakemake compares
+    params by their text: reordering a config file must not rerun anything). A last key that
+    is not set (one without a default, e.g. a demo entry's ``generator``) is left out; any other
+    part of a path the config does not hold raises a :class:`ConfigError` naming it."""
+    out: dict[str, Any] = {}
+    for path in reads:
+        parts = path.format(dataset=dataset).split(".")
+        if dataset is not None and parts[0] in PER_DATASET_SECTIONS:
+            value: Any = dataset_section(config, dataset, parts[0])
+        elif parts[0] in config:
+            value = config[parts[0]]
+        else:
+            raise ConfigError(f"{path}: the config has no such setting")
+        missing = False
+        for i, part in enumerate(parts[1:], 1):
+            if isinstance(value, Mapping) and part not in value and i == len(parts) - 1 and _schema_knows(parts):
+                missing = True
+                break
+            if not isinstance(value, Mapping) or part not in value:
+                raise ConfigError(f"{path}: the config has no such setting ({'.'.join(parts[:i + 1])})")
+            value = value[part]
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if not missing:
+            node[parts[-1]] = _sorted(value)
+    return _sorted(out)  # type: ignore[no-any-return]
+
+
+def _schema_knows(parts: list[str]) -> bool:
+    """Whether the schema has a key at this path (a dataset's name matches any)."""
+    node: Mapping[str, Any] = load_schema()
+    for part in parts:
+        node = _local_ref(node)
+        props = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        if part in props:
+            node = props[part]
+        elif isinstance(extra, Mapping):
+            node = extra
+        else:
+            return False
+    return True
+
+
+def _sorted(obj: Any) -> Any:
+    """``obj`` with every mapping's keys sorted, deep (a copy)."""
+    if isinstance(obj, Mapping):
+        return {k: _sorted(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list | tuple):
+        return [_sorted(v) for v in obj]
+    return copy.deepcopy(obj)
+
+
 def default(dotted: str) -> Any:
     """The schema's default of one key, e.g. ``default("magnification.alpha")`` -> 4."""
     section, _, rest = dotted.partition(".")

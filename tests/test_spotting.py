@@ -365,3 +365,65 @@ def test_readme_spotting_realism_table_is_the_runs_table():
     default = table[table.spotter.str.startswith("default")].set_index("sigma")
     floor = table[table.spotter.str.startswith("fixed-region")].set_index("sigma")
     assert (default.f1 > floor.f1).all()
+
+
+# --- spotter: select (the spotter chosen per fold on its training subjects) -----------------------
+
+def _select_dataset(floor_clean: bool = True, changed: str | None = None, n_subjects: int = 4):
+    """One video per subject with two micro-expressions; ``floor_*`` scores are clean bumps and
+    the classical ones noise (or the other way round); ``changed``: that subject's video and
+    ground truth replaced by other ones."""
+    sc, rows, subjects = {}, [], {}
+    for i in range(n_subjects):
+        s = chr(ord("a") + i)
+        centres = (60 + 7 * i, 200 - 5 * i) if s != changed else (30, 250)
+        clean = scores(events=[("micro", c, 1.0) for c in centres], seed=i)
+        noise = scores(events=[("micro", c, 1.0) for c in (120 + 3 * i,)], seed=100 + i, noise=0.3 if s != changed else 0.6)
+        good, bad = (clean, noise) if floor_clean else (noise, clean)
+        sc[f"v{s}"] = {**bad, "floor_micro": good["micro"], "floor_macro": good["macro"]}
+        subjects[f"v{s}"] = s
+        rows += [(f"v{s}", c - 4, c + 6, "micro") for c in centres]
+    return sc, subjects, pd.DataFrame(rows, columns=["video", "onset", "offset", "type"])
+
+
+SELECT = {"spotter": "select", "select_from": ["classical", "floor"], "p_grid": [0.2, 0.6], "floor_grid": [0], "type_ratio": None,
+          "boundaries": "fixed", "type_by": "ratio"}
+
+
+@pytest.mark.parametrize(("floor_clean", "chosen"), [(True, "floor"), (False, "classical")])
+def test_select_chooses_the_spotter_that_works_on_the_training_subjects(floor_clean, chosen):
+    from mexp_lib.metrics import spotting_scores
+    from mexp_lib.spotting.select import spot_folds
+
+    sc, subjects, gt = _select_dataset(floor_clean)
+    pred, sel = spot_folds(sc, subjects, gt, SELECT)
+    assert set(sel.spotter) == {chosen}, sel
+    assert (sel[f"inner_f1_{chosen}"] > sel[f"inner_f1_{({'floor', 'classical'} - {chosen}).pop()}"]).all()
+    assert spotting_scores(gt, pred).set_index("type").loc["all", "f1"] >= 0.6
+
+
+def test_select_choice_for_a_fold_never_sees_its_test_subject():
+    """Fold a's choice (and every inner F1 and threshold behind it) is the same whatever subject
+    a's video and ground truth are; the pairing case: changing subject b's changes it."""
+    from mexp_lib.spotting.select import spot_folds
+
+    def fold_a(changed):
+        sc, subjects, gt = _select_dataset(True, changed)
+        return spot_folds(sc, subjects, gt, SELECT)[1].query("fold == 'a'").reset_index(drop=True)
+
+    base = fold_a(None)
+    pd.testing.assert_frame_equal(base, fold_a("a"))
+    assert not base.equals(fold_a("b")), "fold a's training subjects do change its selection"
+
+
+def test_select_falls_back_without_floor_scores_and_stores_its_choice(tmp_path):
+    from mexp_lib.spotting.select import available
+    from mexp_lib.spotting.stage import read_spotting_model, write_spotting_model
+
+    sc, subjects, gt = _select_dataset(True)
+    cfg = {**SELECT, "select_from": ["floor", "classical"]}
+    old = {v: {k: a for k, a in x.items() if not k.startswith("floor_")} for v, x in sc.items()}
+    assert available(old, cfg) == ["classical"], "feature files written before the floor existed: the floor is left out"
+    write_spotting_model(sc, gt, cfg, tmp_path / "m.pt", subjects=subjects)
+    stored, _, net = read_spotting_model(tmp_path / "m.pt")
+    assert stored["spotter"] == "select" and stored["select_from"] == ["floor"] and net is None

@@ -448,6 +448,10 @@ def frame_writer(jpeg_quality: int | None) -> tuple[str, list[int]]:
     return ".jpg", [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
 
 
+# The settings the stage reads (mexp_lib.stages): the dataset's generator block.
+GENERATE_DEMO_READS = ("datasets.{dataset}.generator",)
+
+
 def generate_demo(root: str | Path, gen_cfg: dict[str, Any] | None, *, layout: str = "demo") -> None:
     """Render the demo into ``root`` (via a temporary folder renamed at the end).
 

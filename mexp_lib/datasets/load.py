@@ -111,6 +111,10 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     return out[SAMPLE_COLUMNS], report
 
 
+# The settings the stage reads (mexp_lib.stages): the dataset's whole entry.
+BUILD_SAMPLE_TABLE_READS = ("datasets.{dataset}",)
+
+
 def build_sample_table(name: str, dcfg: dict[str, Any], *, out_samples: str | Path, out_skipped: str | Path) -> pd.DataFrame:
     """The ``build_sample_table`` stage: load a configured dataset (:func:`load_dataset`) and
     write its sample table and the rows it skipped (with why), each atomically."""

@@ -123,6 +123,10 @@ QC_NOTES = (
 )
 
 
+# The settings the stage reads (mexp_lib.stages): none (it reads the face stages' files).
+QC_FACES_READS: tuple[str, ...] = ()
+
+
 def qc_faces(landmark_files: Sequence[str], face_stores: Sequence[str], *, out_csv: str | Path, out_crops: str | Path,
             out_html: str | Path | None = None) -> pd.DataFrame:
     """The face stage's QC of a dataset: the table (:func:`qc_table`) as CSV and, for the

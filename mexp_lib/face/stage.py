@@ -20,6 +20,13 @@ from mexp_lib.log import progress
 
 logger = logging.getLogger(__name__)
 
+# The settings each stage reads (dotted config paths; mexp_lib.stages collects them): the
+# workflow passes exactly these, so a change to one reruns the stage, and a change to another
+# face key does not (a test checks both, and that the functions read no other key).
+DETECT_LANDMARKS_READS = tuple(f"face.{k}" for k in ("backend", "cnn_model", "detect_every", "detect_size", "detector", "fan_weights",
+                                                     "on_missing_face", "search_every", "shape_model", "smooth", "track_min_score", "upsample"))
+ALIGN_FACES_READS = ("face.grey", "face.margin", "face.size")
+
 
 def detect_landmarks(frames_path: str, *, video: str, numbering: str, strategy: str, face_cfg: dict[str, Any], out: str | Path) -> None:
     """Landmarks of one video to a landmark JSON, or, under ``on_missing_face: skip``, a skip

@@ -21,6 +21,12 @@ from mexp_lib.motion.regions import HeadMotion, face_masks, roi_box
 
 logger = logging.getLogger(__name__)
 
+# The settings each stage reads (dotted config paths; mexp_lib.stages collects them): the
+# workflow passes exactly these, so a change reruns exactly the stages reading it.
+NORMALISE_CLIP_READS = ("interpolation", "recognition.context")
+MAGNIFY_MOTION_READS = ("magnification",)
+COMPUTE_FLOW_READS = ("flow",)
+
 
 def _propagate_skip(src: str | Path, out: str | Path) -> bool:
     reason = skip_reason(src)

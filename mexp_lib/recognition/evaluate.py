@@ -192,6 +192,11 @@ def fold_selections(pred_files: Sequence[str]) -> dict[str, Any]:
     return chosen
 
 
+# The settings the stage reads (mexp_lib.stages): the sections its provenance record holds (so
+# the record changes, and the stage reruns, with any of them), the class set among them.
+EVALUATE_RECOGNITION_READS = ("face", "flow", "interpolation", "magnification", "recognition", "training")
+
+
 def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None, out_html: str | Path | None = None) -> pd.DataFrame:
     """Pool the folds' predictions into the metric table, the prediction file and the plot.
 

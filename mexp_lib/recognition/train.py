@@ -31,6 +31,7 @@ from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
 from mexp_lib.models.spatiotemporal import predict_labels
 from mexp_lib.recognition.kinds import input_kind
+from mexp_lib.recognition.settings import training_settings
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str
 
 def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """The model's own options (``training.options``), for :func:`mexp_lib.models.build_model`."""
-    return dict(cfg.get("options") or {})
+    return dict(training_settings(cfg)["options"])
 
 
 def _mirror_normalised(x: torch.Tensor, u_mirror: float) -> torch.Tensor:
@@ -218,18 +219,19 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     (``{shift, rotate, scale}`` random warp of each training input; all 0 = off),
     ``label_smoothing``.
     """
+    cfg = training_settings(cfg)
     seed_everything(seed)
     model = build_model(cfg["model"], num_classes=n_classes, size=int(cfg["input_size"]), **model_options(cfg)).to(device)
     mean = torch.tensor(norm[0], device=device, dtype=torch.float32)[:, None, None]  # channel axis is -3
     std = torch.tensor(norm[1], device=device, dtype=torch.float32)[:, None, None]
     counts = np.bincount(y, minlength=n_classes).astype(np.float32)
     weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / n_classes, device=device)
-    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=float(cfg.get("label_smoothing", 0.0)))
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=float(cfg["label_smoothing"]))
     opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
     at = torch.tensor(aux, device=device) if aux is not None else None
     n = len(xt)
-    if cfg.get("flip", True):
+    if cfg["flip"]:
         # mirrored copies, made once: flip the columns and reflect u about "no motion"
         xf = torch.flip(xt, dims=[-1])
         xf[..., 0, :, :] = 2 * norm[2] - xf[..., 0, :, :]
@@ -239,17 +241,17 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     bs = int(cfg["batch_size"])
     epochs = int(cfg["epochs"])
     steps_per_epoch = (n + bs - 1) // bs
-    schedule = str(cfg.get("schedule", "constant"))
-    warmup = int(cfg.get("warmup_epochs", 0)) * steps_per_epoch
-    alpha = float(cfg.get("mixup", 0.0))
-    affine = {"shift": 0.0, "rotate": 0.0, "scale": 0.0} | dict(cfg.get("affine") or {})
+    schedule = str(cfg["schedule"])
+    warmup = int(cfg["warmup_epochs"]) * steps_per_epoch
+    alpha = float(cfg["mixup"])
+    affine = dict(cfg["affine"])
     warp = any(float(v) > 0 for v in affine.values())
     base_lr = float(cfg["lr"])
     step = 0
     model.train()
     for _ in range(epochs):
         perm = torch.randperm(n, generator=gen)
-        if cfg.get("flip", True):  # each sample mirrored with probability 1/2
+        if cfg["flip"]:  # each sample mirrored with probability 1/2
             perm = perm + n * (torch.rand(n, generator=gen) < 0.5).long()
         perm = perm.to(device)
         for i in range(0, n, bs):
@@ -336,7 +338,7 @@ def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: n
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
     rows, states = [], {}
     for seed in cfg["seeds"]:
-        svm = LinearSVC(C=float(cfg.get("svm_c", 0.01)), class_weight="balanced", random_state=int(seed), max_iter=20000)
+        svm = LinearSVC(C=float(cfg["svm_c"]), class_weight="balanced", random_state=int(seed), max_iter=20000)
         svm.fit((x_tr - mean) / std, y_tr)
         pred = svm.predict((x_te - mean) / std) if len(test) else np.zeros(0, int)
         rows += _prediction_rows(test, np.asarray(pred), classes, int(seed), test_subject)
@@ -348,6 +350,7 @@ def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: n
 def svm_loso(samples: pd.DataFrame, features: dict[str, np.ndarray], *, classes: list[str], cfg: dict[str, Any], workdir: str | Path) -> pd.DataFrame:
     """Leave-one-subject-out linear SVM on given descriptors (``video -> vector``), e.g. published
     LBP-TOP features; each fold's outputs go to ``workdir/<subject>/``. Returns all predictions."""
+    cfg = training_settings(cfg)
     preds = []
     for subject in sorted(samples.subject.unique()):
         tr, te = samples[samples.subject != subject], samples[samples.subject == subject]
@@ -373,14 +376,16 @@ def fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, *, n_class
 
     Returns the model, the predicted labels (N,), the class probabilities (N, classes; with
     ``training.tta_flip`` averaged with the mirrored input's, and then the labels are their
-    argmax) and the normalisation (mean, std, centre)."""
+    argmax) and the normalisation (mean, std, centre). ``cfg``: the ``training`` section
+    (missing keys take the schema's defaults)."""
+    cfg = training_settings(cfg)
     norm = _normalisation(x_tr, centre)
     model = _train_one(x_tr, y_tr, n_classes, cfg, seed, device, norm, aux)
     if not len(x_te):
         return model, np.zeros(0, np.int64), np.zeros((0, n_classes)), norm
     mean, std = norm[0][:, None, None], norm[1][:, None, None]
     xt = torch.tensor(((x_te - mean) / std).astype(np.float32), device=device)
-    tta = bool(cfg.get("tta_flip", False))
+    tta = bool(cfg["tta_flip"])
     proba = predict_proba(model, xt, tta_flip=tta, u_mirror=float(2 * (centre - norm[0][0]) / norm[1][0]))
     if tta:
         pred = proba.argmax(1)
@@ -427,16 +432,17 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarr
     candidate's score."""
     from mexp_lib.metrics import recognition_scores
 
-    sel = dict(cfg.get("selection") or {})
-    metric = str(sel.get("metric", "uf1"))
+    cfg = training_settings(cfg)
+    sel = dict(cfg["selection"])
+    metric = str(sel["metric"])
     if metric not in ("uf1", "uar"):
         raise ConfigError(f"training.selection.metric: {metric!r} is not uf1 or uar")
-    candidates = _grid(dict(sel.get("grid") or {}))
+    candidates = _grid(dict(sel["grid"]))
     subjects = train.subject.astype(str).to_numpy()
-    groups = inner_groups(subjects, int(sel.get("folds", 4)), int(sel.get("split_seed", 0)))
+    groups = inner_groups(subjects, int(sel["folds"]), int(sel["split_seed"]))
     if len(groups) < 2:
         raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
-    seeds = [int(s) for s in sel.get("seeds", [0])]
+    seeds = [int(s) for s in sel["seeds"]]
     scores: list[dict[str, Any]] = []
     for cand in candidates:
         inner_cfg = cfg | cand
@@ -469,9 +475,12 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     probabilities (``prob_<class>``), for the seed ensemble. With ``training.selection.method:
     inner`` the listed hyper-parameters are first chosen by :func:`select_hyperparameters` on
     the training subjects alone; ``out_selection`` (JSON) records the chosen values and scores.
+    ``cfg``: the ``training`` section (missing keys take the schema's defaults; the workflow
+    passes the settings of :data:`mexp_lib.recognition.settings.TRAIN_FOLD_READS`).
     """
-    torch.set_num_threads(int(cfg.get("threads", 1)))
-    device = select_device(cfg.get("device", "auto"))
+    cfg = training_settings(cfg)
+    torch.set_num_threads(int(cfg["threads"]))
+    device = select_device(cfg["device"])
     inputs, centre = read_input_pack(pack, input_kind(cfg["model"]))
     usable = samples[samples["sample"].isin(inputs)]
     if len(usable) < len(samples):
@@ -486,7 +495,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     x_tr = np.stack([inputs[v] for v in train["sample"]])  # float32, as packed
     x_te = np.stack([inputs[v] for v in test["sample"]]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
     if input_kind(cfg["model"]) == "lbptop":
-        if (cfg.get("selection") or {}).get("method", "fixed") != "fixed":
+        if cfg["selection"]["method"] != "fixed":
             raise ConfigError("training.selection.method: inner selection trains networks; lbptop_svm takes its C from training.svm_c (use method: fixed)")
         if out_selection is not None:
             write_json({"test_fold": test_subject, "method": "fixed", "chosen": {}, "scores": []}, out_selection)
@@ -501,14 +510,14 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         logger.info("AU branch: %d of %d training samples have coded AUs", int((~np.isnan(aux[:, 0])).sum()), len(aux))
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
     selection: dict[str, Any] = {"method": "fixed", "chosen": {}, "scores": []}
-    sel = dict(cfg.get("selection") or {})
-    if sel.get("method", "fixed") == "inner":
+    sel = dict(cfg["selection"])
+    if sel["method"] == "inner":
         chosen, scores = select_hyperparameters(train, x_tr, y_tr, classes=classes, cfg=cfg, device=device, centre=centre, aux=aux)
-        selection = {"method": "inner", "folds": int(sel.get("folds", 4)), "metric": sel.get("metric", "uf1"), "chosen": chosen, "scores": scores}
+        selection = {"method": "inner", "folds": int(sel["folds"]), "metric": sel["metric"], "chosen": chosen, "scores": scores}
         logger.info("fold %s: selected on the training subjects only: %s", test_subject, chosen)
         cfg = cfg | chosen
-    elif sel.get("method", "fixed") != "fixed":
-        raise ConfigError(f"training.selection.method: {sel.get('method')!r} is not fixed or inner")
+    elif sel["method"] != "fixed":
+        raise ConfigError(f"training.selection.method: {sel['method']!r} is not fixed or inner")
     if out_selection is not None:
         write_json({"test_fold": test_subject, **selection}, out_selection)
     rows, states = [], {}

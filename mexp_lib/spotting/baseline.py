@@ -45,8 +45,17 @@ def fixed_region_scores(frames_path: str, *, fps: float, k_seconds: dict[str, fl
     src = open_frames(frames_path, numbering=numbering)
     n = len(src)
     stack = np.stack([central_region(f, region, size) for f in progress(src.iter_frames(grey=True), n, f"{frames_path}: reading", every_s=10.0)])
+    return {"numbers": np.asarray(src.numbers), **stack_scores(stack, fps=fps, k_seconds=k_seconds)}
+
+
+def stack_scores(stack: np.ndarray, *, fps: float, k_seconds: dict[str, float]) -> dict[str, np.ndarray]:
+    """The floor's per-frame scores of a grey frame stack (T, S, S) uint8: ``{"micro": (T,),
+    "macro": (T,), "k_micro": k, "k_macro": k}`` (see the module's docstring)."""
+    if stack.ndim == 4:  # colour faces (face.grey: false)
+        stack = np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in stack])
+    n = len(stack)
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    out: dict[str, Any] = {"numbers": np.asarray(src.numbers)}
+    out: dict[str, Any] = {}
     for t in TYPES:
         k = half_window(fps, float(k_seconds[t]))
         score = np.zeros(n, np.float32)

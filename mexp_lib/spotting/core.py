@@ -429,22 +429,34 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
     Returns (predicted intervals, selection table with one row per fold and type).
     """
     cfg = spotting_settings(cfg)
+    if cfg["spotter"] == "select":
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError("spotting.spotter select: spot with mexp_lib.spotting.select.spot_folds (it chooses the spotter per fold)")
     preds, sel = [], []
     subs = sorted(set(subjects.values()))
     for s in subs:
         train = {v: sc for v, sc in scores.items() if subjects[v] != s}
         test = {v: sc for v, sc in scores.items() if subjects[v] == s}
-        if train and is_learned(cfg):  # the network sees the training subjects only
-            from mexp_lib.spotting.learned import learned_fold
-
-            train, test, _ = learned_fold(train, test, gt[gt.video.isin(list(train))], cfg)
-            logger.info("fold %s: learned spotter trained on %d videos", s, len(train))
-        if train:
-            th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
-        else:  # a single subject: nothing to select on, use the configured defaults
-            th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
-            f1 = {t: float("nan") for t in TYPES}
-        preds.append(spot_configured(test, th, cfg))
+        pred, th, f1 = spot_fold(train, test, gt, cfg, fold=s)
+        preds.append(pred)
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)
+
+
+def spot_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any],
+              fold: str = "") -> tuple[pd.DataFrame, dict[str, Thresholds], dict[str, float]]:
+    """One fold: the spotter fitted on ``train`` (the network, when learned, then the thresholds;
+    their ground truth only), ``test`` spotted. Returns (intervals, thresholds, training F1)."""
+    if train and is_learned(cfg):  # the network sees the training subjects only
+        from mexp_lib.spotting.learned import learned_fold
+
+        train, test, _ = learned_fold(train, test, gt[gt.video.isin(list(train))], cfg)
+        logger.info("fold %s: learned spotter trained on %d videos", fold, len(train))
+    if train:
+        th, f1 = select_thresholds(train, gt[gt.video.isin(list(train))], cfg)
+    else:  # a single subject: nothing to select on, use the configured defaults
+        th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
+        f1 = {t: float("nan") for t in TYPES}
+    return spot_configured(test, th, cfg), th, f1

@@ -14,6 +14,10 @@ from mexp_lib.metrics import spotting_scores
 from mexp_lib.provenance import write_provenance
 from mexp_lib.report import provenance_notes, write_table_html
 
+# The settings the stage reads (mexp_lib.stages): the IoU, and the sections its provenance record
+# holds (so the record changes, and the stage reruns, with any of them).
+EVALUATE_SPOTTING_READS = ("evaluation", "face", "spotting")
+
 
 def evaluate_spotting(gt: pd.DataFrame, pred: pd.DataFrame, *, cfg: Any, out_csv: str | Path, out_provenance: str | Path, iou: float = 0.5, out_html: str | Path | None = None) -> pd.DataFrame:
     """Spotting metric table (per type and ``all``) and its provenance; ``out_html``: the table

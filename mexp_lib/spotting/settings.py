@@ -23,7 +23,7 @@ def grid_edges(size: int, grid: int) -> np.ndarray:
     return np.linspace(0, size, grid + 1).round().astype(int)
 
 
-SPOTTERS = ("classical", "learned", "two_stage")
+SPOTTERS = ("classical", "learned", "two_stage")  # spotter select chooses among candidates (mexp_lib.spotting.select)
 # Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
 EXTRA_KEYS = ("classes", "class_mapping")
 
@@ -34,8 +34,11 @@ def spotting_settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def is_learned(cfg: dict[str, Any]) -> bool:
-    """Whether the config's spotter trains a network (``learned`` or ``two_stage``)."""
+    """Whether the config's spotter trains a network (``learned`` or ``two_stage``; ``select``
+    chooses one per fold, :mod:`mexp_lib.spotting.select`: not itself)."""
     spotter = cfg["spotter"]
+    if spotter == "select":
+        return False
     if spotter not in SPOTTERS:
         raise ConfigError(f"spotting.spotter must be one of {SPOTTERS}, not {spotter!r}")
     return spotter != "classical"

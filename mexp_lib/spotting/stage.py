@@ -17,11 +17,23 @@ from mexp_lib.io.atomic import atomic_path, write_csv
 from mexp_lib.io.frames import video_name
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
-from mexp_lib.spotting.core import Thresholds, select_thresholds, spot_configured, spot_loso, spotting_features
+from mexp_lib.spotting.baseline import stack_scores
+from mexp_lib.spotting.core import Thresholds, select_thresholds, spot_configured, spotting_features
 from mexp_lib.spotting.evaluate import plot_timeline
+from mexp_lib.spotting.select import available, candidate, choose_spotter, spot_folds
 from mexp_lib.spotting.settings import TYPES, is_learned, spotting_settings
 
 logger = logging.getLogger(__name__)
+
+# The settings each stage reads (dotted config paths; mexp_lib.stages collects them): the
+# workflow passes exactly these, so a change reruns exactly the stages reading it. The feature
+# stage reads these 19 spotting keys (a test runs it with a recording config); spot_intervals
+# reads the whole section (its model file stores it: `mexp spot --model` computes a new
+# video's features with the same settings).
+COMPUTE_SPOTTING_FEATURES_READS = tuple(f"spotting.{k}" for k in (
+    "blinks", "boundaries", "boundary_rise", "boundary_seconds", "candidates_per_second", "cell_norm", "denoise", "dis", "eye_dilate",
+    "farneback", "flow_method", "grid", "head_motion", "k_seconds", "method", "region", "smooth", "top_cells", "tvl1"))
+SPOT_INTERVALS_READS = ("spotting",)
 
 
 def compute_spotting_features(faces_h5: str, *, fps: float, cfg: dict[str, Any], out: str | Path) -> None:
@@ -35,7 +47,9 @@ def compute_spotting_features(faces_h5: str, *, fps: float, cfg: dict[str, Any],
     with open_store(faces_h5) as h:
         feats = spotting_features(h, fps=fps, cfg=cfg, video=Path(faces_h5).stem)
         numbers = h["numbers"][()]
-    arrays = {**{t: feats[t] for t in TYPES}, **{f"cells_{t}": feats[f"cells_{t}"].astype(np.float16) for t in TYPES}, "numbers": numbers}
+        floor = stack_scores(h["frames"][()], fps=fps, k_seconds=cfg["k_seconds"])  # the floor candidate of spotter: select
+    arrays = {**{t: feats[t] for t in TYPES}, **{f"cells_{t}": feats[f"cells_{t}"].astype(np.float16) for t in TYPES}, "numbers": numbers,
+              **{f"floor_{t}": floor[t] for t in TYPES}}
     if "bounds" in feats:
         arrays["bounds"] = feats["bounds"]
     write_store(out, arrays, {"stage": "spotting_features", **{f"k_{t}": int(feats[f"k_{t}"]) for t in TYPES}, "fps": fps}, params=cfg)
@@ -49,7 +63,7 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
             logger.warning("%s: skipped by the face stage (%s)", f, skip_reason(f))
             continue
         with open_store(f) as h:
-            arrays = [k for k in (*TYPES, "numbers", "bounds", *(f"cells_{t}" for t in TYPES)) if k in h]
+            arrays = [k for k in (*TYPES, "numbers", "bounds", *(f"cells_{t}" for t in TYPES), *(f"floor_{t}" for t in TYPES)) if k in h]
             scores[Path(f).stem] = {**{k: h[k][()] for k in arrays}, **{f"k_{t}": np.array(int(h.attrs[f"k_{t}"])) for t in TYPES},
                                     **({"fps": np.array(float(h.attrs["fps"]))} if "fps" in h.attrs else {})}
     return scores
@@ -80,13 +94,13 @@ def spot_intervals(samples_csv: str, feature_files: Sequence[str], *, cfg: dict[
         reasons = "; ".join(f"{Path(f).stem}: {skip_reason(f)}" for f in feature_files)
         raise DataError(f"{samples_csv}: all {len(feature_files)} long videos were skipped by the face stage, nothing to spot ({reasons})")
     subjects = dict(zip(long.video, long.subject, strict=True))
-    pred, sel = spot_loso(scores, {v: subjects[v] for v in scores}, gt, cfg)
+    pred, sel = spot_folds(scores, {v: subjects[v] for v in scores}, gt, cfg)
     pred = pred.sort_values(["video", "onset"]).reset_index(drop=True)
     logger.info("spotted %d intervals in %d videos", len(pred), len(scores))
     write_csv(pred, out_intervals)
     write_csv(sel, out_selection)
     if out_model is not None:
-        write_spotting_model(scores, gt, cfg, out_model)
+        write_spotting_model(scores, gt, cfg, out_model, subjects=subjects)
     if out_strs is not None:
         write_csv(strs_table(gt, pred, cfg), out_strs)
     with atomic_path(out_timelines, directory=True) as tmp:
@@ -110,12 +124,20 @@ def strs_table(gt: pd.DataFrame, pred: pd.DataFrame, cfg: dict[str, Any]) -> pd.
     return pd.DataFrame([{"recognised": True, **strs_scores(g, pred)}])
 
 
-def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any], out: str | Path) -> None:
-    """Fit the spotter on every video (the learned network, then the thresholds) and save it."""
+def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any], out: str | Path,
+                         subjects: dict[str, str] | None = None) -> None:
+    """Fit the spotter on every video (the learned network, then the thresholds) and save it.
+    With ``spotter: select`` the spotter is first chosen on every video (inner folds over
+    ``subjects``; the first candidate without them) and stored as ``select_from: [chosen]``."""
     import torch
 
     cfg = spotting_settings(cfg)
     gt = gt[gt.video.isin(list(scores))]
+    stored = cfg
+    if cfg["spotter"] == "select":
+        chosen = choose_spotter(scores, subjects, gt, cfg)[0] if subjects else available(scores, cfg)[0]
+        stored = cfg | {"select_from": [chosen]}
+        scores, cfg = candidate(scores, cfg, chosen)
     net = None
     if is_learned(cfg):
         from mexp_lib.spotting.learned import learned_fold
@@ -123,7 +145,7 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
         scores, _, net = learned_fold(scores, {}, gt, cfg)
     th, f1 = select_thresholds(scores, gt, cfg)
     with atomic_path(out) as tmp:
-        torch.save({"kind": MODEL_KIND, "spotting": dict(cfg), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
+        torch.save({"kind": MODEL_KIND, "spotting": dict(stored), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
                     "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict()}, tmp)
 
 
@@ -182,6 +204,8 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         from mexp_lib.spotting.learned import learned_gate, learned_types, predict_scores
 
         scores = {v: predict_scores(net, sc, learned_types(cfg), learned_gate(cfg)) for v, sc in scores.items()}
+    if cfg["spotter"] == "select":  # a model of spotter select stores its choice
+        scores, cfg = candidate(scores, cfg, cfg["select_from"][0])
     pred = spot_configured(scores, th, cfg)
     write_csv(pred, out_csv)
     if timeline_png is not None and video in scores:

@@ -11,6 +11,8 @@ from mexp_lib.recognition.samples import check_classes, select_samples
 from mexp_lib.config import check_target_datasets
 from mexp_lib.errors import ConfigError, MexpError
 from mexp_lib.provenance import input_fingerprint
+from mexp_lib.config import dataset_section
+from mexp_lib.stages import stage_settings
 
 
 def requested_targets():
@@ -99,16 +101,11 @@ SAMPLES = DatasetTables(config["datasets"])
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
 
-def dataset_section(name, section):
-    """A config section (recognition, training) as one dataset runs it: the global section
-    updated with the keys set in the dataset's own entry (datasets.<name>.<section>)."""
-    return canon(config[section] | config["datasets"][name].get(section, {}))
-
-
-# Per dataset: its recognition and training settings, its class set, and its recognition
-# samples split by the class set into (kept, excluded) -- computed once here.
-RECOGNITION = ByDataset({name: dataset_section(name, "recognition") for name in SAMPLES})
-TRAINING = ByDataset({name: dataset_section(name, "training") for name in SAMPLES})
+# Per dataset: its recognition and training settings (its own keys deep-merged over the global
+# section: mexp_lib.config.dataset_section), its class set, and its recognition samples split
+# by the class set into (kept, excluded) -- computed once here.
+RECOGNITION = ByDataset({name: canon(dataset_section(config, name, "recognition")) for name in SAMPLES})
+TRAINING = ByDataset({name: canon(dataset_section(config, name, "training")) for name in SAMPLES})
 CLASS_SET = ByDataset({name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES})
 CLASS_SPLIT = ByDataset({name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES})
 SAMPLE_ROWS = ByDataset({name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()})
@@ -206,9 +203,8 @@ def chunk_samples(dataset, chunk):
 
 
 def get_chunk_clips(wc):
-    """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset, frame
-    rate, and the context frames added around it."""
-    context = int(RECOGNITION[wc.dataset]["context"])
+    """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset and
+    frame rate."""
     return [
         {
             "sample": str(r.sample),
@@ -217,7 +213,6 @@ def get_chunk_clips(wc):
             "apex": int(r.apex),
             "offset": int(r.offset),
             "fps": float(r.fps),
-            "context": context,
         }
         for r in chunk_samples(wc.dataset, wc.chunk).itertuples()
     ]
@@ -249,50 +244,26 @@ def get_annotations(wc):
     return f"results/datasets/{wc.dataset}" if d["format"] == "demo" else d["annotations"]
 
 
-# The keys of a config section that a stage depends on (it reruns only when these change).
-FACE_DETECT_KEYS = (
-    "backend",
-    "cnn_model",
-    "detect_every",
-    "detect_size",
-    "detector",
-    "fan_weights",
-    "on_missing_face",
-    "search_every",
-    "shape_model",
-    "smooth",
-    "track_min_score",
-    "upsample",
-)
-FACE_ALIGN_KEYS = ("grey", "margin", "size")
-SPOTTING_FEATURE_KEYS = (
-    "dis",
-    "eye_dilate",
-    "farneback",
-    "flow_method",
-    "grid",
-    "head_motion",
-    "k_seconds",
-    "method",
-    "top_cells",
-    "tvl1",
-)
+def get_settings(stage):
+    """The input function of a rule's ``settings`` param: the settings its library function
+    declares it reads (mexp_lib.stages.STAGE_READS), from the resolved config as the job's
+    dataset runs them. A changed setting reruns exactly the stages that read it."""
+
+    def settings(wc):
+        SAMPLES[wc.dataset]  # a broken dataset entry stops here, naming it
+        return stage_settings(config, stage, wc.dataset)
+
+    return settings
 
 
-def section_params(section, keys):
-    return {k: config[section].get(k) for k in keys}
-
-
-def get_provenance_config(wc, sections):
-    """The config sections a metric table depends on (recognition and training as the dataset
-    runs them), plus its dataset entry and what loading its sheet did (rows skipped, quirks
-    fixed: ``sheet_report``), for provenance."""
-    per_dataset = {"recognition": RECOGNITION[wc.dataset], "training": TRAINING[wc.dataset]}
+def get_provenance_config(wc, stage):
+    """What a metric table's provenance records: the settings its stage reads (the sections its
+    results depend on, as the dataset runs them), plus its dataset entry and what loading its
+    sheet did (rows skipped, quirks fixed: ``sheet_report``)."""
     rep = SAMPLES.reports[wc.dataset]
     sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
     return canon(
-        {k: per_dataset.get(k, config[k]) for k in sections}
-        | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
+        stage_settings(config, stage, wc.dataset) | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
     )
 
 

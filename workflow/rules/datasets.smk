@@ -11,7 +11,7 @@ rule generate_demo:
     wildcard_constraints:
         dataset="|".join(map(re.escape, DEMO_DATASETS)) or "NONE",
     params:
-        generator=lambda wc: config["datasets"][wc.dataset].get("generator", {}),
+        settings=get_settings("generate_demo"),
     script:
         "../scripts/generate_demo.py"
 
@@ -27,6 +27,6 @@ rule build_sample_table:
     benchmark:
         "benchmarks/build_sample_table/{dataset}.tsv"
     params:
-        dataset=lambda wc: config["datasets"][wc.dataset],
+        settings=get_settings("build_sample_table"),
     script:
         "../scripts/build_sample_table.py"

@@ -21,7 +21,7 @@ rule detect_landmarks:
         "benchmarks/detect_landmarks/{dataset}/{chunk}.tsv"
     params:
         videos=chunk_videos,
-        face=section_params("face", FACE_DETECT_KEYS),
+        settings=get_settings("detect_landmarks"),
         inputs=get_chunk_fingerprints,
     script:
         "../scripts/detect_landmarks.py"
@@ -39,7 +39,7 @@ rule align_faces:
         "benchmarks/align_faces/{dataset}/{chunk}.tsv"
     params:
         videos=chunk_videos,
-        face=section_params("face", FACE_ALIGN_KEYS),
+        settings=get_settings("align_faces"),
     script:
         "../scripts/align_faces.py"
 
@@ -72,5 +72,6 @@ rule qc_faces:
     params:
         landmarks=lambda wc: get_face_files(wc, "landmarks"),
         faces=get_face_files,
+        settings=get_settings("qc_faces"),
     script:
         "../scripts/qc_faces.py"

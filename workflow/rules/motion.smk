@@ -17,7 +17,7 @@ rule normalise_clip:
         "benchmarks/normalise_clip/{dataset}/{chunk}.tsv"
     params:
         clips=get_chunk_clips,
-        interpolation=config["interpolation"],
+        settings=get_settings("normalise_clip"),
     script:
         "../scripts/normalise_clip.py"
 
@@ -33,7 +33,7 @@ rule magnify_motion:
         "benchmarks/magnify_motion/{dataset}/{chunk}.tsv"
     params:
         samples=get_chunk_sample_ids,
-        magnification=config["magnification"],
+        settings=get_settings("magnify_motion"),
     script:
         "../scripts/magnify_motion.py"
 
@@ -49,7 +49,7 @@ rule compute_flow:
         "benchmarks/compute_flow/{dataset}/{chunk}.tsv"
     params:
         samples=get_chunk_sample_ids,
-        flow=config["flow"],
         pairs=get_flow_pairs,
+        settings=get_settings("compute_flow"),
     script:
         "../scripts/compute_flow.py"

@@ -17,9 +17,8 @@ rule build_inputs:
     params:
         sources=get_fold_sources,
         clips=get_pack_clip_files,
-        input_size=lambda wc: TRAINING[wc.dataset]["input_size"],
         kind=lambda wc: model_input(wc.dataset),
-        recognition=lambda wc: RECOGNITION[wc.dataset],
+        settings=get_settings("build_inputs"),
     script:
         "../scripts/build_inputs.py"
 
@@ -40,9 +39,8 @@ rule train_fold:
     resources:
         gpu=1,
     params:
-        training=lambda wc: TRAINING[wc.dataset],
-        recognition=lambda wc: RECOGNITION[wc.dataset],
         fold_by=lambda wc: fold_column(wc.dataset),
+        settings=get_settings("train_fold"),
     script:
         "../scripts/train_fold.py"
 
@@ -82,8 +80,6 @@ rule evaluate_recognition:
         classes=lambda wc: CLASS_SET[wc.dataset].classes,
         expected=lambda wc: len(recognition_samples(wc.dataset)),
         excluded=lambda wc: class_set_exclusions(wc.dataset),
-        config=lambda wc: get_provenance_config(
-            wc, ("face", "interpolation", "magnification", "flow", "training", "recognition")
-        ),
+        config=lambda wc: get_provenance_config(wc, "evaluate_recognition"),
     script:
         "../scripts/evaluate_recognition.py"

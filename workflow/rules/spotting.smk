@@ -13,7 +13,7 @@ rule compute_spotting_features:
     params:
         faces=lambda wc: face_file(wc.dataset, wc.video, "faces"),
         fps=lambda wc: float(video_row(wc).fps),
-        spotting=section_params("spotting", SPOTTING_FEATURE_KEYS),
+        settings=get_settings("compute_spotting_features"),
     script:
         "../scripts/compute_spotting_features.py"
 
@@ -40,7 +40,7 @@ rule spot_intervals:
     benchmark:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
-        spotting=config["spotting"],
+        settings=get_settings("spot_intervals"),
         classes=lambda wc: CLASS_SET[wc.dataset].classes if config["spotting"]["recognise"] else [],
         class_mapping=lambda wc: CLASS_SET[wc.dataset].mapping if config["spotting"]["recognise"] else {},
     script:
@@ -72,7 +72,6 @@ rule evaluate_spotting:
     benchmark:
         "benchmarks/evaluate_spotting/{dataset}.tsv"
     params:
-        iou=config["evaluation"]["iou"],
-        config=lambda wc: get_provenance_config(wc, ("face", "spotting", "evaluation")),
+        config=lambda wc: get_provenance_config(wc, "evaluate_spotting"),
     script:
         "../scripts/evaluate_spotting.py"

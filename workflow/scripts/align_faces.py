@@ -5,5 +5,5 @@ from mexp_lib.log import setup_logging
 setup_logging(snakemake.log[0])
 p, out = snakemake.params, snakemake.output.faces
 for v in p.videos:
-    align_faces(v["frames"], f"{snakemake.input.landmarks}/{v['video']}.json", numbering=v["numbering"], face_cfg=dict(p.face),
+    align_faces(v["frames"], f"{snakemake.input.landmarks}/{v['video']}.json", numbering=v["numbering"], face_cfg=p.settings["face"],
                 out=f"{out}/{v['video']}.h5")

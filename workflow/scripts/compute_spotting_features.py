@@ -3,4 +3,4 @@ from mexp_lib.log import setup_logging
 from mexp_lib.spotting.stage import compute_spotting_features
 
 setup_logging(snakemake.log[0])
-compute_spotting_features(snakemake.params.faces, fps=snakemake.params.fps, cfg=dict(snakemake.params.spotting), out=snakemake.output.features)
+compute_spotting_features(snakemake.params.faces, fps=snakemake.params.fps, cfg=snakemake.params.settings["spotting"], out=snakemake.output.features)

@@ -5,5 +5,5 @@ from mexp_lib.log import setup_logging
 setup_logging(snakemake.log[0])
 p, out = snakemake.params, snakemake.output.landmarks
 for v in p.videos:  # the models load once for the chunk (make_landmarker keeps them)
-    detect_landmarks(v["frames"], video=v["video"], numbering=v["numbering"], strategy=v["strategy"], face_cfg=dict(p.face),
+    detect_landmarks(v["frames"], video=v["video"], numbering=v["numbering"], strategy=v["strategy"], face_cfg=p.settings["face"],
                      out=f"{out}/{v['video']}.json")

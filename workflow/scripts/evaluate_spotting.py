@@ -10,5 +10,5 @@ samples = read_sample_table(snakemake.input.samples)
 gt = samples[samples.task == "spotting"][["video", "onset", "offset", "type"]]
 pred = pd.read_csv(snakemake.input.intervals)
 table = evaluate_spotting(gt, pred, cfg=dict(snakemake.params.config), out_csv=snakemake.output.metrics,
-                          out_provenance=snakemake.output.provenance, out_html=snakemake.output.page, iou=snakemake.params.iou)
+                          out_provenance=snakemake.output.provenance, out_html=snakemake.output.page, iou=snakemake.params.config["evaluation"]["iou"])
 logger.info("\n%s", table.to_string())

@@ -5,4 +5,4 @@ from mexp_lib.motion.stage import magnify_motion
 setup_logging(snakemake.log[0])
 p, out = snakemake.params, snakemake.output.magnified
 for s in p.samples:
-    magnify_motion(f"{snakemake.input.tim}/{s}.h5", cfg=dict(p.magnification), out=f"{out}/{s}.h5")
+    magnify_motion(f"{snakemake.input.tim}/{s}.h5", cfg=p.settings["magnification"], out=f"{out}/{s}.h5")

@@ -6,9 +6,9 @@ from mexp_lib.recognition.samples import select_samples
 from mexp_lib.recognition.train import train_fold
 
 setup_logging(snakemake.log[0])
-rec = dict(snakemake.params.recognition)
+rec = snakemake.params.settings["recognition"]
 samples, _ = select_samples(read_sample_table(snakemake.input.samples), rec)
-cfg = dict(snakemake.params.training) | {"threads": snakemake.threads}
+cfg = snakemake.params.settings["training"] | {"threads": snakemake.threads}
 train_fold(samples, snakemake.input.pack, test_subject=snakemake.wildcards.fold, classes=resolve_class_set(rec["class_set"]).classes, cfg=cfg,
            out_predictions=snakemake.output.predictions, out_checkpoint=snakemake.output.checkpoint, fold_by=snakemake.params.fold_by,
            out_selection=snakemake.output.selection)
