@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from bench_recognition_realism import run_baseline, user_config  # type: ignore[import-not-found]
+
 from mexp_lib.config import deep_merge, resolve_config
 from mexp_lib.datasets.demo import PHOTO_FRACTION, generate_demo
 from mexp_lib.log import setup_logging

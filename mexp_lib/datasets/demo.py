@@ -227,7 +227,7 @@ def overlap_event(rng: np.random.Generator, ev: Event, n: int, fps: float, fract
     fall = max(int(round(fps * rng.uniform(0.1, 0.25))), 1)
     lead = max(ev.apex - ev.onset, 1)
     onset = min(max(ev.onset + int(rng.integers(-(lead // 2), lead + 1)), 0), n - 2)
-    return Event(kind, "overlap", onset, onset + rise, onset + rise + fall, float(rng.uniform(*fraction)) * ev.amplitude)
+    return Event(kind, "overlap", onset, onset + rise, onset + rise + fall, float(rng.uniform(float(fraction[0]), float(fraction[1]))) * ev.amplitude)
 
 
 def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None) -> pd.DataFrame:
