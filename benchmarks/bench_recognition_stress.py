@@ -22,7 +22,8 @@ margin against the baseline per bucket.
 Two parts, never mixed: ``dev`` (26 source subjects, seed 501: where losses are diagnosed) and
 ``test`` (26 other subjects, seed 602: only reported). A bucket with fewer subjects takes the
 first ones of its part. Renders, faces, flow and runs are cached under ``--workdir``; every run
-row is appended to ``--csv`` as it finishes, so a sweep can be split into several calls.
+row is appended to ``--csv`` as it finishes (with the ``--set`` variant it ran under), so a sweep
+can be split into several calls.
 
 Run: .venv/bin/python benchmarks/bench_recognition_stress.py --part dev [--buckets middle fps=30 ...] [--methods ...] [--seeds 0] [--csv FILE]
 (``--dry-run``: the plan only. ``--from-csv FILE ...``: the table of earlier runs, with ``--readme``
@@ -32,6 +33,7 @@ written into the README, test part only.)
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -180,7 +182,7 @@ def run(workdir: Path, part: str, chosen: list[Bucket], methods: list[str], seed
             secs = time.perf_counter() - t1
             row = {"part": part, "bucket": b.name, "method": name, **{k: res[k] for k in ("n", "uf1", "uf1_std", "uar", "uar_std")},
                    "seeds": "-" if METHODS[name] is None else " ".join(map(str, seeds if seeds is not None else method_config({}, 100.0)["training"]["seeds"])),
-                   "seconds": round(secs, 1)}
+                   "set": json.dumps(sets, sort_keys=True) if sets else "", "seconds": round(secs, 1)}
             rows.append(row)
             if csv:
                 pd.DataFrame([row]).to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
