@@ -15,7 +15,9 @@ surprise    AU1+AU2 brow raise, AU26     surprise
 
 Micro-expressions move 0.5-3 px and last at most 0.5 s (raised-cosine onset -> apex -> offset);
 macro-expressions (long videos only) are larger and longer. Distractors: blinks (AU45), slow head
-translation/rotation, sensor noise and illumination drift.
+translation/rotation, sensor noise and illumination drift. Two harder settings of the short clips,
+off by default: ``clip_overlap`` (a weaker movement of another class overlapping the expression in
+time, not annotated) and ``clip_drift`` (head drift scaled to the expression's amplitude).
 
 On disk the demo imitates real datasets so that the real loaders read it:
 
@@ -75,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "face_subjects": None,
     "head_motion": 1.0,
     "expression_span": [0.0, 1.0],
+    "clip_overlap": None,
+    "clip_drift": None,
 }
 
 # AU -> [(landmark index, (dx, dy))]; directions in image coordinates (y down).
@@ -101,7 +105,7 @@ class Event:
     """One expression or blink: frame positions (0-based) and peak displacement in pixels."""
 
     kind: str  # emotion name or "blink"
-    type: str  # micro | macro | blink
+    type: str  # micro | macro | blink | overlap (a weaker movement under a clip's expression, not annotated)
     onset: int
     apex: int
     offset: int
@@ -118,6 +122,7 @@ class VideoPlan:
     fps: float
     events: list[Event] = field(default_factory=list)
     seed: int = 0
+    drift: float | None = None  # short clips: head translation amplitude, px (None: the fixed 0.3 px)
 
 
 def settings(gen: dict[str, Any] | None) -> dict[str, Any]:
@@ -173,9 +178,12 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
                 if rng.random() < 0.3:  # a blink inside some clips
                     b0 = int(rng.integers(0, n - 6))
                     events.append(Event("blink", "blink", b0, b0 + 3, b0 + 6, 1.0))
+                if g.get("clip_overlap") is not None:
+                    events.append(overlap_event(np.random.default_rng([seed, 3, s, c, r]), ev, n, fps, g["clip_overlap"]))
+                drift = None if g.get("clip_drift") is None else float(g["clip_drift"]) * ev.amplitude
                 plans.append(
                     VideoPlan(s, f"sub{s + 1:02d}_EP{c + 1:02d}_{r + 1:02d}", f"{CLIP_DIR}/sub{s + 1:02d}/EP{c + 1:02d}_{r + 1:02d}",
-                              n, int(rng.integers(1, 200)), fps, events, int(rng.integers(2**31)))
+                              n, int(rng.integers(1, 200)), fps, events, int(rng.integers(2**31)), drift)
                 )
         lfps = float(g["long_fps"])
         n = int(round(g["long_seconds"] * lfps))
@@ -209,13 +217,26 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
     return plans
 
 
+def overlap_event(rng: np.random.Generator, ev: Event, n: int, fps: float, fraction: list[float]) -> Event:
+    """A weaker movement of another class overlapping ``ev`` in time (``clip_overlap``): an
+    emotion other than ``ev``'s, ``fraction`` (a [low, high] range) of its amplitude, starting
+    between half its rise before and its rise after its onset, with its own rise and fall. Type
+    ``overlap``: rendered, never annotated."""
+    kind = [e for e in EMOTIONS if e != ev.kind][int(rng.integers(len(EMOTIONS) - 1))]
+    rise = max(int(round(fps * rng.uniform(0.08, 0.2))), 1)
+    fall = max(int(round(fps * rng.uniform(0.1, 0.25))), 1)
+    lead = max(ev.apex - ev.onset, 1)
+    onset = min(max(ev.onset + int(rng.integers(-(lead // 2), lead + 1)), 0), n - 2)
+    return Event(kind, "overlap", onset, onset + rise, onset + rise + fall, float(rng.uniform(float(fraction[0]), float(fraction[1]))) * ev.amplitude)
+
+
 def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None) -> pd.DataFrame:
     """The sample table the demo will have once generated (what the loaders read back)."""
     rows = []
     for p in plan_demo(gen_cfg):
         long = p.folder.startswith(LONG_DIR)
         for e in p.events:
-            if e.type == "blink":
+            if e.type in ("blink", "overlap"):
                 continue
             subject = p.video.split("_")[0]
             rows.append({
@@ -233,7 +254,7 @@ def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None)
 
 def _clip_index(p: VideoPlan, e: Event) -> int:
     """CAS(ME)^2 numbers expressions per video in onset order."""
-    onsets = sorted(x.onset for x in p.events if x.type != "blink")
+    onsets = sorted(x.onset for x in p.events if x.type not in ("blink", "overlap"))
     return onsets.index(e.onset) + 1
 
 
@@ -393,7 +414,8 @@ def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) ->
 
 def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float, head_motion: float = 1.0):  # type: ignore[no-untyped-def]
     """Yield the frames (uint8 BGR) of one planned video. ``head_motion`` scales the slow head
-    translation (1.5 px) and rotation (0.6 degrees) of long videos."""
+    translation (1.5 px) and rotation (0.6 degrees) of long videos; a short clip's head moves
+    0.3 px and 0.1 degrees, or ``plan.drift`` px and ``plan.drift / 3`` degrees (``clip_drift``)."""
     rng = np.random.default_rng(plan.seed)
     h, w = identity.shape[:2]
     n = plan.n_frames
@@ -404,7 +426,7 @@ def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_si
     # slow head motion: sum of low-frequency sinusoids (pixels, degrees)
     secs = np.arange(n) / plan.fps
     long = n > 5 * plan.fps
-    amp_t, amp_r = (1.5 * head_motion, 0.6 * head_motion) if long else (0.3, 0.1)
+    amp_t, amp_r = (1.5 * head_motion, 0.6 * head_motion) if long else (0.3, 0.1) if plan.drift is None else (plan.drift, plan.drift / 3)
     motion = np.zeros((n, 3))
     for j in range(3):
         period = rng.uniform(4, 15) if long else rng.uniform(1, 3)
@@ -490,7 +512,7 @@ def generic_sheet(plans: list[VideoPlan]) -> pd.DataFrame:
     """The ``generic`` annotation sheet of rendered videos (1-based frame positions)."""
     rows = [
         {"subject": f"s{p.subject + 1:02d}", "video": p.video, "onset": e.onset + 1, "apex": e.apex + 1, "offset": e.offset + 1, "type": e.type, "emotion": e.kind}
-        for p in plans for e in sorted(p.events, key=lambda e: e.onset) if e.type != "blink"
+        for p in plans for e in sorted(p.events, key=lambda e: e.onset) if e.type not in ("blink", "overlap")
     ]
     return pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "type", "emotion"])
 
