@@ -49,7 +49,7 @@ from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.log import setup_logging
 from mexp_lib.provenance import config_hash
 from mexp_lib.recognition.pipeline import faces_of, pooled, run_recognition
-from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, publish_runs, replace_generated_block, start_benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
@@ -260,14 +260,9 @@ def main() -> int:
     ap.add_argument("--workflow", action="store_true", help="also run the default pipeline through Snakemake (results/<name>_loso_metrics.csv)")
     add_run_arguments(ap)
     a = ap.parse_args()
-    if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
+    if start_benchmark(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme, faces=FACES):
         return 0
-    if not FACES.is_dir():
-        print(f"the real face crops are not at {FACES}", file=sys.stderr)
-        return 2
     sets = parse_assignments(a.set)
-    if sets and a.part != "dev":
-        raise SystemExit("--set: trial variants run on the development part only")
     setup_logging(level=logging.WARNING)
     conds = CONDITIONS if not a.conditions else [(float(s), int(q) or None) for s, q in (c.split(",") for c in a.conditions)]
     models = a.models or list(MODELS)

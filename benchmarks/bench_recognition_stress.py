@@ -35,24 +35,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from bench_recognition_realism import run_baseline, user_config  # type: ignore[import-not-found]
+from bench_recognition_realism import FACES, run_baseline, user_config  # type: ignore[import-not-found]
 
 from mexp_lib.config import deep_merge, resolve_config
 from mexp_lib.datasets.demo import PHOTO_FRACTION, generate_demo
 from mexp_lib.log import setup_logging
 from mexp_lib.recognition.pipeline import pooled, run_recognition
-from mexp_lib.report import add_run_arguments, publish_earlier_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, replace_generated_block, start_benchmark
 from mexp_lib.stress import Bucket, bucket_table, margins, select_buckets, sweep_buckets, worst_bucket_lines
 
 REPO = Path(__file__).resolve().parents[1]
-FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
 DATASET = "stress"
 CLIPS_PER_CLASS = 3
 REFERENCE_FACE = 224  # px: the face the amplitudes are given on
@@ -238,14 +236,9 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="a trial variant of every method (development part only)")
     add_run_arguments(ap)
     a = ap.parse_args()
-    if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
+    if start_benchmark(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme, faces=FACES):
         return 0
-    if not FACES.is_dir():
-        print(f"the real face crops are not at {FACES}", file=sys.stderr)
-        return 2
     sets = parse_assignments(a.set)
-    if sets and a.part != "dev":
-        raise SystemExit("--set: trial variants run on the development part only")
     chosen = select_buckets(buckets(), a.buckets)
     available = methods_available()
     methods = a.methods or available

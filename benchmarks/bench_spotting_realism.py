@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ import pandas as pd
 
 from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.log import setup_logging
-from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
+from mexp_lib.report import add_run_arguments, publish_runs, replace_generated_block, start_benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
@@ -236,11 +235,8 @@ def main() -> int:
     ap.add_argument("--spotters", nargs="*", choices=list(SPOTTERS), help="default: all")
     add_run_arguments(ap)
     a = ap.parse_args()
-    if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
+    if start_benchmark(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme, faces=FACES):
         return 0
-    if not FACES.is_dir():
-        print(f"the real face crops are not at {FACES}", file=sys.stderr)
-        return 2
     setup_logging(level=logging.WARNING)
     conds = CONDITIONS if not a.conditions else [(float(s), int(q) or None, float(f)) for s, q, f in (c.split(",") for c in a.conditions)]
     if a.dry_run:

@@ -155,8 +155,8 @@ def read_settings(config: Mapping[str, Any], reads: Iterable[str], *, dataset: s
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         if not missing:
-            node[parts[-1]] = _sorted(value)
-    return _sorted(out)  # type: ignore[no-any-return]
+            node[parts[-1]] = canonical(value)
+    return canonical(out)  # type: ignore[no-any-return]
 
 
 def _schema_knows(parts: list[str]) -> bool:
@@ -175,12 +175,13 @@ def _schema_knows(parts: list[str]) -> bool:
     return True
 
 
-def _sorted(obj: Any) -> Any:
-    """``obj`` with every mapping's keys sorted, deep (a copy)."""
+def canonical(obj: Any) -> Any:
+    """``obj`` with every mapping's keys sorted, deep (a copy): Snakemake compares params by their
+    text, so reordering keys in a config file must not rerun anything."""
     if isinstance(obj, Mapping):
-        return {k: _sorted(obj[k]) for k in sorted(obj)}
+        return {k: canonical(obj[k]) for k in sorted(obj)}
     if isinstance(obj, list | tuple):
-        return [_sorted(v) for v in obj]
+        return [canonical(v) for v in obj]
     return copy.deepcopy(obj)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,18 @@ def publish_earlier_runs(args: Any, *, script: str, markdown: Any, write_readme:
     except DataError as e:
         raise SystemExit(f"{script}: error: {e}") from None
     return True
+
+
+def start_benchmark(args: Any, *, script: str, markdown: Any, write_readme: Any, faces: Path) -> bool:
+    """The shared start of a realistic benchmark on the real face crops: :func:`publish_earlier_runs`
+    (returns True when that leaves nothing to do), then the face crops' folder must exist and
+    ``--set`` trial variants (where the script has the option) run on the development part only.
+    Errors end the script with one line naming it (exit status 2)."""
+    if publish_earlier_runs(args, script=script, markdown=markdown, write_readme=write_readme):
+        return True
+    if not Path(faces).is_dir():
+        print(f"{script}: error: the real face crops are not at {faces}", file=sys.stderr)
+        raise SystemExit(2)
+    if getattr(args, "set", None) and args.part != "dev":
+        raise SystemExit(f"{script}: error: --set: trial variants run on the development part only")
+    return False

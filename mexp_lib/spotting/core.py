@@ -40,7 +40,7 @@ proposals of a type are merged (:func:`propose_intervals`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -434,15 +434,19 @@ def spot_loso(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]
 
         raise ConfigError("spotting.spotter select: spot with mexp_lib.spotting.select.spot_folds (it chooses the spotter per fold)")
     preds, sel = [], []
-    subs = sorted(set(subjects.values()))
-    for s in subs:
-        train = {v: sc for v, sc in scores.items() if subjects[v] != s}
-        test = {v: sc for v, sc in scores.items() if subjects[v] == s}
+    for s, train, test in loso_splits(scores, subjects):
         pred, th, f1 = spot_fold(train, test, gt, cfg, fold=s)
         preds.append(pred)
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": f1[t]})
     return pd.concat(preds, ignore_index=True), pd.DataFrame(sel)
+
+
+def loso_splits(scores: dict[str, dict[str, np.ndarray]], subjects: dict[str, str]) -> Iterator[tuple[str, dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]]]]:
+    """(subject, the other subjects' videos, its own videos) for every subject of ``subjects``
+    (video -> subject), in sorted order: the leave-one-subject-out folds of ``scores``."""
+    for s in sorted(set(subjects.values())):
+        yield s, {v: sc for v, sc in scores.items() if subjects[v] != s}, {v: sc for v, sc in scores.items() if subjects[v] == s}
 
 
 def spot_fold(train: dict[str, dict[str, np.ndarray]], test: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any],

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.metrics import spotting_scores
-from mexp_lib.spotting.core import spot_fold, spot_loso
+from mexp_lib.spotting.core import loso_splits, spot_fold, spot_loso
 from mexp_lib.spotting.settings import TYPES, spotting_settings
 
 logger = logging.getLogger(__name__)
@@ -50,12 +50,7 @@ def inner_f1(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: di
     """A candidate's F1 (both types, pooled) over inner leave-one-subject-out folds of ``scores``
     (the outer fold's training videos)."""
     sc, ccfg = candidate(scores, cfg, name)
-    preds = []
-    for s in sorted({subjects[v] for v in sc}):
-        train = {v: x for v, x in sc.items() if subjects[v] != s}
-        test = {v: x for v, x in sc.items() if subjects[v] == s}
-        preds.append(spot_fold(train, test, gt, ccfg, fold=f"inner {s}")[0])
-    pred = pd.concat(preds, ignore_index=True)
+    pred, _ = spot_loso(sc, {v: subjects[v] for v in sc}, gt, ccfg)
     table = spotting_scores(gt[gt.video.isin(list(sc))], pred).set_index("type")
     return float(table.loc["all", "f1"])
 
@@ -84,9 +79,7 @@ def spot_folds(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: 
     if cfg["spotter"] != "select":
         return spot_loso(scores, subjects, gt, cfg)
     preds, sel = [], []
-    for s in sorted(set(subjects.values())):
-        train = {v: sc for v, sc in scores.items() if subjects[v] != s}
-        test = {v: sc for v, sc in scores.items() if subjects[v] == s}
+    for s, train, test in loso_splits(scores, subjects):
         chosen, f1 = choose_spotter(train, subjects, gt[gt.video.isin(list(train))], cfg) if train else (available(scores, cfg)[0], {})
         logger.info("fold %s: spotter %s chosen on %d training videos (inner F1 %s)", s, chosen, len(train), f1)
         (tr, ccfg), (te, _) = candidate(train, cfg, chosen), candidate(test, cfg, chosen)

@@ -11,7 +11,7 @@ from mexp_lib.recognition.samples import check_classes, select_samples
 from mexp_lib.config import check_target_datasets
 from mexp_lib.errors import ConfigError, MexpError
 from mexp_lib.provenance import input_fingerprint
-from mexp_lib.config import dataset_section
+from mexp_lib.config import canonical, dataset_section
 from mexp_lib.stages import stage_settings
 
 
@@ -34,9 +34,10 @@ def requested_targets():
 
 # A target naming a dataset that is not configured (the README's `results/samm_loso_metrics.csv`
 # on a fresh checkout) stops in one line naming it and the entry to uncomment, before any planning.
+ASKED = requested_targets()
 try:
     check_target_datasets(
-        requested_targets(),
+        ASKED,
         config["datasets"],
         (workflow.configfiles or ["config/config.yaml"])[0],
     )
@@ -52,17 +53,7 @@ for _name, _d in config["datasets"].items():
         _d["root"] = f"results/datasets/{_name}"
 
 
-def canon(obj):
-    """A config value with every mapping's keys sorted: Snakemake compares params by their
-    text, so reordering keys in config.yaml must not rerun anything."""
-    if isinstance(obj, dict):
-        return {k: canon(obj[k]) for k in sorted(obj)}
-    if isinstance(obj, list):
-        return [canon(v) for v in obj]
-    return obj
-
-
-_canonical = canon(dict(config))
+_canonical = canonical(dict(config))
 config.clear()
 config.update(_canonical)
 
@@ -104,8 +95,8 @@ DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "dem
 # Per dataset: its recognition and training settings (its own keys deep-merged over the global
 # section: mexp_lib.config.dataset_section), its class set, and its recognition samples split
 # by the class set into (kept, excluded) -- computed once here.
-RECOGNITION = ByDataset({name: canon(dataset_section(config, name, "recognition")) for name in SAMPLES})
-TRAINING = ByDataset({name: canon(dataset_section(config, name, "training")) for name in SAMPLES})
+RECOGNITION = ByDataset({name: canonical(dataset_section(config, name, "recognition")) for name in SAMPLES})
+TRAINING = ByDataset({name: canonical(dataset_section(config, name, "training")) for name in SAMPLES})
 CLASS_SET = ByDataset({name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES})
 CLASS_SPLIT = ByDataset({name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES})
 SAMPLE_ROWS = ByDataset({name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()})
@@ -262,7 +253,7 @@ def get_provenance_config(wc, stage):
     sheet did (rows skipped, quirks fixed: ``sheet_report``)."""
     rep = SAMPLES.reports[wc.dataset]
     sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
-    return canon(
+    return canonical(
         stage_settings(config, stage, wc.dataset) | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
     )
 
@@ -378,9 +369,8 @@ def get_all_targets():
 
 # A class set that leaves one class stops here, in one line, when the dataset's recognition
 # table is asked for (or the default target): before any fold is planned (check_classes).
-_ASKED = requested_targets()
 for _name in SAMPLES:
-    if not _ASKED or "all" in _ASKED or f"results/{_name}_loso_metrics.csv" in _ASKED:
+    if not ASKED or "all" in ASKED or f"results/{_name}_loso_metrics.csv" in ASKED:
         try:
             check_classes(recognition_samples(_name), _name, RECOGNITION[_name])
         except ConfigError as e:
