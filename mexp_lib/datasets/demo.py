@@ -217,6 +217,23 @@ def _place(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> li
     return None
 
 
+def _pack(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> list[int] | None:
+    """Like :func:`_place` for crowded videos, where independent draws rarely fit: the intervals
+    in a random order, the free frames split among the gaps at random. None if they cannot fit."""
+    free = n - sum(lengths) - gap * (len(lengths) + 1)
+    if free < 0:
+        return None
+    order = rng.permutation(len(lengths))
+    extra = np.diff(np.concatenate([[0], np.sort(rng.integers(0, free + 1, len(lengths))), [free]]))
+    starts = [0] * len(lengths)
+    t = 0
+    for j, i in enumerate(order):
+        t += gap + int(extra[j])
+        starts[int(i)] = t
+        t += lengths[int(i)]
+    return starts
+
+
 def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
     """Every clip and long video of the demo, decided from the config alone."""
     g = settings(gen_cfg)
@@ -251,6 +268,8 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
             durs = [int(round(lfps * rng.uniform(*(g["micro_seconds"] if k == "micro" else g["macro_seconds"])))) for k in kinds]
             lo, hi = (int(round(f * n)) for f in g.get("expression_span", (0.0, 1.0)))
             starts = _place(rng, hi - lo, durs, gap=int(lfps * 0.8))
+            if starts is None:  # crowded (e.g. many expressions per minute): pack them
+                starts = _pack(rng, hi - lo, durs, gap=int(lfps * 0.8))
             starts = None if starts is None else [lo + st for st in starts]
             if starts is None:
                 raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
