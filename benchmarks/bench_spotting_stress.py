@@ -128,6 +128,26 @@ def run(workdir: Path, part: str, buckets: list[Bucket], spotters: list[str], se
     return pd.DataFrame(rows)
 
 
+# the floor's candidate settings (half-windows, region), tried on the dev part's middle bucket
+FLOOR_GRID = [({"micro": km, "macro": kM}, r) for km, kM in ((0.18, 1.2), (0.12, 0.9), (0.24, 1.5)) for r in (0.5, 0.6)]
+
+
+def choose_floor(workdir: Path) -> pd.DataFrame:
+    """Overall F1 (leave-one-subject-out) of every floor candidate on the dev part's middle
+    bucket, best first: how the floor's settings are chosen (never on the test part)."""
+    bucket, seed = BUCKETS[0], int(PARTS["dev"]["seed"])
+    cdir = bucket_dir(workdir, "dev", bucket, seed)
+    gt = render(cdir, generator("dev", bucket.settings, seed))
+    videos = sorted(gt.video.unique())
+    _, cfg = spotter_configs(FLOOR)
+    rows = []
+    for k, region in FLOOR_GRID:
+        r = evaluate(scores_of(cdir, videos, float(bucket.settings["fps"]), None, floor=(k, region)), gt, cfg)
+        rows.append({"k_micro": k["micro"], "k_macro": k["macro"], "region": region, **r.to_dict()})
+        print(f"floor k {k} region {region}: F1 {r.f1:.3f} (micro {r.micro_f1:.3f}, macro {r.macro_f1:.3f})", flush=True)
+    return pd.DataFrame(rows).sort_values("f1", ascending=False, kind="stable")
+
+
 def markdown(table: pd.DataFrame) -> str:
     """Bucket x spotter table of overall F1, then the default's margin over the floor."""
     f1 = bucket_table(table, score="f1")
@@ -160,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="buckets run in parallel")
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache/spotting_stress"), help="cache of videos, faces and features")
     ap.add_argument("--list", action="store_true", help="print the buckets and their settings")
+    ap.add_argument("--choose-floor", action="store_true", help="F1 of the floor's candidate settings on the dev part's middle bucket")
     add_run_arguments(ap)
     a = ap.parse_args(argv)
     if a.list:
@@ -167,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             print(b.name)
         return 0
     if publish_earlier_runs(a, script=Path(__file__).name, markdown=markdown, write_readme=write_readme):
+        return 0
+    if a.choose_floor:
+        setup_logging(level=logging.WARNING)
+        print(choose_floor(Path(a.workdir)).to_string(index=False))
         return 0
     buckets = select_buckets(BUCKETS, a.buckets)
     spotters = [SHORT[s] for s in (a.spotters or list(SHORT))]

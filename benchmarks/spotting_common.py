@@ -48,6 +48,7 @@ SHORT = {"floor": FLOOR, "mdmd": MDMD, "round1": "feature_diff, round-1 default"
 # the fixed-region baseline's half-windows: its own, chosen on the development part like every
 # spotter's (a baseline that kept the round-1 windows while the default's grew would be a straw man)
 FLOOR_K = {"micro": 0.18, "macro": 1.2}
+FLOOR_REGION = 0.6  # the central fraction of the frame it watches
 # the fixed-region baseline's scores are type-specific (no scale test) and thresholded classically
 BASELINE_SPOTTING = {"spotter": "classical", "type_ratio": None, "boundaries": "fixed", "type_by": "ratio"}
 
@@ -106,13 +107,20 @@ def face_stage(cdir: Path, videos: list[str], face_cfg: dict[str, Any] | None = 
             align_faces(str(cdir / "videos" / v), str(faces / f"{v}.json"), numbering="position", face_cfg=face_cfg, out=faces / f"{v}.h5")
 
 
-def scores_of(cdir: Path, videos: list[str], fps: float | dict[str, float], cfg: dict[str, Any] | None) -> dict[str, dict[str, np.ndarray]]:
+def floor_key(k: dict[str, float], region: float) -> str:
+    return f"fixed_region_{k['micro']:g}_{k['macro']:g}" + ("" if region == FLOOR_REGION else f"_r{region:g}")
+
+
+def scores_of(cdir: Path, videos: list[str], fps: float | dict[str, float], cfg: dict[str, Any] | None,
+              floor: tuple[dict[str, float], float] | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Per-video scores of one spotter's features (cached per feature settings); ``cfg`` None:
-    the floor's fixed-region scores. ``fps``: one rate, or one per video."""
+    the floor's fixed-region scores (``floor``: its half-windows and region, default
+    :data:`FLOOR_K`, :data:`FLOOR_REGION`). ``fps``: one rate, or one per video."""
     from mexp_lib.spotting.baseline import fixed_region_scores
     from mexp_lib.spotting.stage import compute_spotting_features, load_scores
 
-    key = f"fixed_region_{FLOOR_K['micro']:g}_{FLOOR_K['macro']:g}" if cfg is None else feature_key(cfg)
+    fk, region = floor or (FLOOR_K, FLOOR_REGION)
+    key = floor_key(fk, region) if cfg is None else feature_key(cfg)
     fdir = cdir / "features" / key
     fdir.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -122,7 +130,7 @@ def scores_of(cdir: Path, videos: list[str], fps: float | dict[str, float], cfg:
         if cfg is None:
             f = fdir / f"{stem}.npz"
             if not f.exists():
-                np.savez(f.with_suffix(".tmp.npz"), **fixed_region_scores(str(cdir / "videos" / v), fps=rate, k_seconds=FLOOR_K))
+                np.savez(f.with_suffix(".tmp.npz"), **fixed_region_scores(str(cdir / "videos" / v), fps=rate, k_seconds=fk, region=region))
                 f.with_suffix(".tmp.npz").rename(f)
             out[v] = dict(np.load(f))
         else:
