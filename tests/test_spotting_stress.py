@@ -114,3 +114,16 @@ def test_head_rotation_is_its_own_key():
     b = list(render_video(img, lm, plan, 0.0, head_motion=0.0, head_rotation=3.0))
     assert all(np.array_equal(x, y) for x, y in zip(still, a, strict=True))  # no drift, no rotation: the same frames
     assert any(not np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # rotation alone moves the head
+
+
+def test_real_video_benchmark_names_only_known_videos():
+    """The real-video benchmark's neutral stretches, injections and held smile refer to videos
+    it reads (and SOURCES.md lists, where ../shared is present)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("bench_spotting_real_video", REPO / "benchmarks/bench_spotting_real_video.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert set(mod.NEUTRAL) | set(mod.INJECT) | {mod.SMILE[0]} <= set(mod.VIDEOS)
+    if (mod.REAL / "SOURCES.md").exists():
+        listed = (mod.REAL / "SOURCES.md").read_text()
+        assert all(v in listed for v in mod.VIDEOS)
