@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.inject import injection_sheet, plan_injections, write_injected_video
+from mexp_lib.datasets.inject import face_iod, injection_sheet, plan_injections, write_injected_video
 from mexp_lib.io.frames import open_frames
 from mexp_lib.io.landmarks_json import read_landmarks
 from mexp_lib.log import setup_logging
@@ -99,7 +99,9 @@ def inject(workdir: Path, real: Path, part: str) -> tuple[Path, pd.DataFrame, di
         name = Path(v).stem
         fps[name] = video_fps(REAL / v)
         lm = read_landmarks(real / "faces" / f"{v}.json")
-        usable = np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(lm.points).all(axis=(1, 2))
+        # frames with a tracked, near-frontal face (outer eye corners at least 0.7 x their median apart)
+        iod = face_iod(lm.points)
+        usable = np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
         rng = np.random.default_rng([int(PARTS[part]["seed"]), 7, i])
         inj = plan_injections(usable, fps[name], rng, micro=micro, macro=macro, micro_amplitude=tuple(middle["micro_px"]),
                               macro_amplitude=tuple(middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
