@@ -165,7 +165,7 @@ def fit_and_spot(train: dict[str, dict[str, np.ndarray]], train_gt: pd.DataFrame
     """Spot the ``test`` videos with a spotter fitted on the ``train`` videos alone (the
     learned network, then the thresholds, as one fold of :func:`mexp_lib.spotting.spot_loso`)."""
     from mexp_lib.spotting import is_learned, select_thresholds, spot_configured
-    from mexp_lib.spotting.core import spotting_settings
+    from mexp_lib.spotting.settings import spotting_settings
 
     cfg = spotting_settings(cfg)
     train_gt = train_gt[train_gt.video.isin(list(train))]
