@@ -37,7 +37,7 @@ from mexp_lib.io.landmarks_json import read_landmarks
 from mexp_lib.log import setup_logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_spotting_stress import BUCKETS, PARTS, bucket_dir, generator  # noqa: E402
+from bench_spotting_stress import BUCKETS, PARTS, STRESS_FLOOR, bucket_dir, generator  # noqa: E402
 from spotting_common import REPO, SHORT, f1_row, face_stage, fit_and_spot, render, scores_of, spotter_configs  # noqa: E402
 
 REAL = REPO.parent / "shared/data/real_video"
@@ -139,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     for short in a.spotters:
         name = SHORT[short]
         feat_cfg, spot_cfg = spotter_configs(name)
-        train = scores_of(tdir, tvideos, float(BUCKETS[0].settings["fps"]), feat_cfg)
+        floor = STRESS_FLOOR if feat_cfg is None else None
+        train = scores_of(tdir, tvideos, float(BUCKETS[0].settings["fps"]), feat_cfg, floor=floor)
         if not {"a", "c"} <= set(a.skip):
-            test = scores_of(real, rvideos, fps, feat_cfg)
+            test = scores_of(real, rvideos, fps, feat_cfg, floor=floor)
             pred = fit_and_spot(train, tgt, test, spot_cfg)
             for v in rvideos:
                 p = pred[pred.video == v]
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if semi is not None:
             sdir, sgt, sfps = semi
             svideos = faced(sdir, list(sfps))
-            sc = scores_of(sdir, svideos, sfps, feat_cfg)
+            sc = scores_of(sdir, svideos, sfps, feat_cfg, floor=floor)
             preds = []
             for v in svideos:  # leave one real video out: fitted on the rendered videos and the other injected ones
                 tr = {**train, **{u: sc[u] for u in svideos if u != v}}
