@@ -25,22 +25,30 @@ render and spot nothing; the README test uses it.)
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.log import setup_logging
 from mexp_lib.report import add_run_arguments, publish_runs, replace_generated_block, start_benchmark
 
-REPO = Path(__file__).resolve().parents[1]
-FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spotting_common import (  # noqa: E402 - the shared helper module beside this script
+    BASELINE_SPOTTING,
+    FACES,
+    REPO,
+    SPOTTERS,
+    evaluate,
+    face_stage,
+    render,
+    scores_of,
+    spotting_config,
+)
+
 PARTS: dict[str, dict[str, Any]] = {
     # subjects of each source database (CASME II, SAMM, SMIC) for development (the first six
     # alone until the second round, whose dev/test gap on macro-expressions asked for more) ...
@@ -51,8 +59,6 @@ PARTS: dict[str, dict[str, Any]] = {
 }
 # (noise sigma, JPEG quality or None for PNG, fps)
 CONDITIONS = [(0.0, None, 30.0), (3.0, 80, 30.0), (4.0, 60, 30.0), (3.0, 80, 200.0)]
-FACE = {"size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
-        "backend": "dlib", "detector": "hog", "on_missing_face": "error"}
 
 
 def generator(part: str, sigma: float, quality: int | None, fps: float) -> dict[str, Any]:
@@ -73,98 +79,11 @@ def condition_name(sigma: float, quality: int | None, fps: float) -> str:
 
 def prepare(workdir: Path, part: str, sigma: float, quality: int | None, fps: float) -> tuple[Path, pd.DataFrame]:
     """Render one condition's videos and run the face stage on each (cached). Returns the
-    folder of aligned faces and the ground truth (video, onset, offset, type, subject)."""
-    from mexp_lib.face.stage import align_faces, detect_landmarks
-
+    condition's folder and the ground truth (video, onset, offset, type, subject)."""
     cdir = workdir / part / condition_name(sigma, quality, fps)
-    videos = cdir / "videos"
-    if not (videos / "annotations.csv").exists():
-        generate_demo(videos, generator(part, sigma, quality, fps), layout="generic")
-    gt = pd.read_csv(videos / "annotations.csv")
-    faces = cdir / "faces"
-    faces.mkdir(parents=True, exist_ok=True)
-    for v in sorted(gt.video.unique()):
-        if not (faces / f"{v}.h5").exists():
-            detect_landmarks(str(videos / v), video=v, numbering="position", strategy="long", face_cfg=FACE, out=faces / f"{v}.json")
-            align_faces(str(videos / v), str(faces / f"{v}.json"), numbering="position", face_cfg=FACE, out=faces / f"{v}.h5")
+    gt = render(cdir, generator(part, sigma, quality, fps))
+    face_stage(cdir, sorted(gt.video.unique()))
     return cdir, gt
-
-
-def spotting_config(**over: Any) -> dict[str, Any]:
-    """The workflow's spotting settings (config/config.yaml resolved against the schema's
-    defaults, exactly as the workflow resolves them) with ``over`` applied."""
-    import yaml
-
-    from mexp_lib.config import resolve_config
-
-    cfg = resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
-    return {**cfg["spotting"], **over}
-
-
-# name -> settings over the configured default; None: the fixed-region baseline
-ROUND1 = {"method": "feature_diff", "spotter": "classical", "k_seconds": {"micro": 0.18, "macro": 0.6}, "flow_method": "dis", "region": "crop", "blinks": "mask", "eye_dilate": 0.25,
-          "boundaries": "fixed", "type_by": "ratio", "denoise": {}, "cell_norm": "none"}
-LEARNED = {"epochs": 40, "lr": 0.003, "width": 32, "weight_decay": 0.0001, "seed": 0, "gate": 2.0}
-SPOTTERS: dict[str, dict[str, Any] | None] = {
-    "fixed-region flow (floor baseline)": None,
-    "MDMD (MEGC 2020 baseline)": {**ROUND1, "method": "mdmd"},
-    "feature_diff, round-1 default": ROUND1,
-    "classical": {"spotter": "classical"},
-    "learned, both types": {"spotter": "learned", "learned": {**LEARNED, "types": ["micro", "macro"]}},
-    "two_stage": {"spotter": "two_stage", "learned": {**LEARNED, "types": ["micro", "macro"]}},
-    "default (learned micro, classical macro)": {},
-}
-
-
-# the fixed-region baseline's half-windows: its own, chosen on the development part like every
-# spotter's (a baseline that kept the round-1 windows while the default's grew would be a straw man)
-FLOOR_K = {"micro": 0.18, "macro": 1.2}
-# the fixed-region baseline's scores are type-specific (no scale test) and thresholded classically
-BASELINE_SPOTTING = {"spotter": "classical", "type_ratio": None, "boundaries": "fixed", "type_by": "ratio"}
-
-
-def feature_key(cfg: dict[str, Any]) -> str:
-    """What the per-video features depend on (the spotter and thresholds do not change them)."""
-    keys = ("method", "flow_method", "dis", "tvl1", "farneback", "k_seconds", "head_motion", "grid", "top_cells", "eye_dilate", "denoise", "cell_norm",
-            "region", "blinks", "boundaries", "boundary_rise", "boundary_seconds", "candidates_per_second", "smooth")
-    return hashlib.sha1(json.dumps({k: cfg.get(k) for k in keys}, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def scores_of(cdir: Path, gt: pd.DataFrame, fps: float, cfg: dict[str, Any] | None) -> dict[str, dict[str, np.ndarray]]:
-    """Per-video scores of one spotter's features (cached per feature settings)."""
-    from mexp_lib.spotting.baseline import fixed_region_scores
-    from mexp_lib.spotting.stage import compute_spotting_features, load_scores
-
-    key = f"fixed_region_{FLOOR_K['micro']:g}_{FLOOR_K['macro']:g}" if cfg is None else feature_key(cfg)
-    fdir = cdir / "features" / key
-    fdir.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for v in sorted(gt.video.unique()):
-        f = fdir / f"{v}.npz"
-        if cfg is None:
-            if not f.exists():
-                np.savez(f.with_suffix(".tmp.npz"), **fixed_region_scores(str(cdir / "videos" / v), fps=fps, k_seconds=FLOOR_K))
-                f.with_suffix(".tmp.npz").rename(f)
-            out[v] = dict(np.load(f))
-        else:
-            h5 = fdir / f"{v}.h5"
-            if not h5.exists():
-                compute_spotting_features(str(cdir / "faces" / f"{v}.h5"), fps=fps, cfg=cfg, out=h5)
-            out.update(load_scores([str(h5)]))
-    return out
-
-
-def evaluate(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any]) -> pd.Series:
-    """Leave-one-subject-out spotting (thresholds and networks fitted on the other subjects)
-    and the MEGC metrics: F1 overall, micro and macro, with the counts."""
-    from mexp_lib.metrics import spotting_scores
-    from mexp_lib.spotting.select import spot_folds
-
-    subjects = dict(zip(gt.video, gt.subject, strict=True))
-    pred, _ = spot_folds(scores, {v: subjects[v] for v in scores}, gt, cfg)
-    r = spotting_scores(gt, pred).set_index("type")
-    return pd.Series({"f1": r.loc["all", "f1"], "micro_f1": r.loc["micro", "f1"], "macro_f1": r.loc["macro", "f1"],
-                      "tp": int(r.loc["all", "tp"]), "fp": int(r.loc["all", "fp"]), "fn": int(r.loc["all", "fn"])})
 
 
 def run(workdir: Path, part: str, conditions: list[tuple[float, int | None, float]], spotters: list[str]) -> pd.DataFrame:
@@ -176,7 +95,7 @@ def run(workdir: Path, part: str, conditions: list[tuple[float, int | None, floa
             over = SPOTTERS[name]
             cfg = None if over is None else spotting_config(**over)
             t1 = time.perf_counter()
-            sc = scores_of(cdir, gt, fps, cfg)
+            sc = scores_of(cdir, sorted(gt.video.unique()), fps, cfg)
             res = evaluate(sc, gt, spotting_config(**BASELINE_SPOTTING) if cfg is None else cfg)
             rows.append({"part": part, "sigma": sigma, "jpeg": quality or "png", "fps": int(fps), "spotter": name, **res.to_dict(),
                          "seconds": round(time.perf_counter() - t1, 1)})

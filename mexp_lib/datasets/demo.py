@@ -79,7 +79,22 @@ DEFAULTS: dict[str, Any] = {
     "expression_span": [0.0, 1.0],
     "clip_overlap": None,
     "clip_drift": None,
+    # long videos only (the stress sweep's factors); the defaults render what earlier versions did
+    "head_rotation": None,
+    "blink_interval": [1.5, 4.0],
+    "expressions_per_minute": None,
+    "nuisance_per_minute": 0.0,
+    "nuisance_kinds": ["talking", "swallowing", "gaze"],
+    "nuisance_amplitude": [1.0, 3.0],
 }
+# Non-expression facial motion of long videos: localised motions with their own timing, planned
+# away from the expressions like blinks and never annotated. kind -> (seconds range, profile)
+NUISANCE: dict[str, tuple[tuple[float, float], str]] = {
+    "talking": ((1.0, 3.0), "oscillating"),  # the jaw and lips open and close at 3-5 Hz
+    "swallowing": ((0.4, 0.8), "bump"),  # the chin and throat rise and fall once
+    "gaze": ((0.6, 2.0), "hold"),  # the eyes turn aside, hold, and come back
+}
+NON_EXPRESSION = ("blink", "nuisance", "overlap")
 
 # AU -> [(landmark index, (dx, dy))]; directions in image coordinates (y down).
 AU_POINTS: dict[str, list[tuple[int, tuple[float, float]]]] = {
@@ -110,6 +125,7 @@ class Event:
     apex: int
     offset: int
     amplitude: float
+    hz: float = 0.0  # nuisance "talking": the frequency of the mouth's opening and closing
 
 
 @dataclass
@@ -145,6 +161,55 @@ def _profile(n: int, ev: Event) -> np.ndarray:
     return s
 
 
+def _event_profile(n: int, ev: Event, fps: float) -> np.ndarray:
+    """The activation (0..1) of one event over frames 0..n-1: the raised cosine of
+    :func:`_profile`; a gaze shift holds its apex between a quick turn and return (0.1 s each);
+    talking opens and closes at ``ev.hz`` inside a raised-cosine envelope."""
+    if ev.type != "nuisance" or NUISANCE[ev.kind][1] == "bump":
+        return _profile(n, ev)
+    if NUISANCE[ev.kind][1] == "hold":
+        turn = max(1, int(round(0.1 * fps)))
+        t = np.arange(n)
+        up = np.clip((t - ev.onset) / turn, 0, 1)
+        down = np.clip((ev.offset - t) / turn, 0, 1)
+        s = 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down))
+        s[(t < ev.onset) | (t > ev.offset)] = 0.0
+        return s
+    t = np.arange(n, dtype=np.float64)
+    env = _profile(n, ev)
+    return env * (0.5 - 0.5 * np.cos(2 * np.pi * ev.hz * (t - ev.onset) / fps))
+
+
+def plan_nuisance(g: dict[str, Any], n: int, fps: float, busy: np.ndarray, rng: np.random.Generator) -> list[Event]:
+    """Non-expression motions of one long video: ``nuisance_per_minute`` of them on average
+    (Poisson), kinds drawn from ``nuisance_kinds``, each placed where no expression is
+    (``busy``: frames an expression occupies, with margins) and no other motion is."""
+    rate = float(g.get("nuisance_per_minute") or 0.0)
+    kinds = list(g.get("nuisance_kinds") or [])
+    unknown = sorted(set(kinds) - set(NUISANCE))
+    if unknown:
+        from mexp_lib.errors import ConfigError
+
+        raise ConfigError(f"generator.nuisance_kinds: unknown {unknown}; known: {sorted(NUISANCE)}")
+    if rate <= 0 or not kinds:
+        return []
+    taken = busy.copy()
+    out = []
+    for _ in range(int(rng.poisson(rate * n / fps / 60.0))):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        d = max(3, int(round(fps * rng.uniform(*NUISANCE[kind][0]))))
+        for _try in range(50):
+            st = int(rng.integers(0, max(1, n - d)))
+            if not taken[max(0, st - 2): st + d + 3].any():
+                break
+        else:
+            continue
+        taken[st: st + d + 1] = True
+        out.append(Event(kind, "nuisance", st, st + d // 2, min(n - 1, st + d), float(rng.uniform(*g["nuisance_amplitude"])),
+                         hz=float(rng.uniform(3.0, 5.0))))
+    return out
+
+
 def _place(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> list[int] | None:
     """Random start positions (in the order of ``lengths``) for non-overlapping intervals of
     ``lengths`` frames, at least ``gap`` frames apart and from the ends."""
@@ -155,6 +220,23 @@ def _place(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> li
         if apart and all(s + L + gap <= n for s, L in spans):
             return starts
     return None
+
+
+def _pack(rng: np.random.Generator, n: int, lengths: list[int], gap: int) -> list[int] | None:
+    """Like :func:`_place` for crowded videos, where independent draws rarely fit: the intervals
+    in a random order, the free frames split among the gaps at random. None if they cannot fit."""
+    free = n - sum(lengths) - gap * (len(lengths) + 1)
+    if free < 0:
+        return None
+    order = rng.permutation(len(lengths))
+    extra = np.diff(np.concatenate([[0], np.sort(rng.integers(0, free + 1, len(lengths))), [free]]))
+    starts = [0] * len(lengths)
+    t = 0
+    for j, i in enumerate(order):
+        t += gap + int(extra[j])
+        starts[int(i)] = t
+        t += lengths[int(i)]
+    return starts
 
 
 def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
@@ -189,10 +271,13 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
         n = int(round(g["long_seconds"] * lfps))
         for v in range(int(g["long_videos_per_subject"])):
             rng = np.random.default_rng([seed, 2, s, v])
-            kinds = ["micro"] * int(g["micro_per_long"]) + ["macro"] * int(g["macro_per_long"])
+            n_micro, n_macro = expression_counts(g)
+            kinds = ["micro"] * n_micro + ["macro"] * n_macro
             durs = [int(round(lfps * rng.uniform(*(g["micro_seconds"] if k == "micro" else g["macro_seconds"])))) for k in kinds]
             lo, hi = (int(round(f * n)) for f in g.get("expression_span", (0.0, 1.0)))
             starts = _place(rng, hi - lo, durs, gap=int(lfps * 0.8))
+            if starts is None:  # crowded (e.g. many expressions per minute): pack them
+                starts = _pack(rng, hi - lo, durs, gap=int(lfps * 0.8))
             starts = None if starts is None else [lo + st for st in starts]
             if starts is None:
                 raise ValueError(f"demo generator: {len(kinds)} expressions do not fit in {g['long_seconds']} s; lengthen long_seconds")
@@ -210,7 +295,9 @@ def plan_demo(gen_cfg: dict[str, Any] | None) -> list[VideoPlan]:
                 d = int(round(lfps * rng.uniform(0.2, 0.35)))
                 if not busy[t: t + d + 1].any():
                     events.append(Event("blink", "blink", t, t + d // 2, t + d, 1.0))
-                t += int(lfps * rng.uniform(1.5, 4.0))
+                t += int(lfps * rng.uniform(*g["blink_interval"]))
+            # its own random stream, so that videos without nuisance render as before
+            events += plan_nuisance(g, n, lfps, busy, np.random.default_rng([seed, 3, s, v]))
             code, _ = VIDEO_CODES[v % len(VIDEO_CODES)]
             sid = 15 + s
             plans.append(VideoPlan(s, f"s{sid}_{code}", f"{LONG_DIR}/s{sid}/{sid}_{code}demo", n, 1, lfps, events, int(rng.integers(2**31))))
@@ -230,13 +317,27 @@ def overlap_event(rng: np.random.Generator, ev: Event, n: int, fps: float, fract
     return Event(kind, "overlap", onset, onset + rise, onset + rise + fall, float(rng.uniform(float(fraction[0]), float(fraction[1]))) * ev.amplitude)
 
 
+def expression_counts(g: dict[str, Any]) -> tuple[int, int]:
+    """(micro, macro) expressions per long video: ``micro_per_long`` and ``macro_per_long``, or,
+    with ``expressions_per_minute``, that rate over ``long_seconds`` split between the types in
+    the same proportion (at least one of each type that has a nonzero count)."""
+    micro, macro = int(g["micro_per_long"]), int(g["macro_per_long"])
+    epm = g.get("expressions_per_minute")
+    if epm is None or micro + macro == 0:
+        return micro, macro
+    total = max(1, int(round(float(epm) * float(g["long_seconds"]) / 60.0)))
+    m = int(round(total * micro / (micro + macro)))
+    m = min(max(m, 1 if micro else 0), total - (1 if macro and total > 1 else 0))
+    return m, total - m
+
+
 def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None) -> pd.DataFrame:
     """The sample table the demo will have once generated (what the loaders read back)."""
     rows = []
     for p in plan_demo(gen_cfg):
         long = p.folder.startswith(LONG_DIR)
         for e in p.events:
-            if e.type in ("blink", "overlap"):
+            if e.type in NON_EXPRESSION:
                 continue
             subject = p.video.split("_")[0]
             rows.append({
@@ -254,7 +355,7 @@ def demo_samples(dataset: str, root: str | Path, gen_cfg: dict[str, Any] | None)
 
 def _clip_index(p: VideoPlan, e: Event) -> int:
     """CAS(ME)^2 numbers expressions per video in onset order."""
-    onsets = sorted(x.onset for x in p.events if x.type not in ("blink", "overlap"))
+    onsets = sorted(x.onset for x in p.events if x.type not in NON_EXPRESSION)
     return onsets.index(e.onset) + 1
 
 
@@ -315,6 +416,26 @@ def blink_field(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
     iod = float(np.linalg.norm(lm[45] - lm[36]))
     f = _gauss_field(shape, [(lm[i], d) for i, d in AU_POINTS["45"]], 0.07 * iod)
     return f / np.linalg.norm(f, axis=-1).max() * opening * 1.2
+
+
+# nuisance kind -> [(landmark index, (dx, dy))]: talking opens the jaw and lips (AU25/26-like),
+# swallowing lifts the chin, a gaze shift moves both eyes' centres sideways
+NUISANCE_POINTS: dict[str, list[tuple[int, tuple[float, float]]]] = {
+    "talking": [(57, (0, 1)), (56, (0, 0.9)), (58, (0, 0.9)), (8, (0, 0.8)), (7, (0, 0.7)), (9, (0, 0.7)), (51, (0, -0.3))],
+    "swallowing": [(7, (0, -0.8)), (8, (0, -1)), (9, (0, -0.8)), (57, (0, -0.4))],
+}
+
+
+def nuisance_field(shape: tuple[int, int], lm: np.ndarray, kind: str, direction: float = 1.0) -> np.ndarray:
+    """Unit-peak displacement field (H, W, 2) of one non-expression motion (:data:`NUISANCE`);
+    ``direction`` (+1 / -1) is the side a gaze shift turns to."""
+    iod = float(np.linalg.norm(lm[45] - lm[36]))
+    if kind == "gaze":
+        eyes = [lm[36:42].mean(axis=0), lm[42:48].mean(axis=0)]
+        f = _gauss_field(shape, [(c, (direction, 0.0)) for c in eyes], 0.06 * iod)
+    else:
+        f = _gauss_field(shape, [(lm[i], d) for i, d in NUISANCE_POINTS[kind]], 0.15 * iod)
+    return f / np.linalg.norm(f, axis=-1).max()
 
 
 PHOTO_FRACTION = 0.62  # a 224 px face crop in a 360 px frame
@@ -412,21 +533,33 @@ def make_identity(base: np.ndarray, lm: np.ndarray, rng: np.random.Generator) ->
     return img.astype(np.float32), new_lm
 
 
-def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float, head_motion: float = 1.0):  # type: ignore[no-untyped-def]
+def event_field(shape: tuple[int, int], lm: np.ndarray, e: Event) -> np.ndarray:
+    """The displacement field (H, W, 2, px at full activation) of one planned event."""
+    if e.type == "blink":
+        return blink_field(shape, lm)
+    if e.type == "nuisance":
+        return nuisance_field(shape, lm, e.kind, 1.0 if e.onset % 2 else -1.0) * e.amplitude
+    return expression_field(shape, lm, e.kind) * e.amplitude
+
+
+def render_video(identity: np.ndarray, lm: np.ndarray, plan: VideoPlan, noise_sigma: float, head_motion: float = 1.0,  # type: ignore[no-untyped-def]
+                 head_rotation: float | None = None):
     """Yield the frames (uint8 BGR) of one planned video. ``head_motion`` scales the slow head
-    translation (1.5 px) and rotation (0.6 degrees) of long videos; a short clip's head moves
-    0.3 px and 0.1 degrees, or ``plan.drift`` px and ``plan.drift / 3`` degrees (``clip_drift``)."""
+    translation (1.5 px) and rotation (0.6 degrees) of long videos; ``head_rotation`` (degrees),
+    when given, sets the rotation's amplitude on its own. A short clip's head moves 0.3 px and
+    0.1 degrees, or ``plan.drift`` px and ``plan.drift / 3`` degrees (``clip_drift``)."""
     rng = np.random.default_rng(plan.seed)
     h, w = identity.shape[:2]
     n = plan.n_frames
     fields = []
     for e in plan.events:
-        f = blink_field((h, w), lm) if e.type == "blink" else expression_field((h, w), lm, e.kind) * e.amplitude
-        fields.append((_profile(n, e), f))
+        fields.append((_event_profile(n, e, plan.fps), event_field((h, w), lm, e)))
     # slow head motion: sum of low-frequency sinusoids (pixels, degrees)
     secs = np.arange(n) / plan.fps
     long = n > 5 * plan.fps
     amp_t, amp_r = (1.5 * head_motion, 0.6 * head_motion) if long else (0.3, 0.1) if plan.drift is None else (plan.drift, plan.drift / 3)
+    if long and head_rotation is not None:
+        amp_r = float(head_rotation)
     motion = np.zeros((n, 3))
     for j in range(3):
         period = rng.uniform(4, 15) if long else rng.uniform(1, 3)
@@ -493,7 +626,7 @@ def generate_demo(root: str | Path, gen_cfg: dict[str, Any] | None, *, layout: s
         frames = (
             (p, i, img)
             for p in plans
-            for i, img in enumerate(render_video(*faces[p.subject], p, float(g["noise_sigma"]), float(g.get("head_motion", 1.0))))
+            for i, img in enumerate(render_video(*faces[p.subject], p, float(g["noise_sigma"]), float(g.get("head_motion", 1.0)), g.get("head_rotation")))
         )
         for p, i, img in progress(frames, total, "demo: rendering frames"):
             d = tmp / (p.video if layout == "generic" else p.folder)
@@ -512,7 +645,7 @@ def generic_sheet(plans: list[VideoPlan]) -> pd.DataFrame:
     """The ``generic`` annotation sheet of rendered videos (1-based frame positions)."""
     rows = [
         {"subject": f"s{p.subject + 1:02d}", "video": p.video, "onset": e.onset + 1, "apex": e.apex + 1, "offset": e.offset + 1, "type": e.type, "emotion": e.kind}
-        for p in plans for e in sorted(p.events, key=lambda e: e.onset) if e.type not in ("blink", "overlap")
+        for p in plans for e in sorted(p.events, key=lambda e: e.onset) if e.type not in NON_EXPRESSION
     ]
     return pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "type", "emotion"])
 

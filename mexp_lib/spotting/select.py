@@ -70,6 +70,20 @@ def choose_spotter(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, c
     return best, f1
 
 
+def fit_spot(train: Scores, test: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, str]:
+    """Spot the ``test`` videos with a spotter fitted on the ``train`` videos alone (one fold of
+    :func:`spot_folds`; with ``spotter: select`` the spotter chosen on ``train``'s subjects).
+    Returns (intervals, the spotter that ran)."""
+    cfg = spotting_settings(cfg)
+    name = str(cfg["spotter"])
+    if name == "select":
+        name, f1 = choose_spotter(train, subjects, gt[gt.video.isin(list(train))], cfg) if train else (available(train | test, cfg)[0], {})
+        logger.info("spotter %s chosen on %d training videos (inner F1 %s)", name, len(train), f1)
+        (train, cfg), (test, _) = candidate(train, cfg, name), candidate(test, cfg, name)
+    pred, _, _ = spot_fold(train, test, gt, cfg)
+    return pred, name
+
+
 def spot_folds(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-subject-out spotting (:func:`mexp_lib.spotting.core.spot_loso`); with
     ``spotter: select`` the spotter of each fold chosen on its training subjects (module doc).

@@ -1,0 +1,187 @@
+"""Spotting on real face video: false detections per minute, a semi-synthetic benchmark and the
+held smile of ``single_face.mp4``.
+
+The real videos of ``../shared/data/real_video`` (see its ``SOURCES.md``; read in place, linked
+from the cache, never copied) hold no annotated micro-expressions. Every spotter is fitted
+(network, then thresholds) on the stress benchmark's middle bucket of its ``--part``
+(``bench_spotting_stress.py``: six subjects rendered from real face crops), and then:
+
+(a) **detections per minute** on each real video, and on the neutral stretches of the neutral
+    video (``pexels-8090198``: frontal and still, no expression), where every detection is false;
+(b) **semi-synthetic**: micro- and macro-expressions of known timing warped into the real videos
+    (:mod:`mexp_lib.datasets.inject`; amplitudes as in the middle bucket, scaled to each frame's
+    face size), spotted leave-one-video-out (each fold fitted on the rendered videos and the other
+    injected real videos) and scored with the MEGC metrics;
+(c) **the held smile** of ``single_face.mp4`` (neutral to frame ~16, smile held to the end):
+    spotted as one macro-expression, or not.
+
+Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_real_video.py --part dev --spotters default floor mdmd [--csv FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mexp_lib.datasets.inject import face_iod, injection_sheet, plan_injections, write_injected_video
+from mexp_lib.io.frames import open_frames
+from mexp_lib.io.landmarks_json import read_landmarks
+from mexp_lib.log import setup_logging
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_spotting_stress import BUCKETS, PARTS, STRESS_FLOOR, bucket_dir, generator  # noqa: E402
+from spotting_common import REPO, SHORT, f1_row, face_stage, fit_and_spot, render, scores_of, spotter_configs  # noqa: E402
+
+REAL = REPO.parent / "shared/data/real_video"
+VIDEOS = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "pexels-kindel-media-8164110.mp4", "pexels-8090198-sd_640_338_25fps.mp4",
+          "face_noface.mov", "noface_face.mov"]
+# neutral stretches (seconds, from SOURCES.md): every detection there is false
+NEUTRAL = {"pexels-8090198-sd_640_338_25fps.mp4": [(0.0, 7.0), (27.0, 45.8)]}
+# videos long enough to receive injections: (micro, macro) per video
+INJECT = {"WolfgangLanger_Pexels.mp4": (3, 2), "pexels-kindel-media-8164110.mp4": (2, 1), "pexels-8090198-sd_640_338_25fps.mp4": (5, 3)}
+SMILE = ("single_face.mp4", 16)  # the smile's onset frame (1-based, about)
+FACE_REAL = {"on_missing_face": "skip"}
+
+
+def video_fps(path: Path) -> float:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    fps = float(cap.get(cv2.CAP_PROP_FPS))
+    cap.release()
+    return fps
+
+
+def link_real(cdir: Path) -> dict[str, float]:
+    """Link the real videos into ``cdir/videos`` (not copied); their frame rates."""
+    (cdir / "videos").mkdir(parents=True, exist_ok=True)
+    for v in VIDEOS:
+        dst = cdir / "videos" / v
+        if not dst.exists():
+            os.symlink(REAL / v, dst)
+    return {v: video_fps(REAL / v) for v in VIDEOS}
+
+
+def training_set(workdir: Path, part: str) -> tuple[Path, pd.DataFrame, list[str]]:
+    """The stress benchmark's middle bucket of ``part`` (rendered and faced; cached)."""
+    middle = BUCKETS[0]
+    seed = int(PARTS[part]["seed"])
+    cdir = bucket_dir(workdir, part, middle, seed)
+    gt = render(cdir, generator(part, middle.settings, seed))
+    videos = sorted(gt.video.unique())
+    face_stage(cdir, videos)
+    return cdir, gt, videos
+
+
+def faced(cdir: Path, videos: list[str]) -> list[str]:
+    """The videos whose face stage found a face (not skipped)."""
+    from mexp_lib.io.skip import skip_reason
+
+    return [v for v in videos if skip_reason(cdir / "faces" / f"{v}.json") is None]
+
+
+def inject(workdir: Path, real: Path, part: str) -> tuple[Path, pd.DataFrame, dict[str, float]]:
+    """The semi-synthetic videos: injections planned in each video's frames with a tracked face
+    (the real video's own landmarks), written as JPEG 95 frames; their ground truth."""
+    middle = BUCKETS[0].settings
+    cdir = workdir / "semi" / part
+    (cdir / "videos").mkdir(parents=True, exist_ok=True)
+    sheets, fps = [], {}
+    for i, (v, (micro, macro)) in enumerate(INJECT.items()):
+        name = Path(v).stem
+        fps[name] = video_fps(REAL / v)
+        lm = read_landmarks(real / "faces" / f"{v}.json")
+        # frames with a tracked, near-frontal face (outer eye corners at least 0.7 x their median apart)
+        iod = face_iod(lm.points)
+        usable = np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
+        rng = np.random.default_rng([int(PARTS[part]["seed"]), 7, i])
+        inj = plan_injections(usable, fps[name], rng, micro=micro, macro=macro, micro_amplitude=tuple(middle["micro_px"]),
+                              macro_amplitude=tuple(middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
+                              macro_seconds=tuple(f / 30 for f in middle["macro_frames"]))
+        if not (cdir / "videos" / name).exists():
+            write_injected_video(open_frames(str(REAL / v)).iter_frames(), lm.points, inj, cdir / "videos" / name)
+        sheets.append(injection_sheet(name, name, inj))
+    gt = pd.concat(sheets, ignore_index=True)
+    face_stage(cdir, list(fps))
+    return cdir, gt, fps
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=sorted(PARTS), default="dev", help="the rendered part the spotters are fitted on")
+    ap.add_argument("--spotters", nargs="*", choices=list(SHORT), default=["default", "floor", "mdmd", "classical"])
+    ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache"), help="cache (the stress benchmark's folder is shared)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"], help="parts of the benchmark not to run")
+    ap.add_argument("--csv", help="write the rows here too")
+    a = ap.parse_args(argv)
+    if not REAL.is_dir():
+        print(f"the real videos are not at {REAL}", file=sys.stderr)
+        return 2
+    setup_logging(level=logging.WARNING)
+    work = Path(a.workdir)
+    t0 = time.perf_counter()
+    tdir, tgt, tvideos = training_set(work / "spotting_stress", a.part)
+    real = work / "spotting_real_video" / "real"
+    fps = link_real(real)
+    face_stage(real, VIDEOS, FACE_REAL)
+    rvideos = faced(real, VIDEOS)
+    print(f"training: {len(tvideos)} rendered videos; real videos with a face: {rvideos} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    semi = inject(work / "spotting_real_video", real, a.part) if "b" not in a.skip else None
+    rows: list[dict[str, Any]] = []
+    for short in a.spotters:
+        name = SHORT[short]
+        feat_cfg, spot_cfg = spotter_configs(name)
+        floor = STRESS_FLOOR if feat_cfg is None else None
+        train = scores_of(tdir, tvideos, float(BUCKETS[0].settings["fps"]), feat_cfg, floor=floor)
+        if not {"a", "c"} <= set(a.skip):
+            test = scores_of(real, rvideos, fps, feat_cfg, floor=floor)
+            pred = fit_and_spot(train, tgt, test, spot_cfg)
+            for v in rvideos:
+                p = pred[pred.video == v]
+                n = len(test[v]["micro"])
+                minutes = n / fps[v] / 60
+                row = {"part": a.part, "spotter": name, "what": "detections per minute", "video": v, "value": len(p) / minutes}
+                rows.append(row)
+                print(f"{name:42s} {v:40s} {len(p):3d} detections in {minutes * 60:5.1f} s: {row['value']:.1f} /min", flush=True)
+                if v in NEUTRAL:
+                    spans = NEUTRAL[v]
+                    inside = [(o, f) for o, f in zip(p.onset, p.offset, strict=True) if any(lo * fps[v] <= o - 1 and f - 1 <= hi * fps[v] for lo, hi in spans)]
+                    neutral_min = sum(min(hi, n / fps[v]) - lo for lo, hi in spans) / 60
+                    rows.append({"part": a.part, "spotter": name, "what": "false detections per minute (neutral)", "video": v, "value": len(inside) / neutral_min})
+                    print(f"{name:42s} {v:40s} neutral stretches: {len(inside)} false detections in {neutral_min * 60:.0f} s: "
+                          f"{len(inside) / neutral_min:.1f} /min", flush=True)
+                if v == SMILE[0]:
+                    later = p[p.offset >= SMILE[1]]
+                    one = len(later) == 1 and (later.type == "macro").all()
+                    rows.append({"part": a.part, "spotter": name, "what": "held smile as one macro", "video": v, "value": float(one)})
+                    spans = ", ".join(f"{t} {o}-{f}" for t, o, f in zip(p.type, p.onset, p.offset, strict=True)) or "nothing"
+                    print(f"{name:42s} held smile: {'one macro-expression' if one else 'NOT one macro-expression'} ({spans})", flush=True)
+        if semi is not None:
+            sdir, sgt, sfps = semi
+            svideos = faced(sdir, list(sfps))
+            sc = scores_of(sdir, svideos, sfps, feat_cfg, floor=floor)
+            preds = []
+            for v in svideos:  # leave one real video out: fitted on the rendered videos and the other injected ones
+                tr = {**train, **{u: sc[u] for u in svideos if u != v}}
+                preds.append(fit_and_spot(tr, pd.concat([tgt, sgt[sgt.video != v]], ignore_index=True), {v: sc[v]}, spot_cfg))
+            r = f1_row(sgt[sgt.video.isin(svideos)], pd.concat(preds, ignore_index=True))
+            rows.append({"part": a.part, "spotter": name, "what": "semi-synthetic F1", "video": "all", "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
+            print(f"{name:42s} semi-synthetic F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
+                  f"TP {r['tp']} FP {r['fp']} FN {r['fn']})", flush=True)
+    table = pd.DataFrame(rows)
+    if a.csv:
+        table.to_csv(a.csv, index=False)
+    print(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

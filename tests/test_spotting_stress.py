@@ -1,0 +1,129 @@
+"""The spotting stress sweep (benchmarks/bench_spotting_stress.py) and the generator keys it
+sweeps (mexp_lib.datasets.demo): fast checks, no face stage."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mexp_lib.datasets.demo import DEFAULTS, NUISANCE, expression_counts, plan_demo, render_video, settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bench():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("bench_spotting_stress", REPO / "benchmarks/bench_spotting_stress.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def long_plan(**over):
+    g = {"seed": 4, "subjects": 1, "clips_per_class": 0, "frame_size": 128, "long_seconds": 20.0, **over}
+    return plan_demo(g)[0]
+
+
+def test_every_factor_has_buckets_and_every_bucket_fits():
+    b = bench()
+    names = [x.name for x in b.BUCKETS]
+    assert names[0] == "middle" and len(names) == len(set(names))
+    assert {x.factor for x in b.BUCKETS[1:]} == set(b.FACTORS)
+    for part in b.PARTS:  # every bucket's expressions fit in its videos (no render needed)
+        for x in b.BUCKETS:
+            plan_demo(b.generator(part, x.settings, b.PARTS[part]["seed"]))
+
+
+def test_parts_are_disjoint_and_the_middle_is_the_issue_s():
+    b = bench()
+    assert not set(b.PARTS["dev"]["subjects"]) & set(b.PARTS["test"]["subjects"])
+    assert b.PARTS["dev"]["seed"] != b.PARTS["test"]["seed"]
+    g = b.generator("dev", b.MIDDLE, 301)
+    assert g["long_fps"] == 30 and 2 <= g["noise_sigma"] <= 3 and g["jpeg_quality"] and 1 <= g["micro_amplitude"][0] <= g["micro_amplitude"][1] <= 2
+    assert g["micro_seconds"] == [8 / 30, 14 / 30] and g["head_motion"] == pytest.approx(2.5 / 1.5)
+
+
+def test_markdown_names_the_worst_bucket_and_a_loss():
+    b = bench()
+    rows = [("middle", b.DEFAULT, 0.7), ("middle", b.FLOOR, 0.5), ("micro_px=0.3-0.8", b.DEFAULT, 0.3), ("micro_px=0.3-0.8", b.FLOOR, 0.4)]
+    runs = pd.DataFrame([{"part": "dev", "bucket": k, "method": m, "f1": f, "f1_std": np.nan} for k, m, f in rows])
+    text = b.markdown(runs)
+    assert f"worst bucket of {b.DEFAULT}: micro_px=0.3-0.8 (F1 0.300)" in text
+    assert "+0.20" in text and "-0.10 (loses)" in text
+
+
+def test_unknown_bucket_is_refused():
+    from mexp_lib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown stress bucket"):
+        bench().main(["--buckets", "micro_px=9", "--dry-run"])
+
+
+def test_default_keys_change_nothing():
+    """The new keys' defaults, given explicitly, plan and render what no keys do."""
+    new = {k: DEFAULTS[k] for k in ("head_rotation", "blink_interval", "expressions_per_minute", "nuisance_per_minute", "nuisance_kinds", "nuisance_amplitude")}
+    a, b = long_plan(), long_plan(**new)
+    assert a == b
+    assert all(e.type != "nuisance" for e in a.events)
+
+
+def test_expressions_per_minute_and_blink_interval():
+    assert expression_counts(settings({"micro_per_long": 3, "macro_per_long": 2, "long_seconds": 20.0, "expressions_per_minute": 24})) == (5, 3)
+    assert expression_counts(settings({"micro_per_long": 3, "macro_per_long": 2, "long_seconds": 20.0})) == (3, 2)
+    blinks = lambda p: sum(e.type == "blink" for e in p.events)  # noqa: E731
+    assert blinks(long_plan(blink_interval=[0.5, 0.8])) > blinks(long_plan()) > blinks(long_plan(blink_interval=[6.0, 8.0]))
+
+
+def test_nuisance_motions_are_planned_apart_and_never_annotated(tmp_path):
+    from mexp_lib.datasets.demo import demo_samples
+
+    p = long_plan(nuisance_per_minute=15.0)
+    nuis = [e for e in p.events if e.type == "nuisance"]
+    expr = [e for e in p.events if e.type in ("micro", "macro")]
+    assert nuis and {e.kind for e in nuis} <= set(NUISANCE)
+    assert all(n.offset < x.onset or n.onset > x.offset for n in nuis for x in expr)
+    samples = demo_samples("demo", tmp_path, {"seed": 4, "subjects": 1, "clips_per_class": 0, "frame_size": 128, "long_seconds": 20.0, "nuisance_per_minute": 15.0})
+    assert len(samples) == len(expr)
+
+
+@pytest.mark.parametrize("kind", sorted(NUISANCE))
+def test_nuisance_motion_is_localised_and_timed(kind):
+    """A nuisance motion moves the face only while it lasts (frames before it render as without it)."""
+    from mexp_lib.datasets.demo import Event, VideoPlan, base_face
+
+    img, lm = base_face(128)
+    plan = VideoPlan(0, "v", "v", 40, 1, 30.0, [Event(kind, "nuisance", 10, 20, 30, 3.0, hz=4.0)], seed=1)
+    still = VideoPlan(0, "v", "v", 40, 1, 30.0, [], seed=1)
+    with_, without = list(render_video(img, lm, plan, 0.0)), list(render_video(img, lm, still, 0.0))
+    assert all(np.array_equal(with_[i], without[i]) for i in list(range(0, 10)) + list(range(31, 40)))
+    assert max(np.abs(with_[i].astype(int) - without[i]).max() for i in range(11, 30)) > 10
+
+
+def test_head_rotation_is_its_own_key():
+    from mexp_lib.datasets.demo import VideoPlan, base_face
+
+    img, lm = base_face(128)
+    plan = VideoPlan(0, "v", "v", 200, 1, 30.0, [], seed=1)
+    still = list(render_video(img, lm, plan, 0.0, head_motion=0.0))
+    a = list(render_video(img, lm, plan, 0.0, head_motion=0.0, head_rotation=0.0))
+    b = list(render_video(img, lm, plan, 0.0, head_motion=0.0, head_rotation=3.0))
+    assert all(np.array_equal(x, y) for x, y in zip(still, a, strict=True))  # no drift, no rotation: the same frames
+    assert any(not np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # rotation alone moves the head
+
+
+def test_real_video_benchmark_names_only_known_videos():
+    """The real-video benchmark's neutral stretches, injections and held smile refer to videos
+    it reads (and SOURCES.md lists, where ../shared is present)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("bench_spotting_real_video", REPO / "benchmarks/bench_spotting_real_video.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert set(mod.NEUTRAL) | set(mod.INJECT) | {mod.SMILE[0]} <= set(mod.VIDEOS)
+    if (mod.REAL / "SOURCES.md").exists():
+        listed = (mod.REAL / "SOURCES.md").read_text()
+        assert all(v in listed for v in mod.VIDEOS)
