@@ -8,6 +8,7 @@ rule build_inputs:
         samples=rules.build_sample_table.output.samples,
         sources=get_fold_inputs,
         clips=get_pack_clips,
+        faces=get_pack_faces,
     output:
         "results/inputs/{dataset}.h5",
     log:
@@ -17,8 +18,10 @@ rule build_inputs:
     params:
         sources=get_fold_sources,
         clips=get_pack_clip_files,
+        faces=get_pack_face_files,
         input_size=lambda wc: TRAINING[wc.dataset]["input_size"],
-        kind=lambda wc: model_input(wc.dataset),
+        kinds=lambda wc: pack_kinds(wc.dataset),
+        field=lambda wc: TRAINING[wc.dataset]["flow_svm"],
         recognition=lambda wc: RECOGNITION[wc.dataset],
     script:
         "../scripts/build_inputs.py"

@@ -7,5 +7,6 @@ from mexp_lib.recognition.train import build_inputs
 setup_logging(snakemake.log[0])
 p = snakemake.params
 samples, _ = select_samples(read_sample_table(snakemake.input.samples), dict(p.recognition))
-n = build_inputs(samples, dict(p.sources), size=int(p.input_size), out=snakemake.output[0], kind=p.kind, clips=dict(p.clips))
+n = build_inputs(samples, dict(p.sources), size=int(p.input_size), out=snakemake.output[0], kinds=list(p.kinds), clips=dict(p.clips),
+                 faces=dict(p.faces), field=dict(p.field))
 logger.info("%d of %d samples packed into %s", n, len(samples), snakemake.output[0])
