@@ -44,7 +44,6 @@ def build_model(name: str, *, num_classes: int, **kwargs: Any) -> nn.Module:
     """Build model ``name`` for ``num_classes`` classes; ``kwargs`` are ``size`` and the
     model's own options (``training.options`` in the config)."""
     from mexp_lib.errors import ConfigError
-
     from mexp_lib.recognition.kinds import SVM_MODELS
 
     if name in SVM_MODELS:

@@ -553,8 +553,9 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray | dict[str, np.
     ``metric`` (``uf1`` or ``uar``, of the pooled inner predictions; the mean over ``seeds``).
     ``x_tr`` (and ``centre``): the training inputs, or per input kind when the candidates read
     several. Each candidate is trained on the other inner groups and scored on the held-out
-    group; the best one (the first in candidate order on ties) wins. Returns the chosen values
-    and every candidate's score."""
+    group; the best one (the first in candidate order on ties) wins; with ``auto`` and a
+    single training subject, the first candidate, unscored. Returns the chosen values and
+    every candidate's score."""
     from mexp_lib.metrics import recognition_scores
 
     sel = dict(cfg.get("selection") or {})
@@ -567,6 +568,9 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray | dict[str, np.
     subjects = train.subject.astype(str).to_numpy()
     groups = inner_groups(subjects, int(sel.get("folds", 4)), int(sel.get("split_seed", 0)))
     if len(groups) < 2:
+        if cfg.get("model") == AUTO:  # nothing to choose on: the first candidate, as on a tie
+            logger.warning("selection: %d training subject(s), no inner folds: model auto takes the first candidate %s", len(groups), candidates[0])
+            return candidates[0], []
         raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
     seeds = [int(s) for s in sel.get("seeds", [0])]
     scores: list[dict[str, Any]] = []
