@@ -38,7 +38,7 @@ def flow_features(fields: np.ndarray, *, grid: int = 16, blur: float = 1.0, remo
         raise ConfigError(f"training.flow_svm: grid {grid} (>= 1) and blur {blur} (>= 0)")
     out = np.empty((len(fields), 2 * grid * grid), np.float32)
     for i, f in enumerate(fields):
-        hw = np.ascontiguousarray(f.transpose(1, 2, 0), np.float32)  # (H, W, 2)
+        hw: np.ndarray = np.ascontiguousarray(f.transpose(1, 2, 0), np.float32)  # (H, W, 2)
         if blur > 0:
             hw = cv2.GaussianBlur(hw, (0, 0), float(blur))
         if remove_median:

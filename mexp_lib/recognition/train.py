@@ -163,7 +163,8 @@ def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, o
     ``centres`` (per kind, u of "no motion"), ``size`` and ``skipped`` (samples whose video the
     face stage skipped, left out). Returns the number packed.
     """
-    fs = {"source": "flow", "size": 0} | dict(field or {})
+    fs: dict[str, Any] = {"source": "flow", "size": 0} | dict(field or {})
+    field_size = int(fs["size"])
     training = {"flow_svm": fs}
     stores = {"flow": sources, "clip": clips or {}, "faces": faces or {}}
     rows = samples.set_index("sample", drop=False)
@@ -183,12 +184,12 @@ def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, o
             if k == "flow_field" and fs["source"] == "faces":
                 r = rows.loc[smp]
                 x = faces_field(str(files["faces"]), onset=int(r.onset), apex=int(r.apex))
-                if fs["size"] and x.shape[1:] != (fs["size"], fs["size"]):
-                    x = np.ascontiguousarray(cv2.resize(x.transpose(1, 2, 0), (fs["size"],) * 2, interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
+                if field_size and x.shape[1:] != (field_size, field_size):
+                    x = np.ascontiguousarray(cv2.resize(x.transpose(1, 2, 0), (field_size, field_size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
             elif k == "lbptop":
                 x, centres[k] = load_input(str(files["clip"]), size, k)
             else:
-                x, centres[k] = load_input(str(files["flow"]), int(fs["size"]) if k == "flow_field" else size, k, clip=files.get("clip"))
+                x, centres[k] = load_input(str(files["flow"]), field_size if k == "flow_field" else size, k, clip=files.get("clip"))
             xs[k].append(x)
         keep.append(smp)
     if not keep:

@@ -338,7 +338,9 @@ def get_pack_face_files(wc):
     """{sample: aligned faces of its video} for flow_svm with training.flow_svm.source: faces."""
     if is_precomputed(wc.dataset) or "faces" not in pack_stores(wc.dataset):
         return {}
-    return {str(r.sample): face_file(wc.dataset, r.video, "faces") for r in recognition_samples(wc.dataset).itertuples()}
+    return {
+        str(r.sample): face_file(wc.dataset, r.video, "faces") for r in recognition_samples(wc.dataset).itertuples()
+    }
 
 
 def chunk_folders(files):
