@@ -58,6 +58,8 @@ def test_end_to_end_tables(tiny_run):
         ck = __import__("torch").load(wd / f"results/train/demo/{fold}/model.pt", weights_only=False)
         assert ck["requested_model"] == "auto" and ck["model"] == sel["model"]
         assert prov["selection"][fold] == {"model": sel["model"]}
+    assert sum(prov["models_chosen"].values()) == 3
+    assert "model chosen per fold on its training subjects" in (wd / "results/recognition/demo/metrics.html").read_text()
     with h5py.File(wd / "results/inputs/demo.h5") as h:  # the inputs of both candidates
         assert h["x_apex"].shape == (9, 3, 28, 28) and h["x_flow_field"].shape == (9, 2, 128, 128)
 
