@@ -285,3 +285,21 @@ def test_auto_falls_back_to_the_svm_where_the_network_cannot_learn():
     with pytest.raises(ConfigError, match="cannot be selected for flow_svm"):
         select_hyperparameters(samples, {"apex": x}, y, classes=CLASSES, cfg=cfg | {"selection": {"grids": {"flow_svm": {"lr": [0.1]}}}},
                                device=torch.device("cpu"), centre=0.0)
+
+
+def test_the_provenance_counts_the_models_chosen(tmp_path):
+    from mexp_lib.recognition.evaluate import evaluate_recognition
+
+    files = []
+    for k, (fold, model) in enumerate([("s1", "flow_svm"), ("s2", "ststnet"), ("s3", "flow_svm")]):
+        d = tmp_path / fold
+        d.mkdir()
+        pd.DataFrame([{"dataset": "d", "subject": fold, "sample": f"x{k}", "label": "a", "pred": "a", "seed": 0}]).to_csv(d / "predictions.csv", index=False)
+        (d / "selection.json").write_text(json.dumps({"test_fold": fold, "method": "inner", "model": model, "chosen": {"model": model}}))
+        files.append(str(d / "predictions.csv"))
+    o = tmp_path / "out"
+    evaluate_recognition(files, classes=CLASSES, cfg={}, out_csv=o / "t.csv", out_predictions=o / "p.csv", out_png=o / "c.png",
+                         out_provenance=o / "prov.json", out_html=o / "t.html")
+    prov = json.loads((o / "prov.json").read_text())
+    assert prov["models_chosen"] == {"flow_svm": 2, "ststnet": 1} and prov["selection"]["s2"] == {"model": "ststnet"}
+    assert "flow_svm in 2, ststnet in 1 of 3 folds" in (o / "t.html").read_text()
