@@ -178,3 +178,128 @@ def test_htnet_shape_overfit_and_bad_options():
     assert (m(x).argmax(1) == y).float().mean() == 1.0
     with pytest.raises(ConfigError, match="divisible"):
         build_model("htnet", num_classes=3, size=28, patch=3)
+
+
+def test_model_names_agree_in_the_schema_the_kinds_and_the_builders():
+    """One list of models: the schema's enums (training.model with auto, selection.models), the
+    input kinds and the network builders plus the SVM models."""
+    from mexp_lib.config import load_schema
+    from mexp_lib.models import BUILDERS
+    from mexp_lib.recognition.kinds import AUTO, INPUT_KINDS, SVM_MODELS
+
+    tr = load_schema()["properties"]["training"]["properties"]
+    assert set(tr["model"]["enum"]) == {AUTO, *INPUT_KINDS}
+    assert set(tr["selection"]["properties"]["models"]["items"]["enum"]) == set(INPUT_KINDS)
+    assert set(BUILDERS) | set(SVM_MODELS) == set(INPUT_KINDS) and not set(BUILDERS) & set(SVM_MODELS)
+    assert tr["model"]["default"] == AUTO and set(tr["selection"]["properties"]["models"]["default"]) <= set(INPUT_KINDS)
+    with pytest.raises(ConfigError, match="linear SVM"):
+        build_model("flow_svm", num_classes=3)
+
+
+def test_flow_features_blur_remove_the_global_motion_and_pool():
+    from mexp_lib.recognition.svm import flow_features
+
+    f = np.zeros((2, 2, 32, 32), np.float32)
+    f[:, 0] += 1.5  # a global shift of u (head drift)
+    f[1, 1, 8:16, 8:16] = 2.0  # one local movement of v
+    plain = flow_features(f, grid=4, blur=0, remove_median=False)
+    assert plain.shape == (2, 32) and np.allclose(plain[:, :16], 1.5)
+    x = flow_features(f, grid=4, blur=1, remove_median=True)
+    assert np.allclose(x[:, :16], 0, atol=1e-6), "the global shift is removed"
+    v = x[1, 16:].reshape(4, 4)
+    assert v[1, 1] > 1 and abs(v[3, 3]) < 1e-3 and np.allclose(x[0], 0, atol=1e-6)
+
+
+def _field_pack(tmp_path, samples, x_apex, x_field, name="pack.h5"):
+    write_store(tmp_path / name, {"x_apex": x_apex, "x_flow_field": x_field, "sample": np.array(samples["sample"], dtype="S")},
+                {"kinds": json.dumps(["flow_field", "apex"]), "centres": json.dumps({"flow_field": 0.0, "apex": 0.0}), "size": 28})
+    return tmp_path / name
+
+
+def _fields(y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(N, 2, 24, 24) flow fields: class b moves the upper half up by a third of a pixel, under noise and a random global drift."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0, 0.3, (len(y), 2, 24, 24)).astype(np.float32) + rng.normal(0, 1, (len(y), 2, 1, 1)).astype(np.float32)
+    f[y == 1, 1, :12] -= 0.33
+    return f
+
+
+def test_flow_svm_trains_in_train_fold_like_every_model(tmp_path):
+    samples, x, y = _toy()
+    pack = _field_pack(tmp_path, samples, x, _fields(y))
+    cfg = CFG | {"model": "flow_svm", "seeds": [0, 1], "flow_svm": {"grid": 4, "blur": 1, "remove_median": True, "c": 0.1}}
+    preds = train_fold(samples, pack, test_subject="s5", classes=CLASSES, cfg=cfg, out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt",
+                       out_selection=tmp_path / "s.json")
+    assert len(preds) == 12 and (preds.label == preds.pred).mean() == 1.0
+    assert np.allclose(preds[["prob_a", "prob_b"]].sum(axis=1), 1) and ((preds.prob_b > 0.5) == (preds.pred == "b")).all()
+    ck = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert ck["model"] == "flow_svm" and ck["states"][0]["coef"].shape == (1, 32) and ck["config"]["flow_svm"]["grid"] == 4
+    assert json.loads((tmp_path / "s.json").read_text())["model"] == "flow_svm"
+    with pytest.raises(DataError, match="holds flow_field, apex inputs"):
+        train_fold(samples, pack, test_subject="s5", classes=CLASSES, cfg=CFG | {"model": "c3d"}, out_predictions=tmp_path / "p.csv",
+                   out_checkpoint=tmp_path / "m.pt")
+
+
+AUTO_CFG = CFG | {"model": "auto", "selection": {"folds": 0, "models": ["flow_svm", "ststnet"], "grids": {"flow_svm": {"c": [0.01, 1.0]}}},
+                  "flow_svm": {"grid": 4}}
+
+
+def test_auto_selects_the_family_on_the_training_subjects_and_never_sees_the_test_subject(tmp_path):
+    """The leak test with a model grid: the test subject's inputs (both kinds) changed wildly
+    leave the chosen model and every candidate's inner score unchanged to the bit."""
+    samples, x, y = _toy()
+    fields = _fields(y)
+    records = []
+    for k, scale in enumerate([1, -5]):
+        xx, ff = x.copy(), fields.copy()
+        xx[-6:] *= scale
+        ff[-6:] *= scale
+        pack = _field_pack(tmp_path, samples, xx, ff, f"pack{k}.h5")
+        out = tmp_path / f"f{k}"
+        train_fold(samples, pack, test_subject="s5", classes=CLASSES, cfg=AUTO_CFG, out_predictions=out / "p.csv", out_checkpoint=out / "m.pt",
+                   out_selection=out / "selection.json")
+        rec = json.loads((out / "selection.json").read_text())
+        assert rec["method"] == "inner" and rec["models"] == ["flow_svm", "ststnet"] and len(rec["scores"]) == 3
+        assert [s["model"] for s in rec["scores"]] == ["flow_svm", "flow_svm", "ststnet"]
+        ck = torch.load(out / "m.pt", weights_only=False)
+        assert ck["requested_model"] == "auto" and ck["model"] == rec["chosen"]["model"] == rec["model"]
+        records.append(rec)
+    assert records[0]["chosen"] == records[1]["chosen"] and records[0]["scores"] == records[1]["scores"]
+
+
+def test_auto_falls_back_to_the_svm_where_the_network_cannot_learn():
+    """Class b's only trace is a sub-pixel movement in the flow fields; the apex inputs are
+    noise: the inner folds choose flow_svm. With the signal in the apex inputs only, ststnet."""
+    samples, x, y = _toy()
+    noise = np.random.default_rng(1).normal(0, 0.3, x.shape).astype(np.float32)
+    cfg = AUTO_CFG | {"selection": AUTO_CFG["selection"] | {"grids": {}}}
+    chosen, _ = select_hyperparameters(samples, {"apex": noise, "flow_field": _fields(y)}, y, classes=CLASSES, cfg=cfg, device=torch.device("cpu"),
+                                       centre={"apex": 0.0, "flow_field": 0.0})
+    assert chosen == {"model": "flow_svm"}
+    chosen, _ = select_hyperparameters(samples, {"apex": x, "flow_field": _fields(np.zeros_like(y))}, y, classes=CLASSES, cfg=cfg,
+                                       device=torch.device("cpu"), centre={"apex": 0.0, "flow_field": 0.0})
+    assert chosen == {"model": "ststnet"}
+    with pytest.raises(ConfigError, match="not a candidate model"):
+        select_hyperparameters(samples, {"apex": x}, y, classes=CLASSES, cfg=cfg | {"selection": {"models": ["ststnet"], "grids": {"c3d": {}}}},
+                               device=torch.device("cpu"), centre=0.0)
+    with pytest.raises(ConfigError, match="cannot be selected for flow_svm"):
+        select_hyperparameters(samples, {"apex": x}, y, classes=CLASSES, cfg=cfg | {"selection": {"grids": {"flow_svm": {"lr": [0.1]}}}},
+                               device=torch.device("cpu"), centre=0.0)
+
+
+def test_the_provenance_counts_the_models_chosen(tmp_path):
+    from mexp_lib.recognition.evaluate import evaluate_recognition
+
+    files = []
+    for k, (fold, model) in enumerate([("s1", "flow_svm"), ("s2", "ststnet"), ("s3", "flow_svm")]):
+        d = tmp_path / fold
+        d.mkdir()
+        pd.DataFrame([{"dataset": "d", "subject": fold, "sample": f"x{k}", "label": "a", "pred": "a", "seed": 0}]).to_csv(d / "predictions.csv", index=False)
+        (d / "selection.json").write_text(json.dumps({"test_fold": fold, "method": "inner", "model": model, "chosen": {"model": model}}))
+        files.append(str(d / "predictions.csv"))
+    o = tmp_path / "out"
+    evaluate_recognition(files, classes=CLASSES, cfg={}, out_csv=o / "t.csv", out_predictions=o / "p.csv", out_png=o / "c.png",
+                         out_provenance=o / "prov.json", out_html=o / "t.html")
+    prov = json.loads((o / "prov.json").read_text())
+    assert prov["models_chosen"] == {"flow_svm": 2, "ststnet": 1} and prov["selection"]["s2"] == {"model": "ststnet"}
+    assert "flow_svm in 2, ststnet in 1 of 3 folds" in (o / "t.html").read_text()

@@ -49,6 +49,19 @@ def test_end_to_end_tables(tiny_run):
     qc = pd.read_csv(wd / "results/qc/demo_faces.csv")
     assert (qc.detection_rate > 0.9).all()
     assert (wd / "logs/train_fold/demo/sub01.log").read_text().count("fold sub01") >= 1
+    # the tiny config leaves training.model at its default, auto: each fold chose its model on
+    # its two training subjects, recorded in selection.json, the checkpoint and the provenance
+    for fold in ("sub01", "sub02", "sub03"):
+        sel = json.loads((wd / f"results/train/demo/{fold}/selection.json").read_text())
+        assert sel["method"] == "inner" and sel["models"] == ["flow_svm", "ststnet"] and sel["model"] in sel["models"]
+        assert [s["model"] for s in sel["scores"]] == ["flow_svm", "ststnet"] and sel["chosen"] == {"model": sel["model"]}
+        ck = __import__("torch").load(wd / f"results/train/demo/{fold}/model.pt", weights_only=False)
+        assert ck["requested_model"] == "auto" and ck["model"] == sel["model"]
+        assert prov["selection"][fold] == {"model": sel["model"]}
+    assert sum(prov["models_chosen"].values()) == 3
+    assert "model chosen per fold on its training subjects" in (wd / "results/recognition/demo/metrics.html").read_text()
+    with h5py.File(wd / "results/inputs/demo.h5") as h:  # the inputs of both candidates
+        assert h["x_apex"].shape == (9, 3, 28, 28) and h["x_flow_field"].shape == (9, 2, 128, 128)
 
 
 # What `snakemake --report` must hold for the tiny run: category -> subcategory -> {label: file}.
@@ -277,7 +290,8 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["offapexnet", "aufusion", "htnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm"])
+@pytest.mark.parametrize("model", ["ststnet", "offapexnet", "aufusion", "htnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm",
+                                   "flow_svm"])
 def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
     wd, _ = tiny_run
     work = tmp_path / "work"

@@ -1,4 +1,10 @@
-"""Recognition models: a plain dict from config name to builder (no registry magic)."""
+"""Recognition models: a plain dict from config name to builder (no registry magic).
+
+The networks only: ``lbptop_svm`` and ``flow_svm`` are linear SVMs
+(:data:`mexp_lib.recognition.kinds.SVM_MODELS`, fitted by :mod:`mexp_lib.recognition.svm`),
+and ``auto`` chooses among candidate models per fold; every name and what it reads is in
+:data:`mexp_lib.recognition.kinds.INPUT_KINDS`.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +44,10 @@ def build_model(name: str, *, num_classes: int, **kwargs: Any) -> nn.Module:
     """Build model ``name`` for ``num_classes`` classes; ``kwargs`` are ``size`` and the
     model's own options (``training.options`` in the config)."""
     from mexp_lib.errors import ConfigError
+    from mexp_lib.recognition.kinds import SVM_MODELS
 
+    if name in SVM_MODELS:
+        raise ConfigError(f"training.model {name!r} is a linear SVM (mexp_lib.recognition.svm), not a network")
     if name not in BUILDERS:
         raise ConfigError(f"training.model: unknown model {name!r} (available: {sorted(BUILDERS)})")
     try:

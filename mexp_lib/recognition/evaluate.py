@@ -197,6 +197,16 @@ def fold_selections(pred_files: Sequence[str]) -> dict[str, Any]:
 EVALUATE_RECOGNITION_READS = ("face", "flow", "interpolation", "magnification", "recognition", "training")
 
 
+def models_chosen(selections: dict[str, Any]) -> dict[str, int]:
+    """How many folds chose each model (``training.model: auto``), from :func:`fold_selections`;
+    empty when no fold chose a model."""
+    counts: dict[str, int] = {}
+    for chosen in selections.values():
+        if "model" in chosen:
+            counts[str(chosen["model"])] = counts.get(str(chosen["model"]), 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: Any, out_csv: str | Path, out_predictions: str | Path, out_png: str | Path, out_provenance: str | Path, expected: int | None = None, excluded: dict[str, int] | None = None, out_html: str | Path | None = None) -> pd.DataFrame:
     """Pool the folds' predictions into the metric table, the prediction file and the plot.
 
@@ -216,13 +226,16 @@ def evaluate_recognition(pred_files: Sequence[str], *, classes: list[str], cfg: 
     plot_confusion(m, classes, out_png, f"LOSO, {allrow.seeds} seed(s) pooled: UF1 {allrow.uf1:.3f}, UAR {allrow.uar:.3f}")
     seeds = sorted(int(s) for s in preds.seed.unique())
     n_pred = int(preds[preds.seed == seeds[0]].shape[0])
+    selections = fold_selections(pred_files)
+    models = models_chosen(selections)
     prov = write_provenance(out_provenance, cfg=cfg, seeds=seeds, extra={"samples_predicted": n_pred, "samples_expected": expected, "excluded_by_class_set": excluded or {}, "classes": classes,
-                                                                         "selection": fold_selections(pred_files)})
+                                                                         "selection": selections, **({"models_chosen": models} if models else {})})
     if out_html is not None:
         left_out = ", ".join(f"{k} {v}" for k, v in (excluded or {}).items()) or "none"
         notes = [f"leave-one-subject-out, classes {', '.join(classes)}; {n_pred} samples predicted of {expected if expected is not None else n_pred} kept by the class set (left out: {left_out})",
                  "accuracy, UAR (unweighted average recall) and UF1 (unweighted F1) as MEGC 2019; fold 'all' pools every fold's predictions (the MEGC number), 'mean' averages the per-fold metrics"
                  + ("; 'ensemble' pools the seed ensemble (each sample's class probabilities averaged over the seeds)" if (table.fold == "ensemble").any() else ""),
+                 *([f"model chosen per fold on its training subjects (training.model auto): {', '.join(f'{m} in {n}' for m, n in models.items())} of {len(selections)} folds"] if models else []),
                  *provenance_notes(prov)]
         write_table_html(table, out_html, title="Recognition: leave-one-subject-out metrics", notes=notes, pooled=("all", "mean", "ensemble"))
     return table

@@ -83,7 +83,7 @@ def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | P
     ``workdir/runs/<digest>/``, which also holds the folds' predictions and checkpoints)."""
     from mexp_lib.datasets.classes import resolve_class_set
     from mexp_lib.recognition.evaluate import evaluate_recognition
-    from mexp_lib.recognition.kinds import input_kind
+    from mexp_lib.recognition.kinds import input_kinds, kind_stores, needs_all_pairs
     from mexp_lib.recognition.samples import select_samples
     from mexp_lib.recognition.train import build_inputs, train_fold
 
@@ -96,13 +96,14 @@ def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | P
     rec, tr = cfg["recognition"], cfg["training"]
     kept, _ = select_samples(samples, rec)
     faces = faces_of(workdir, kept, cfg["face"])
-    kind = input_kind(tr["model"])
-    flows, clips = motion_of(workdir, kept, faces, cfg, "apex" if kind == "apex" else "all")
+    kinds = input_kinds(tr)
+    stores = {st for k in kinds for st in kind_stores(k, tr)}
+    flows, clips = motion_of(workdir, kept, faces, cfg, "all" if needs_all_pairs(tr) else "apex") if stores - {"faces"} else ({}, {})
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "config.json").write_text(json.dumps(sections, indent=1, sort_keys=True))
     pack = rdir / "inputs.h5"
-    build_inputs(kept, clips if kind == "lbptop" else flows, size=int(tr["input_size"]), out=pack, kind=kind,
-                 clips=clips if kind == "sequence_grey" else None)
+    build_inputs(kept, flows, size=int(tr["input_size"]), out=pack, kinds=kinds, clips=clips,
+                 faces={str(r.sample): str(faces[r.video]) for r in kept.itertuples()}, field=tr.get("flow_svm"))
     classes = resolve_class_set(rec["class_set"]).classes
     preds = []
     for subject in sorted(kept.subject.astype(str).unique()):

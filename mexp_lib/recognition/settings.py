@@ -18,7 +18,9 @@ SELECT_SAMPLES_READS = ("recognition.class_set", "recognition.long_videos")
 # The settings each stage reads (dotted config paths; mexp_lib.stages collects them). The
 # model's input kind (from training.model) and the fold column (from recognition.protocol) are
 # part of the plan and reach the stages as their own params.
-BUILD_INPUTS_READS = (*SELECT_SAMPLES_READS, "training.input_size")
+# what build_inputs packs: the input kinds of the candidate models (training.model, with auto
+# training.selection.models), at training.input_size, flow_svm's fields as training.flow_svm says
+BUILD_INPUTS_READS = (*SELECT_SAMPLES_READS, "training.input_size", "training.model", "training.selection.models", "training.flow_svm")
 TRAIN_FOLD_READS = (*SELECT_SAMPLES_READS, "recognition.protocol", "training")
 
 # Keys a fold's training config carries beyond the schema's section: the job's thread count.

@@ -30,8 +30,10 @@ from mexp_lib.io.skip import skip_reason
 from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
 from mexp_lib.models.spatiotemporal import predict_labels
-from mexp_lib.recognition.kinds import input_kind
+from mexp_lib.recognition.baseline import faces_field
+from mexp_lib.recognition.kinds import AUTO, SVM_MODELS, candidate_models, input_kind, input_kinds, kind_stores
 from mexp_lib.recognition.settings import training_settings
+from mexp_lib.recognition.svm import FLOW_SVM_SELECTABLE, LinearSVM, fit_svm, flow_features, flow_svm_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,29 +51,36 @@ def seed_everything(seed: int) -> None:
 def load_input(path: str | Path, size: int, kind: str = "apex", clip: str | Path | None = None) -> tuple[np.ndarray, float]:
     """One sample's input, float32, and the value of u meaning "no motion".
 
-    ``path`` is a flow store (``.h5``: :func:`apex_flow_input`, :func:`sequence_flow_input` or,
-    with the grey ``clip`` store the flow was computed from, :func:`sequence_grey_input`; u in
-    pixels, centre 0) or a precomputed flow image (R, G, B = u, v, strain, each min-max
-    normalised per image, scaled to 0..1 here; mirroring such an image maps u to 1 - u, so its
-    centre is 0.5). Images hold one frame: they feed ``apex`` models only.
+    ``path`` is a flow store (``.h5``: :func:`apex_flow_input`, :func:`sequence_flow_input`,
+    :func:`apex_flow_field` or, with the grey ``clip`` store the flow was computed from,
+    :func:`sequence_grey_input`; u in pixels, centre 0) or a precomputed flow image (R, G, B =
+    u, v, strain, each min-max normalised per image, scaled to 0..1 here; mirroring such an
+    image maps u to 1 - u, so its centre is 0.5). Images hold one frame: they feed ``apex``
+    models and (their u, v) ``flow_field`` ones only. ``kind="flow_field"`` keeps the native
+    resolution when ``size`` is 0.
     """
     p = Path(path)
     if p.suffix.lower() in IMAGE_EXTENSIONS:
-        if kind != "apex":
+        if kind not in ("apex", "flow_field"):
             raise ConfigError(f"{p}: a precomputed flow image holds one frame; models reading sequences need the motion stage's flow stores")
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise DataError(f"{p}: cannot read image")
         x: np.ndarray = img[:, :, ::-1].astype(np.float32) / 255.0
-        if x.shape[:2] != (size, size):
+        if size and x.shape[:2] != (size, size):
             x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
-        return np.ascontiguousarray(x.transpose(2, 0, 1)), 0.5
+        x = np.ascontiguousarray(x.transpose(2, 0, 1))
+        return (x[:2] - 0.5, 0.0) if kind == "flow_field" else (x, 0.5)
     if kind == "lbptop":
         return lbp_top(_resized(read_arrays(p, "frames")["frames"].astype(np.float32), size)), 0.0
     if kind == "sequence_grey":
         if clip is None:
             raise ConfigError(f"{p}: the {kind} input needs the grey clip store the flow was computed from")
         return sequence_grey_input(p, clip, size), 0.0
+    if kind == "flow_field":
+        return apex_flow_field(p, size), 0.0
+    if kind not in ("apex", "sequence"):
+        raise ConfigError(f"{p}: unknown input kind {kind!r}")
     return (apex_flow_input(p, size) if kind == "apex" else sequence_flow_input(p, size)), 0.0
 
 
@@ -101,8 +110,8 @@ def sequence_grey_input(flow_h5: str | Path, clip_h5: str | Path, size: int) -> 
     return np.ascontiguousarray(np.concatenate([seq, _resized(frames, size)[:, None]], axis=1))
 
 
-def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
-    """(3, size, size) float32: u, v, strain at the apex frame of a flow store.
+def _apex_pair(flow_h5: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The onset -> apex flow (H, W, 2) and strain (H, W) of a flow store, float32.
 
     The apex is the stored ``apex_index``, its flow the stored pair (0, apex) (the only pair of
     a store computed for an apex model); when the sheet gave none (-1), the frame with the
@@ -119,52 +128,103 @@ def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
         if idx < 0:
             mags = [float(np.linalg.norm(h["flow"][i].astype(np.float32), axis=-1).mean()) for i in range(h["flow"].shape[0])]
             idx = int(np.argmax(mags))
-        flow = h["flow"][idx].astype(np.float32)
-        strain = h["strain"][idx].astype(np.float32)
-    x = np.dstack([flow, strain[..., None]])
-    x = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA)
+        return h["flow"][idx].astype(np.float32), h["strain"][idx].astype(np.float32)
+
+
+def apex_flow_input(flow_h5: str | Path, size: int) -> np.ndarray:
+    """(3, size, size) float32: u, v, strain of the onset -> apex pair of a flow store
+    (:func:`_apex_pair`)."""
+    flow, strain = _apex_pair(flow_h5)
+    x = cv2.resize(np.dstack([flow, strain[..., None]]), (size, size), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kind: str = "apex",
-                 clips: dict[str, str] | None = None) -> int:
-    """The ``build_inputs`` stage: every sample's model input gathered into one store, so each
-    fold job reads one file.
+def apex_flow_field(flow_h5: str | Path, size: int = 0) -> np.ndarray:
+    """(2, H, W) float32: u, v of the onset -> apex pair of a flow store (:func:`_apex_pair`),
+    in pixels, at the store's resolution (``size`` 0) or resized to ``size`` x ``size``."""
+    flow, _ = _apex_pair(flow_h5)
+    if size and flow.shape[:2] != (size, size):
+        flow = cv2.resize(flow, (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(flow.transpose(2, 0, 1))
+
+
+def build_inputs(samples: pd.DataFrame, sources: dict[str, str], *, size: int, out: str | Path, kinds: Sequence[str] = ("apex",),
+                 clips: dict[str, str] | None = None, faces: dict[str, str] | None = None, field: dict[str, Any] | None = None) -> int:
+    """The ``build_inputs`` stage: every sample's model inputs gathered into one store, so each
+    fold job reads one file; one array per input kind the fold's candidate models read
+    (:func:`mexp_lib.recognition.kinds.input_kinds`).
 
     ``sources``: sample id -> its flow store (``.h5``) or precomputed flow image; ``clips``:
-    sample id -> its grey clip store (``kind="sequence_grey"`` only). Writes ``x`` (N, 3, size,
-    size) for ``kind="apex"``, (N, T, C, size, size) for the sequences, float32, and ``sample``
-    (N,) ids; attrs ``kind``, ``centre`` (u of "no motion") and ``skipped`` (samples whose video
-    the face stage skipped, left out). Returns the number packed.
+    sample id -> its grey clip store (``lbptop`` and ``sequence_grey``); ``faces``: sample id ->
+    the face stage's store of its video (``flow_field`` with ``field["source"] == "faces"``:
+    DIS onset -> apex on the aligned faces, :func:`mexp_lib.recognition.baseline.faces_field`).
+    ``field``: ``training.flow_svm`` (its ``source`` and ``size``, 0 = native). Writes
+    ``x_<kind>``: (N, 3, size, size) for ``apex``, (N, T, C, size, size) for the sequences,
+    (N, 2, H, W) for ``flow_field``, float32, and ``sample`` (N,) ids; attrs ``kinds``,
+    ``centres`` (per kind, u of "no motion"), ``size`` and ``skipped`` (samples whose video the
+    face stage skipped, left out). Returns the number packed.
     """
-    keep, xs, skipped, centre = [], [], [], 0.0
+    fs: dict[str, Any] = {"source": "flow", "size": 0} | dict(field or {})
+    field_size = int(fs["size"])
+    training = {"flow_svm": fs}
+    stores = {"flow": sources, "clip": clips or {}, "faces": faces or {}}
+    rows = samples.set_index("sample", drop=False)
+    keep: list[str] = []
+    skipped: list[str] = []
+    xs: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
+    centres: dict[str, float] = {k: 0.0 for k in kinds}
     for smp in samples["sample"]:
-        if smp not in sources:
-            raise DataError(f"{out}: no input file for sample {smp!r}")
-        src = sources[smp]
-        if Path(src).suffix == ".h5" and skip_reason(src) is not None:
+        files = {st: stores[st].get(smp) for k in kinds for st in kind_stores(k, training)}
+        missing = [st for st, f in files.items() if f is None]
+        if missing:
+            raise DataError(f"{out}: no {' or '.join(missing)} file for sample {smp!r}")
+        if any(Path(str(f)).suffix == ".h5" and skip_reason(str(f)) is not None for f in files.values()):
             skipped.append(smp)
             continue
-        x, centre = load_input(src, size, kind, clip=(clips or {}).get(smp))
+        for k in kinds:
+            if k == "flow_field" and fs["source"] == "faces":
+                r = rows.loc[smp]
+                x = faces_field(str(files["faces"]), onset=int(r.onset), apex=int(r.apex))
+                if field_size and x.shape[1:] != (field_size, field_size):
+                    x = np.ascontiguousarray(cv2.resize(x.transpose(1, 2, 0), (field_size, field_size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
+            elif k == "lbptop":
+                x, centres[k] = load_input(str(files["clip"]), size, k)
+            else:
+                x, centres[k] = load_input(str(files["flow"]), field_size if k == "flow_field" else size, k, clip=files.get("clip"))
+            xs[k].append(x)
         keep.append(smp)
-        xs.append(x)
-    if not xs:
+    if not keep:
         raise DataError(f"{out}: no usable sample to pack (all {len(skipped)} skipped by the face stage)")
-    write_store(out, {"x": np.stack(xs).astype(np.float32), "sample": np.array(keep, dtype="S")},
-                {"stage": "inputs", "kind": kind, "centre": centre, "size": size, "skipped": json.dumps(skipped)})
+    arrays: dict[str, np.ndarray] = {"sample": np.array(keep, dtype="S")}
+    for k, v in xs.items():
+        if len({a.shape for a in v}) > 1:
+            raise DataError(f"{out}: the {k} inputs differ in shape ({sorted({a.shape for a in v})}); set training.flow_svm.size")
+        arrays[f"x_{k}"] = np.stack(v).astype(np.float32)
+    write_store(out, arrays, {"stage": "inputs", "kinds": json.dumps(list(kinds)), "centres": json.dumps(centres), "size": size,
+                              "skipped": json.dumps(skipped)})
     if skipped:
         logger.warning("%d sample(s) whose video the face stage skipped are left out: %s", len(skipped), ", ".join(skipped))
     return len(keep)
 
 
 def read_input_pack(path: str | Path, kind: str | None = None) -> tuple[dict[str, np.ndarray], float]:
-    """sample id -> input, and the centre, from :func:`build_inputs`'s store (checked to hold
-    ``kind`` inputs when given)."""
+    """sample id -> input, and the centre, of one input kind of :func:`build_inputs`'s store
+    (``kind`` None: its first kind; a DataError when it holds no ``kind`` inputs). A store
+    holding one ``x`` array (attr ``kind``) is read as that kind."""
     attrs = read_attrs(path)
-    if kind is not None and attrs.get("kind", "apex") != kind:
-        raise DataError(f"{path}: holds {attrs.get('kind')!r} inputs, the model needs {kind!r}")
-    arrays = read_arrays(path, "x", "sample")
-    return {v.decode(): x for v, x in zip(arrays["sample"], arrays["x"], strict=True)}, float(attrs["centre"])
+    if "kinds" in attrs:
+        kinds = json.loads(attrs["kinds"])
+        kind = kinds[0] if kind is None else kind
+        if kind not in kinds:
+            raise DataError(f"{path}: holds {', '.join(kinds)} inputs, the model needs {kind!r}")
+        arrays = read_arrays(path, f"x_{kind}", "sample")
+        x, centre = arrays[f"x_{kind}"], float(json.loads(attrs["centres"])[kind])
+    else:
+        if kind is not None and attrs.get("kind", "apex") != kind:
+            raise DataError(f"{path}: holds {attrs.get('kind')!r} inputs, the model needs {kind!r}")
+        arrays = read_arrays(path, "x", "sample")
+        x, centre = arrays["x"], float(attrs["centre"])
+    return {v.decode(): xi for v, xi in zip(arrays["sample"], x, strict=True)}, centre
 
 
 def model_options(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -329,22 +389,17 @@ def _write_fold(rows: list[dict[str, Any]], checkpoint: dict[str, Any], out_pred
 
 def _svm_fold(train: pd.DataFrame, test: pd.DataFrame, x_tr: np.ndarray, x_te: np.ndarray, *, classes: list[str], cfg: dict[str, Any],
               test_subject: str, out_predictions: str | Path, out_checkpoint: str | Path) -> pd.DataFrame:
-    """Linear SVM on descriptors (the LBP-TOP baseline): features standardised with training
-    statistics, classes balanced, ``training.svm_c`` fixed in config; one fit per seed."""
-    from sklearn.svm import LinearSVC
-
-    mean, std = x_tr.mean(0), x_tr.std(0) + 1e-6
+    """Linear SVM (:func:`mexp_lib.recognition.svm.fit_svm`) on given descriptors, ``training.svm_c``
+    fixed in config; one fit per seed."""
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
     rows, states = [], {}
     for seed in cfg["seeds"]:
-        svm = LinearSVC(C=float(cfg["svm_c"]), class_weight="balanced", random_state=int(seed), max_iter=20000)
-        svm.fit((x_tr - mean) / std, y_tr)
-        pred = svm.predict((x_te - mean) / std) if len(test) else np.zeros(0, int)
+        svm = fit_svm(x_tr.reshape(len(x_tr), -1), y_tr, c=float(cfg["svm_c"]), seed=int(seed))
+        pred = svm.predict(x_te.reshape(len(x_te), -1)) if len(test) else np.zeros(0, int)
         rows += _prediction_rows(test, np.asarray(pred), classes, int(seed), test_subject)
-        states[int(seed)] = {"coef": svm.coef_, "intercept": svm.intercept_, "classes": svm.classes_}
-    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": mean, "std": std, "test_subject": test_subject, "states": states},
-                       out_predictions, out_checkpoint)
+        states[int(seed)] = svm.state()
+    return _write_fold(rows, {"config": cfg, "classes": classes, "test_subject": test_subject, "states": states}, out_predictions, out_checkpoint)
 
 
 def svm_loso(samples: pd.DataFrame, features: dict[str, np.ndarray], *, classes: list[str], cfg: dict[str, Any], workdir: str | Path) -> pd.DataFrame:
@@ -395,16 +450,92 @@ def fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, *, n_class
     return model, pred, proba, norm
 
 
-def _grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+def _selectable(model: str) -> tuple[str, ...]:
+    """The keys a selection grid may vary for ``model``: a network's training keys, the SVMs' C
+    (``svm_c``; flow_svm: its own settings, :data:`mexp_lib.recognition.svm.FLOW_SVM_SELECTABLE`)."""
+    if model == "flow_svm":
+        return FLOW_SVM_SELECTABLE
+    if model in SVM_MODELS:
+        return ("svm_c",)
+    return SELECTABLE
+
+
+def _grid(grid: dict[str, list[Any]], model: str = "ststnet", where: str = "training.selection.grid") -> list[dict[str, Any]]:
     """Every combination of the grid's values, in the order given (the first key varies slowest)."""
     import itertools
 
     for key in grid:
-        if key not in SELECTABLE:
-            raise ConfigError(f"training.selection.grid: {key!r} cannot be selected (selectable: {', '.join(SELECTABLE)})")
+        if key not in _selectable(model):
+            raise ConfigError(f"{where}: {key!r} cannot be selected for {model} (selectable: {', '.join(_selectable(model))})")
         if not isinstance(grid[key], list) or not grid[key]:
-            raise ConfigError(f"training.selection.grid.{key}: give a non-empty list of candidates")
+            raise ConfigError(f"{where}.{key}: give a non-empty list of candidates")
     return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def selection_candidates(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The candidates of nested selection, in order: with ``training.model: auto`` each model of
+    ``training.selection.models`` (``{"model": name, ...}``), else the fixed model; per model,
+    every combination of ``training.selection.grids.<model>`` when given, else of
+    ``training.selection.grid`` (which applies to a fixed model and to every candidate network,
+    not to the SVMs of ``auto``)."""
+    cfg = training_settings(cfg)
+    sel = dict(cfg["selection"])
+    models = candidate_models(cfg)
+    grids = dict(sel["grids"])
+    for m in grids:
+        if m not in models:
+            raise ConfigError(f"training.selection.grids.{m}: not a candidate model ({', '.join(models)})")
+    auto = cfg["model"] == AUTO
+    out: list[dict[str, Any]] = []
+    for m in models:
+        shared = dict(sel["grid"]) if not auto or m not in SVM_MODELS else {}
+        grid = dict(grids[m]) if m in grids else shared
+        where = f"training.selection.grids.{m}" if m in grids else "training.selection.grid"
+        out += [({"model": m} if auto else {}) | c for c in _grid(grid, m, where)]
+    return out
+
+
+def with_candidate(cfg: dict[str, Any], cand: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with a selection candidate's values set: its ``model``, a flow_svm candidate's
+    keys in ``flow_svm``, the others at the top level."""
+    out = dict(cfg)
+    model = str(cand.get("model", cfg["model"]))
+    out["model"] = model
+    rest = {k: v for k, v in cand.items() if k != "model"}
+    if model == "flow_svm":
+        out["flow_svm"] = flow_svm_settings(cfg) | rest
+    else:
+        out.update(rest)
+    return out
+
+
+def _svm_features(cfg: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, float]:
+    """An SVM model's feature rows of its packed inputs ``x`` and its C: flow_svm pools the flow
+    fields (:func:`mexp_lib.recognition.svm.flow_features`), lbptop_svm reads the descriptors."""
+    if cfg["model"] == "flow_svm":
+        f = flow_svm_settings(cfg)
+        return flow_features(x, grid=int(f["grid"]), blur=float(f["blur"]), remove_median=bool(f["remove_median"])), float(f["c"])
+    return x.reshape(len(x), -1), float(cfg["svm_c"])
+
+
+def fit_predict_model(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, *, n_classes: int, cfg: dict[str, Any], seed: int, device: torch.device,
+                      centre: float, aux: np.ndarray | None = None) -> tuple[nn.Module | LinearSVM, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, float] | None]:
+    """:func:`fit_predict` for any model of ``cfg["model"]``: a network is trained, an SVM model
+    (flow_svm, lbptop_svm) fitted by :func:`mexp_lib.recognition.svm.fit_svm` on its features
+    (standardised with ``x_tr``'s statistics; its probabilities the softmax of its scores,
+    normalisation None)."""
+    if cfg["model"] not in SVM_MODELS:
+        if x_tr.shape[-1] != int(cfg["input_size"]):
+            raise DataError(f"inputs are {x_tr.shape[-1]} px, training.input_size is {cfg['input_size']}")
+        return fit_predict(x_tr, y_tr, x_te, n_classes=n_classes, cfg=cfg, seed=seed, device=device, centre=centre,
+                           aux=aux if cfg["model"] == "aufusion" else None)
+    f_tr, c = _svm_features(cfg, x_tr)
+    svm = fit_svm(f_tr, y_tr, c=c, seed=seed)
+    if not len(x_te):
+        return svm, np.zeros(0, np.int64), np.zeros((0, n_classes)), None
+    f_te, _ = _svm_features(cfg, x_te)
+    proba = svm.proba(f_te, n_classes)
+    return svm, proba.argmax(1), proba, None
 
 
 def inner_groups(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[str]]:
@@ -420,16 +551,18 @@ def inner_groups(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[st
     return [sorted(order[i::k]) for i in range(k)]
 
 
-def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarray, *, classes: list[str], cfg: dict[str, Any], device: torch.device,
-                           centre: float, aux: np.ndarray | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray | dict[str, np.ndarray], y_tr: np.ndarray, *, classes: list[str], cfg: dict[str, Any],
+                           device: torch.device, centre: float | dict[str, float], aux: np.ndarray | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Nested, leak-free model selection over the outer fold's training subjects only.
 
-    ``cfg["selection"]``: ``grid`` (key -> candidate list, keys from :data:`SELECTABLE`),
-    ``folds`` (inner grouped folds over the training subjects; 0 = inner LOSO), ``metric``
-    (``uf1`` or ``uar``, of the pooled inner predictions; the mean over ``seeds``). Each
-    candidate is trained on the other inner groups and scored on the held-out group; the
-    best one (the first in grid order on ties) wins. Returns the chosen values and every
-    candidate's score."""
+    ``cfg["selection"]``: the candidates (:func:`selection_candidates`: models of ``auto``, each
+    with its grid), ``folds`` (inner grouped folds over the training subjects; 0 = inner LOSO),
+    ``metric`` (``uf1`` or ``uar``, of the pooled inner predictions; the mean over ``seeds``).
+    ``x_tr`` (and ``centre``): the training inputs, or per input kind when the candidates read
+    several. Each candidate is trained on the other inner groups and scored on the held-out
+    group; the best one (the first in candidate order on ties) wins; with ``auto`` and a
+    single training subject, the first candidate, unscored. Returns the chosen values and
+    every candidate's score."""
     from mexp_lib.metrics import recognition_scores
 
     cfg = training_settings(cfg)
@@ -437,22 +570,29 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray, y_tr: np.ndarr
     metric = str(sel["metric"])
     if metric not in ("uf1", "uar"):
         raise ConfigError(f"training.selection.metric: {metric!r} is not uf1 or uar")
-    candidates = _grid(dict(sel["grid"]))
+    candidates = selection_candidates(cfg)
+    xs = x_tr if isinstance(x_tr, dict) else {input_kind(cfg["model"]): x_tr}
+    centres = centre if isinstance(centre, dict) else dict.fromkeys(xs, float(centre))
     subjects = train.subject.astype(str).to_numpy()
     groups = inner_groups(subjects, int(sel["folds"]), int(sel["split_seed"]))
     if len(groups) < 2:
+        if cfg["model"] == AUTO:  # nothing to choose on: the first candidate, as on a tie
+            logger.warning("selection: %d training subject(s), no inner folds: model auto takes the first candidate %s", len(groups), candidates[0])
+            return candidates[0], []
         raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
     seeds = [int(s) for s in sel["seeds"]]
     scores: list[dict[str, Any]] = []
     for cand in candidates:
-        inner_cfg = cfg | cand
+        inner_cfg = with_candidate(cfg, cand)
+        kind = input_kind(inner_cfg["model"])
+        x = xs[kind]
         per_seed = []
         for seed in seeds:
             pred = np.full(len(y_tr), -1)
             for g in groups:
                 held = np.isin(subjects, g)
-                _, p, _, _ = fit_predict(x_tr[~held], y_tr[~held], x_tr[held], n_classes=len(classes), cfg=inner_cfg, seed=seed, device=device,
-                                         centre=centre, aux=None if aux is None else aux[~held])
+                _, p, _, _ = fit_predict_model(x[~held], y_tr[~held], x[held], n_classes=len(classes), cfg=inner_cfg, seed=seed, device=device,
+                                               centre=centres[kind], aux=None if aux is None else aux[~held])
                 pred[held] = p
             per_seed.append(recognition_scores([classes[i] for i in y_tr], [classes[i] for i in pred], classes)[metric])
         scores.append({**cand, metric: float(np.mean(per_seed))})
@@ -468,20 +608,24 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
     inputs (:func:`build_inputs`). Writes per-sample predictions (``dataset`` = the source
     database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
-    weights, the config, the classes and the normalisation (from training subjects only).
-    ``fold_by="source"`` makes it a holdout-database fold: ``test_subject`` names a source
-    database, trained on all the others and tested on it. A fold whose test samples were all
-    skipped by the face stage writes empty predictions. Predictions carry each seed's class
-    probabilities (``prob_<class>``), for the seed ensemble. With ``training.selection.method:
-    inner`` the listed hyper-parameters are first chosen by :func:`select_hyperparameters` on
-    the training subjects alone; ``out_selection`` (JSON) records the chosen values and scores.
+    weights (an SVM model: its coefficients), the config, the model, the classes and the
+    normalisation (from training subjects only). ``fold_by="source"`` makes it a
+    holdout-database fold: ``test_subject`` names a source database, trained on all the others
+    and tested on it. A fold whose test samples were all skipped by the face stage writes empty
+    predictions. Predictions carry each seed's class probabilities (``prob_<class>``; an SVM's
+    softmax scores), for the seed ensemble. With ``training.selection.method: inner`` the listed
+    hyper-parameters, and with ``training.model: auto`` the model among
+    ``training.selection.models``, are first chosen by :func:`select_hyperparameters` on the
+    training subjects alone; ``out_selection`` (JSON) records the chosen values and scores.
     ``cfg``: the ``training`` section (missing keys take the schema's defaults; the workflow
     passes the settings of :data:`mexp_lib.recognition.settings.TRAIN_FOLD_READS`).
     """
     cfg = training_settings(cfg)
     torch.set_num_threads(int(cfg["threads"]))
     device = select_device(cfg["device"])
-    inputs, centre = read_input_pack(pack, input_kind(cfg["model"]))
+    kinds = input_kinds(cfg)
+    packed = {k: read_input_pack(pack, k) for k in kinds}
+    inputs = packed[kinds[0]][0]
     usable = samples[samples["sample"].isin(inputs)]
     if len(usable) < len(samples):
         logger.warning("%d sample(s) skipped by the face stage are left out", len(samples) - len(usable))
@@ -491,40 +635,44 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     test = usable[usable[fold_by] == test_subject]
     if train.empty:
         raise DataError(f"fold {test_subject!r} ({fold_by}): no training samples")
-    size = int(cfg["input_size"])
-    x_tr = np.stack([inputs[v] for v in train["sample"]])  # float32, as packed
-    x_te = np.stack([inputs[v] for v in test["sample"]]) if len(test) else np.zeros((0, *x_tr.shape[1:]), np.float32)
-    if input_kind(cfg["model"]) == "lbptop":
-        if cfg["selection"]["method"] != "fixed":
-            raise ConfigError("training.selection.method: inner selection trains networks; lbptop_svm takes its C from training.svm_c (use method: fixed)")
-        if out_selection is not None:
-            write_json({"test_fold": test_subject, "method": "fixed", "chosen": {}, "scores": []}, out_selection)
-        return _svm_fold(train, test, x_tr, x_te, classes=classes, cfg=cfg, test_subject=test_subject, out_predictions=out_predictions, out_checkpoint=out_checkpoint)
-    if x_tr.shape[-1] != size:
-        raise DataError(f"{pack}: inputs are {x_tr.shape[-1]} px, training.input_size is {size}")
+    xs_tr, xs_te = {}, {}
+    for k, (inp, _) in packed.items():
+        xs_tr[k] = np.stack([inp[v] for v in train["sample"]])  # float32, as packed
+        xs_te[k] = np.stack([inp[v] for v in test["sample"]]) if len(test) else np.zeros((0, *xs_tr[k].shape[1:]), np.float32)
+    centres = {k: c for k, (_, c) in packed.items()}
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
     aux = None
-    if cfg["model"] == "aufusion":  # AU targets from the training samples' sheets (NaN rows: no AUs coded)
+    if "aufusion" in candidate_models(cfg):  # AU targets from the training samples' sheets (NaN rows: no AUs coded)
         aux = au_targets(train.aus.fillna("").astype(str), list(model_options(cfg).get("aus") or DEFAULT_AUS))
         logger.info("AU branch: %d of %d training samples have coded AUs", int((~np.isnan(aux[:, 0])).sum()), len(aux))
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
     selection: dict[str, Any] = {"method": "fixed", "chosen": {}, "scores": []}
     sel = dict(cfg["selection"])
-    if sel["method"] == "inner":
-        chosen, scores = select_hyperparameters(train, x_tr, y_tr, classes=classes, cfg=cfg, device=device, centre=centre, aux=aux)
+    method = "inner" if cfg["model"] == AUTO else sel["method"]
+    requested = cfg["model"]
+    if method == "inner":
+        chosen, scores = select_hyperparameters(train, xs_tr, y_tr, classes=classes, cfg=cfg, device=device, centre=centres, aux=aux)
         selection = {"method": "inner", "folds": int(sel["folds"]), "metric": sel["metric"], "chosen": chosen, "scores": scores}
+        if requested == AUTO:
+            selection["models"] = candidate_models(cfg)
         logger.info("fold %s: selected on the training subjects only: %s", test_subject, chosen)
-        cfg = cfg | chosen
-    elif sel["method"] != "fixed":
+        cfg = with_candidate(cfg, chosen)
+    elif method != "fixed":
         raise ConfigError(f"training.selection.method: {sel['method']!r} is not fixed or inner")
     if out_selection is not None:
-        write_json({"test_fold": test_subject, **selection}, out_selection)
+        write_json({"test_fold": test_subject, "model": cfg["model"], **selection}, out_selection)
+    kind = input_kind(cfg["model"])
+    x_tr, x_te = xs_tr[kind], xs_te[kind]
     rows, states = [], {}
-    norm = _normalisation(x_tr, centre)  # per channel, training subjects only
+    norm = _normalisation(x_tr, centres[kind]) if cfg["model"] not in SVM_MODELS else None  # per channel, training subjects only
     for seed in cfg["seeds"]:
-        model, pred, proba, norm = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=cfg, seed=int(seed), device=device, centre=centre, aux=aux)
-        states[int(seed)] = {k: v.cpu() for k, v in model.state_dict().items()}
+        model, pred, proba, _ = fit_predict_model(x_tr, y_tr, x_te, n_classes=len(classes), cfg=cfg, seed=int(seed), device=device,
+                                                  centre=centres[kind], aux=aux)
+        states[int(seed)] = model.state() if isinstance(model, LinearSVM) else {k: v.cpu() for k, v in model.state_dict().items()}
         rows += _prediction_rows(test, pred, classes, int(seed), test_subject, proba)
-    return _write_fold(rows, {"config": cfg, "classes": classes, "mean": norm[0].tolist(), "std": norm[1].tolist(), "test_subject": test_subject, "states": states,
-                              "selection": selection}, out_predictions, out_checkpoint)
+    checkpoint = {"config": cfg, "model": cfg["model"], "requested_model": requested, "classes": classes, "test_subject": test_subject,
+                  "states": states, "selection": selection}
+    if norm is not None:
+        checkpoint |= {"mean": norm[0].tolist(), "std": norm[1].tolist()}
+    return _write_fold(rows, checkpoint, out_predictions, out_checkpoint)

@@ -6,7 +6,7 @@ from pathlib import Path
 from mexp_lib.chunks import chunk_of, plan_chunks
 from mexp_lib.datasets import LoadReport, planned_samples
 from mexp_lib.datasets.classes import resolve_class_set
-from mexp_lib.recognition.kinds import input_kind
+from mexp_lib.recognition.kinds import input_kinds, kind_stores, needs_all_pairs
 from mexp_lib.recognition.samples import check_classes, select_samples
 from mexp_lib.config import check_target_datasets
 from mexp_lib.errors import ConfigError, MexpError
@@ -268,9 +268,9 @@ def get_flow_source(wc):
 
 
 def get_flow_pairs(wc):
-    """Only the flow pairs the recognition model reads: an apex model the onset -> apex pair
-    (mexp_lib.motion.stage.compute_flow), a sequence model every pair."""
-    return "apex" if model_input(wc.dataset) == "apex" else "all"
+    """Only the flow pairs the recognition models read: apex models and flow_svm the onset ->
+    apex pair (mexp_lib.motion.stage.compute_flow), a sequence model every pair."""
+    return "all" if needs_all_pairs(TRAINING[wc.dataset]) else "apex"
 
 
 def fold_column(dataset):
@@ -299,26 +299,42 @@ def is_precomputed(dataset):
     return config["datasets"][dataset]["format"] == "precomputed"
 
 
-def model_input(dataset):
-    """What the dataset's recognition model reads (mexp_lib.recognition.kinds)."""
-    return input_kind(TRAINING[dataset]["model"])
+def pack_kinds(dataset):
+    """The input kinds the dataset's candidate models read (training.model, or with auto every
+    model of training.selection.models; mexp_lib.recognition.kinds): what build_inputs packs."""
+    return input_kinds(TRAINING[dataset])
+
+
+def pack_stores(dataset):
+    """The per-sample stores build_inputs reads: flow, clip (grey TIM / magnified) and faces."""
+    return {st for k in pack_kinds(dataset) for st in kind_stores(k, TRAINING[dataset])}
 
 
 def get_fold_sources(wc):
-    """{sample: file} of what the folds train on, one file per sample: its flow store, its grey
-    clip (LBP-TOP), or a precomputed dataset's flow image."""
+    """{sample: file} of the flow the folds train on: its flow store, or a precomputed
+    dataset's flow image; empty when no candidate model reads the flow stage."""
     s = recognition_samples(wc.dataset)
     if is_precomputed(wc.dataset):
         return {Path(f).stem: str(f) for f in s.frames}
-    stage = clip_stage() if model_input(wc.dataset) == "lbptop" else "flow"  # LBP-TOP: descriptors of the grey clip
-    return {str(v): sample_file(wc.dataset, v, stage) for v in s["sample"]}
+    if "flow" not in pack_stores(wc.dataset):
+        return {}
+    return {str(v): sample_file(wc.dataset, v, "flow") for v in s["sample"]}
 
 
 def get_pack_clip_files(wc):
-    """{sample: grey clip} packed next to their flow, for models that read both (ELRCN)."""
-    if is_precomputed(wc.dataset) or model_input(wc.dataset) != "sequence_grey":
+    """{sample: grey clip} for models that read it (LBP-TOP, ELRCN)."""
+    if is_precomputed(wc.dataset) or "clip" not in pack_stores(wc.dataset):
         return {}
     return {str(v): sample_file(wc.dataset, v, clip_stage()) for v in recognition_samples(wc.dataset)["sample"]}
+
+
+def get_pack_face_files(wc):
+    """{sample: aligned faces of its video} for flow_svm with training.flow_svm.source: faces."""
+    if is_precomputed(wc.dataset) or "faces" not in pack_stores(wc.dataset):
+        return {}
+    return {
+        str(r.sample): face_file(wc.dataset, r.video, "faces") for r in recognition_samples(wc.dataset).itertuples()
+    }
 
 
 def chunk_folders(files):
@@ -334,6 +350,10 @@ def get_fold_inputs(wc):
 
 def get_pack_clips(wc):
     return chunk_folders(get_pack_clip_files(wc).values())
+
+
+def get_pack_faces(wc):
+    return chunk_folders(get_pack_face_files(wc).values())
 
 
 def get_fold_predictions(wc):

@@ -8,6 +8,7 @@ rule build_inputs:
         samples=rules.build_sample_table.output.samples,
         sources=get_fold_inputs,
         clips=get_pack_clips,
+        faces=get_pack_faces,
     output:
         "results/inputs/{dataset}.h5",
     log:
@@ -17,7 +18,7 @@ rule build_inputs:
     params:
         sources=get_fold_sources,
         clips=get_pack_clip_files,
-        kind=lambda wc: model_input(wc.dataset),
+        faces=get_pack_face_files,
         settings=get_settings("build_inputs"),
     script:
         "../scripts/build_inputs.py"
