@@ -303,3 +303,21 @@ def test_the_provenance_counts_the_models_chosen(tmp_path):
     prov = json.loads((o / "prov.json").read_text())
     assert prov["models_chosen"] == {"flow_svm": 2, "ststnet": 1} and prov["selection"]["s2"] == {"model": "ststnet"}
     assert "flow_svm in 2, ststnet in 1 of 3 folds" in (o / "t.html").read_text()
+
+
+def test_one_se_rule_replaces_the_first_model_only_on_evidence():
+    """model auto, rule one_se: a later model whose inner score is higher by less than one
+    standard error of the paired per-group difference does not replace the first model; one
+    higher by more does; rule best takes the higher score either way; within a model's grid the
+    best candidate is that model's entry."""
+    from mexp_lib.recognition.train import choose_candidate
+
+    cands = [{"model": "flow_svm", "c": 0.01}, {"model": "flow_svm", "c": 0.1}, {"model": "ststnet"}]
+    noisy = [np.array([0.70, 0.70, 0.70, 0.70]), np.array([0.80, 0.80, 0.80, 0.80]), np.array([0.60, 1.00, 0.70, 1.00])]
+    score = [0.70, 0.80, 0.82]
+    assert choose_candidate(cands, score, noisy, rule="one_se") == 1  # ststnet's +0.02 is within one SE (0.09)
+    assert choose_candidate(cands, score, noisy, rule="best") == 2
+    clear = [noisy[0], noisy[1], np.array([0.95, 0.96, 0.94, 0.95])]
+    assert choose_candidate(cands, [0.70, 0.80, 0.95], clear, rule="one_se") == 2  # +0.15, SE 0.004: replaced
+    with pytest.raises(ConfigError, match="training.selection.rule"):
+        choose_candidate(cands, score, noisy, rule="median")

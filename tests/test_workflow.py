@@ -315,7 +315,7 @@ def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path,
     assert ck["config"]["model"] == model
     if model.startswith("elrcn"):  # flow u, v, strain + the grey frame, every frame of the clip
         with h5py.File(work / "results/inputs/demo.h5") as h:
-            assert h["x"].shape[1:3] == (6, 4)
+            assert h["x_sequence_grey"].shape[1:3] == (6, 4)
     if model == "aufusion":  # the demo sheet codes every clip's AUs: all feed the AU branch
         assert "AU branch: 6 of 6 training samples have coded AUs" in (work / "logs/train_fold/demo/sub01.log").read_text()
 

@@ -582,11 +582,13 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray | dict[str, np.
         raise ConfigError(f"training.selection: inner folds need at least 2 training subjects, this fold has {len(groups)}; use method: fixed")
     seeds = [int(s) for s in sel["seeds"]]
     scores: list[dict[str, Any]] = []
+    per_group: list[np.ndarray] = []  # each candidate's metric on each inner group (mean over seeds)
+    names = [classes[i] for i in y_tr]
     for cand in candidates:
         inner_cfg = with_candidate(cfg, cand)
         kind = input_kind(inner_cfg["model"])
         x = xs[kind]
-        per_seed = []
+        per_seed, groups_seed = [], []
         for seed in seeds:
             pred = np.full(len(y_tr), -1)
             for g in groups:
@@ -594,11 +596,39 @@ def select_hyperparameters(train: pd.DataFrame, x_tr: np.ndarray | dict[str, np.
                 _, p, _, _ = fit_predict_model(x[~held], y_tr[~held], x[held], n_classes=len(classes), cfg=inner_cfg, seed=seed, device=device,
                                                centre=centres[kind], aux=None if aux is None else aux[~held])
                 pred[held] = p
-            per_seed.append(recognition_scores([classes[i] for i in y_tr], [classes[i] for i in pred], classes)[metric])
-        scores.append({**cand, metric: float(np.mean(per_seed))})
+            guessed = [classes[i] for i in pred]
+            per_seed.append(recognition_scores(names, guessed, classes)[metric])
+            groups_seed.append([recognition_scores([names[i] for i in np.flatnonzero(np.isin(subjects, g))],
+                                                   [guessed[i] for i in np.flatnonzero(np.isin(subjects, g))], classes)[metric] for g in groups])
+        per_group.append(np.mean(groups_seed, axis=0))
+        scores.append({**cand, metric: float(np.mean(per_seed)), "groups": [round(float(v), 4) for v in per_group[-1]]})
         logger.info("selection: %s -> inner %s %.4f", cand, metric, scores[-1][metric])
-    best = max(range(len(candidates)), key=lambda i: (scores[i][metric], -i))
+    best = choose_candidate(candidates, [sc[metric] for sc in scores], per_group, rule=str(sel["rule"]) if cfg["model"] == AUTO else "best")
     return candidates[best], scores
+
+
+def choose_candidate(candidates: Sequence[dict[str, Any]], score: Sequence[float], per_group: Sequence[np.ndarray], *, rule: str = "best") -> int:
+    """The index of the chosen selection candidate. Within a model, the best pooled inner score
+    (the first in candidate order on ties). ``rule: best`` takes the best overall; ``one_se``
+    (``training.model: auto``) keeps the first model in ``training.selection.models`` order (the
+    simplest first) unless a later model's best beats it by more than one standard error of
+    their paired per-inner-group difference: a model is only replaced on evidence its inner folds
+    show, not on noise (the one-standard-error rule, here between model families)."""
+    if rule not in ("best", "one_se"):
+        raise ConfigError(f"training.selection.rule: {rule!r} is not best or one_se")
+    order: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        order.setdefault(str(c.get("model", "")), []).append(i)
+    firsts = [max(idx, key=lambda i: (score[i], -i)) for idx in order.values()]  # each model's best, models in order
+    top = max(firsts, key=lambda i: (score[i], -i))
+    if rule == "best" or len(firsts) < 2:
+        return top
+    for i in firsts:
+        d = np.asarray(per_group[top], float) - np.asarray(per_group[i], float)
+        se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+        if score[top] - score[i] <= se:
+            return i
+    return top
 
 
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
@@ -656,6 +686,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         selection = {"method": "inner", "folds": int(sel["folds"]), "metric": sel["metric"], "chosen": chosen, "scores": scores}
         if requested == AUTO:
             selection["models"] = candidate_models(cfg)
+            selection["rule"] = sel["rule"]
         logger.info("fold %s: selected on the training subjects only: %s", test_subject, chosen)
         cfg = with_candidate(cfg, chosen)
     elif method != "fixed":
