@@ -46,7 +46,10 @@ class DatasetPlan:
     sequence model); ``pack_kinds`` / ``pack_stores``: the input kinds the candidate models
     read and the per-sample stores (``flow``, ``clip``, ``faces``) they come from; ``strategy``:
     ``{video: "clip" | "long"}``; ``chunks``: ``{chunk: videos}`` of the per-clip stages and
-    ``video_chunk`` its inverse; ``spotting_videos``: the videos holding spotting ground truth.
+    ``video_chunk`` its inverse; ``videos``: the sample table's first row of each video, indexed
+    by video (where its frames are, how they are numbered, its frame rate); ``sample_video``:
+    ``{sample: video}``; ``spotting_videos``: the videos holding spotting ground truth, in table
+    order.
     """
 
     dataset: str
@@ -65,6 +68,8 @@ class DatasetPlan:
     strategy: dict[str, str]
     chunks: dict[str, list[str]]
     video_chunk: dict[str, str]
+    videos: pd.DataFrame
+    sample_video: dict[str, str]
     spotting_videos: tuple[str, ...]
 
     def exclusions(self) -> dict[str, int]:
@@ -181,5 +186,7 @@ def dataset_plan(config: Mapping[str, Any], dataset: str | None, samples: pd.Dat
         strategy=strategy,
         chunks=chunks,
         video_chunk=chunk_of(chunks),
+        videos=samples.drop_duplicates("video").set_index("video", drop=False),
+        sample_video=dict(zip(samples["sample"].astype(str), samples.video.astype(str), strict=True)),
         spotting_videos=tuple(str(v) for v in samples.loc[samples.task == "spotting", "video"].unique()),
     )
