@@ -131,3 +131,35 @@ def test_bad_input_gives_a_typed_error_naming_it():
         cfg[section][key] = value  # past the schema, as a hand-built config would be
         with pytest.raises(ConfigError, match=match):
             dataset_plan(cfg, "toy", table())
+
+
+# --- the in-process pipeline trains the plan's folds -----------------------------------------------
+
+@pytest.mark.parametrize(("protocol", "fold_by", "folds"), [("loso", "subject", ["s1", "s2", "s3"]), ("holdout_db", "source", ["casme2", "samm"])])
+def test_run_recognition_trains_the_plans_folds(monkeypatch, tmp_path, protocol, fold_by, folds):
+    """run_recognition trains one fold per subject, or per source database under holdout_db (the
+    stage functions replaced by recorders: what is checked is which folds it asks for)."""
+    import mexp_lib.recognition.evaluate as evaluate
+    import mexp_lib.recognition.pipeline as pipeline
+    import mexp_lib.recognition.train as train
+
+    calls: list[tuple[str, str, list[str]]] = []
+
+    def fake_train_fold(samples: pd.DataFrame, pack: Any, *, test_subject: str, fold_by: str = "subject", **_: Any) -> None:
+        calls.append((test_subject, fold_by, sorted(samples.loc[samples[fold_by] == test_subject, "sample"])))
+
+    monkeypatch.setattr(pipeline, "faces_of", lambda workdir, samples, face: {v: tmp_path / f"{v}.h5" for v in samples.video})
+    monkeypatch.setattr(pipeline, "motion_of", lambda workdir, samples, faces, cfg, pairs: ({}, {}))
+    monkeypatch.setattr(train, "build_inputs", lambda *a, **k: None)
+    monkeypatch.setattr(train, "train_fold", fake_train_fold)
+    monkeypatch.setattr(evaluate, "evaluate_recognition", lambda preds, **k: pd.DataFrame({"fold": ["all"], "n": [len(preds)]}))
+    cfg = config(recognition={"protocol": protocol})
+    table, fresh = pipeline.run_recognition(table_with_clips(), cfg, tmp_path / "work")
+    assert fresh and [c[0] for c in calls] == folds and {c[1] for c in calls} == {fold_by}
+    kept = dataset_plan(cfg, None, table_with_clips()).kept
+    assert sorted(s for c in calls for s in c[2]) == sorted(kept["sample"]), "every kept sample is tested once"
+
+
+def table_with_clips() -> pd.DataFrame:
+    """:func:`table` with what the motion stages read (frames, numbering, onset, apex, offset, fps)."""
+    return table().assign(frames="f", numbering="n", onset=0, apex=2, offset=4, fps=30.0)
