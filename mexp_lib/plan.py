@@ -96,9 +96,12 @@ class DatasetPlan:
         return self.folds
 
     def splits(self, samples: pd.DataFrame | None = None) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
-        """``(fold, train, test)`` of every fold (:meth:`require_folds`) over ``samples`` (default:
-        the kept samples; e.g. a subset of them): :func:`split_folds` by the plan's fold column."""
-        return split_folds(self.kept if samples is None else samples, self.fold_column, self.require_folds())
+        """``(fold, train, test)`` by the plan's fold column (:func:`split_folds`): of every fold
+        (:meth:`require_folds`) over the kept samples, or over ``samples`` (a subset of them, e.g.
+        a benchmark's development subjects) of the folds that subset holds."""
+        if samples is None:
+            return split_folds(self.kept, self.fold_column, self.require_folds())
+        return split_folds(samples, self.fold_column)
 
     def chunk_samples(self, chunk: str) -> pd.DataFrame:
         """The kept recognition samples whose clips are cut from the videos of ``chunk``."""
