@@ -6,12 +6,14 @@ by the class set and the ones left out (with why), the folds (one per subject, o
 database under ``recognition.protocol: holdout_db``), what the candidate models read (the input
 kinds ``build_inputs`` packs, the per-sample stores they come from, the flow pairs
 ``compute_flow`` computes), and the chunks of the per-clip stages with each video's landmark
-strategy. ``workflow/rules/common.smk`` holds one :class:`DatasetPlan` per dataset and its input
-functions only read it; :func:`split_folds` is the one fold splitter.
+strategy. ``workflow/rules/common.smk`` holds one :class:`DatasetPlan` per dataset
+(:class:`DatasetPlans`) and its input functions only read it; :func:`split_folds` is the one
+fold splitter.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,9 @@ import pandas as pd
 from mexp_lib.chunks import chunk_of, plan_chunks
 from mexp_lib.config import canonical, dataset_section
 from mexp_lib.datasets.classes import ClassSet, resolve_class_set
-from mexp_lib.errors import ConfigError, DataError
+from mexp_lib.datasets.load import planned_samples
+from mexp_lib.datasets.table import LoadReport
+from mexp_lib.errors import ConfigError, DataError, MexpError
 from mexp_lib.recognition.kinds import input_kinds, kind_stores, needs_all_pairs
 from mexp_lib.recognition.samples import check_classes, select_samples
 
@@ -193,3 +197,35 @@ def dataset_plan(config: Mapping[str, Any], dataset: str | None, samples: pd.Dat
         sample_video=dict(zip(samples["sample"].astype(str), samples.video.astype(str), strict=True)),
         spotting_videos=tuple(str(v) for v in samples.loc[samples.task == "spotting", "video"].unique()),
     )
+
+
+class DatasetPlans(dict[str, DatasetPlan]):
+    """The plan of every dataset of a resolved config, by name, each built once from the sample
+    table known before any rule runs (:func:`mexp_lib.datasets.planned_samples`): what the
+    workflow's input functions read.
+
+    A dataset whose entry is broken (its sheet missing or unreadable: a
+    :class:`~mexp_lib.errors.MexpError` loading it) is left out, with a warning naming it on
+    stderr, and kept in ``broken`` (name -> its one-line error): asking for its plan raises that
+    error as a :class:`ConfigError`, so one bad entry does not stop the other datasets.
+    ``reports``: per dataset, what loading its sheet did (rows skipped, quirks fixed).
+    A problem in the plan itself (:func:`dataset_plan`) is raised."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.broken: dict[str, str] = {}
+        self.reports: dict[str, LoadReport] = {}
+        for name, entry in config["datasets"].items():
+            self.reports[name] = LoadReport()
+            try:
+                samples = planned_samples(name, entry, self.reports[name])
+            except MexpError as e:
+                self.broken[name] = str(e) if str(e).startswith(f"datasets.{name}") else f"datasets.{name}: {e}"
+                print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
+                continue
+            self[name] = dataset_plan(config, name, samples)
+
+    def __getitem__(self, name: str) -> DatasetPlan:
+        if name in self.broken:
+            raise ConfigError(self.broken[name])
+        return super().__getitem__(name)

@@ -163,3 +163,24 @@ def test_run_recognition_trains_the_plans_folds(monkeypatch, tmp_path, protocol,
 def table_with_clips() -> pd.DataFrame:
     """:func:`table` with what the motion stages read (frames, numbering, onset, apex, offset, fps)."""
     return table().assign(frames="f", numbering="n", onset=0, apex=2, offset=4, fps=30.0)
+
+
+def test_the_table_of_plans_leaves_a_broken_entry_out_and_names_it(tmp_path, capsys):
+    """DatasetPlans (common.smk's PLANS): a dataset whose sheet is missing is left out with a
+    warning, and asking for its plan raises its one-line error; the other datasets are planned."""
+    from mexp_lib.plan import DatasetPlans
+
+    missing = tmp_path / "nowhere.csv"
+    cfg = resolve_config({"datasets": {
+        "demo": {"format": "demo", "root": str(tmp_path / "demo"), "generator": {"subjects": 2, "clips_per_class": 1, "long_videos_per_subject": 0}},
+        "gone": {"format": "generic", "root": str(tmp_path), "annotations": str(missing), "fps": 30},
+        "nofps": {"format": "generic", "root": str(tmp_path), "annotations": str(missing)},
+    }})
+    plans = DatasetPlans(cfg)
+    assert list(plans) == ["demo"] and set(plans.broken) == {"gone", "nofps"}
+    assert plans.broken["nofps"] == "datasets.nofps: format generic needs 'fps' (the frame rate of its videos)", "named once"
+    assert "mexp: warning: datasets.gone:" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"^datasets\.gone: .*nowhere\.csv: annotation file not found$"):
+        plans["gone"]
+    assert plans["demo"].require_folds() == tuple(sorted(plans["demo"].kept.subject.astype(str).unique()))
+    assert len(plans["demo"].folds) == 2

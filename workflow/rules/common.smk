@@ -5,9 +5,8 @@ import sys
 from pathlib import Path
 
 from mexp_lib.config import canonical, check_target_datasets
-from mexp_lib.datasets import LoadReport, planned_samples
-from mexp_lib.errors import ConfigError, MexpError
-from mexp_lib.plan import dataset_plan
+from mexp_lib.errors import ConfigError
+from mexp_lib.plan import DatasetPlans
 from mexp_lib.provenance import input_fingerprint
 from mexp_lib.recognition.samples import check_classes
 from mexp_lib.stages import stage_settings
@@ -56,32 +55,10 @@ config.clear()
 config.update(_canonical)
 
 
-class DatasetPlans(dict):
-    """The plan of each dataset (mexp_lib.plan.DatasetPlan: its samples kept and why, class set,
-    folds, flow pairs, pack kinds and stores, chunks), built once here; the input functions below
-    only read it. A dataset whose entry is broken (its sheet missing or unreadable) is left out of
-    the default target, with a warning naming it, and asking for one of its targets stops with its
-    error: one bad entry does not stop the other datasets."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.broken, self.reports = {}, {}
-        for name, d in config["datasets"].items():
-            self.reports[name] = LoadReport()
-            try:
-                samples = planned_samples(name, d, self.reports[name])
-            except MexpError as e:
-                self.broken[name] = f"datasets.{name}: {e}"
-                print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
-                continue
-            self[name] = dataset_plan(config, name, samples)
-
-    def __getitem__(self, name):
-        if name in self.broken:
-            raise ConfigError(self.broken[name])
-        return super().__getitem__(name)
-
-
+# The plan of each dataset (mexp_lib.plan.DatasetPlan: its samples kept and why, class set, folds,
+# flow pairs, pack kinds and stores, chunks), built once; the input functions below only read it.
+# A broken dataset entry is left out with a warning, and asking for one of its targets stops with
+# its error (PLANS.broken).
 PLANS = DatasetPlans(config)
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
