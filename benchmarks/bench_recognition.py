@@ -43,6 +43,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from mexp_lib.config import resolve_config
+from mexp_lib.datasets.table import read_sample_table
+from mexp_lib.plan import DatasetPlan, dataset_plan
 from mexp_lib.recognition.pipeline import pooled
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,16 +68,21 @@ def composite_config() -> dict[str, Any]:
     return cfg
 
 
-def dataset_section(cfg: dict[str, Any], section: str, *, defaults: bool = False) -> dict[str, Any]:
-    """A config section (``recognition``, ``training``) as the composite dataset runs it: the
-    global section deep-merged with the keys set in the dataset's own entry (as the workflow's,
-    :func:`mexp_lib.config.dataset_section`); with ``defaults`` the config resolved first (the
-    schema's defaults filled in, as the workflow does), for code that reads the section directly."""
-    from mexp_lib.config import deep_merge, resolve_config
+def dataset_section(cfg: dict[str, Any], section: str) -> dict[str, Any]:
+    """A config section (``recognition``, ``training``) as written for the composite dataset:
+    the global section deep-merged with the keys set in the dataset's own entry, no defaults
+    filled in (what the trials file records; code that runs the section reads
+    :func:`composite_plan`'s)."""
+    from mexp_lib.config import deep_merge
 
-    if defaults:
-        cfg = resolve_config(cfg)
     return deep_merge(cfg.get(section) or {}, cfg["datasets"][DATASET].get(section))
+
+
+def composite_plan(cfg: dict[str, Any], wd: Path) -> DatasetPlan:
+    """The composite's plan (:func:`mexp_lib.plan.dataset_plan`: its recognition samples, class
+    set, folds, resolved sections) under ``cfg`` resolved as the workflow resolves it
+    (:func:`mexp_lib.config.resolve_config`), over the sample table the workflow wrote in ``wd``."""
+    return dataset_plan(resolve_config(cfg), DATASET, read_sample_table(wd / "results/samples/megc2019_flow.csv"))
 
 
 def apply_overrides(cfg: dict[str, Any], sets: list[str]) -> dict[str, Any]:
@@ -115,10 +123,7 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
     import numpy as np
     import torch
 
-    from mexp_lib.datasets.classes import resolve_class_set
-    from mexp_lib.datasets.table import read_sample_table
     from mexp_lib.device import select_device
-    from mexp_lib.recognition.samples import select_samples
     from mexp_lib.recognition.train import _prediction_rows, fit_predict, read_input_pack
 
     torch.set_num_threads(1)
@@ -129,19 +134,18 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
         (wd / "config").mkdir(parents=True, exist_ok=True)
         (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))
         subprocess.run(run_pack, check=True, capture_output=True, cwd=REPO)
-    rec, t = dataset_section(cfg, "recognition", defaults=True), dataset_section(cfg, "training", defaults=True)
-    samples, _ = select_samples(read_sample_table(wd / "results/samples/megc2019_flow.csv"), rec)
+    plan = composite_plan(cfg, wd)
+    t = plan.training
     inputs, centre = read_input_pack(wd / "results/inputs/megc2019_flow.h5")
-    dev = samples[samples.subject.astype(str).isin(dev_subjects(samples))]
-    classes = resolve_class_set(rec["class_set"]).classes
+    dev = plan.kept[plan.kept.subject.astype(str).isin(dev_subjects(plan.kept))]
+    classes = plan.class_set.classes
     rows: list[dict[str, Any]] = []
-    for subject in sorted(dev.subject.astype(str).unique()):
-        tr, te = dev[dev.subject.astype(str) != subject], dev[dev.subject.astype(str) == subject]
+    for fold, tr, te in plan.splits(dev):
         x_tr, x_te = np.stack([inputs[v] for v in tr["sample"]]), np.stack([inputs[v] for v in te["sample"]])
         y_tr = np.array([classes.index(c) for c in tr.label])
         for seed in t["seeds"]:
             _, pred, proba, _ = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=t, seed=int(seed), device=select_device("cpu"), centre=centre)
-            rows += _prediction_rows(te, pred, classes, int(seed), subject, proba)
+            rows += _prediction_rows(te, pred, classes, int(seed), fold, proba)
     return pd.DataFrame(rows), time.perf_counter() - t0
 
 
@@ -158,23 +162,20 @@ def composite_baseline(wd: Path, cfg: dict[str, Any], dev: bool) -> dict[str, fl
     import cv2
     import numpy as np
 
-    from mexp_lib.datasets.classes import resolve_class_set
-    from mexp_lib.datasets.table import read_sample_table
     from mexp_lib.metrics import recognition_scores
     from mexp_lib.recognition.baseline import flow_svm_loso
-    from mexp_lib.recognition.samples import select_samples
     from mexp_lib.recognition.train import read_input_pack
 
-    rec = dataset_section(cfg, "recognition", defaults=True)
-    samples, _ = select_samples(read_sample_table(wd / "results/samples/megc2019_flow.csv"), rec)
+    plan = composite_plan(cfg, wd)
+    samples = plan.kept
     if dev:
         samples = samples[samples.subject.astype(str).isin(dev_subjects(samples))]
     inputs, _ = read_input_pack(wd / "results/inputs/megc2019_flow.h5")
     g = BASELINE["grid"]
     x = np.stack([np.concatenate([cv2.resize(np.ascontiguousarray(inputs[v][c], np.float32), (g, g), interpolation=cv2.INTER_AREA).ravel() for c in (0, 1)])
                   for v in samples["sample"]])
-    pred = flow_svm_loso(x, list(samples.label), list(samples.subject.astype(str)), c=BASELINE["C"])
-    scores = recognition_scores(list(samples.label), list(pred), resolve_class_set(rec["class_set"]).classes)
+    pred = flow_svm_loso(x, list(samples.label), list(samples[plan.fold_column].astype(str)), c=BASELINE["C"])  # the plan's folds
+    scores = recognition_scores(list(samples.label), list(pred), plan.class_set.classes)
     return {"uf1": scores["uf1"], "uar": scores["uar"], "n": len(samples)}
 
 
@@ -308,7 +309,6 @@ def kept_run_table(wd: Path, cfg: dict[str, Any], cores: int) -> str:
 def split_lines(wd: Path) -> list[str]:
     """A kept 68-fold run's pooled scores on the development subjects and on the held-out half
     (the subjects the development protocol never used), one line each."""
-    from mexp_lib.datasets.table import read_sample_table
     from mexp_lib.recognition.evaluate import recognition_table
 
     samples = read_sample_table(wd / "results/samples/megc2019_flow.csv")

@@ -4,7 +4,8 @@ The same stage functions the workflow's rules call, in the same order, with the 
 (a config resolved by :func:`mexp_lib.config.resolve_config`): per video ``detect_landmarks`` and
 ``align_faces``; per sample ``normalise_clip`` (TIM), ``magnify_motion`` (when enabled) and
 ``compute_flow`` (only the onset -> apex pair for apex models); ``build_inputs``; one
-``train_fold`` per subject (leave-one-subject-out); ``evaluate_recognition``. Every output is
+``train_fold`` per fold of the dataset's plan (:mod:`mexp_lib.plan`: per subject, or per source
+database under ``recognition.protocol: holdout_db``); ``evaluate_recognition``. Every output is
 cached under ``workdir`` by a hash of the settings (:func:`mexp_lib.provenance.config_hash`) it depends on, so settings that share a
 stage share its files (two models on one flow, two flows on one face crop).
 """
@@ -20,8 +21,6 @@ import pandas as pd
 from mexp_lib.provenance import config_hash
 
 SECTIONS = ("face", "interpolation", "magnification", "flow", "training", "recognition")
-
-
 
 
 def faces_of(workdir: Path, samples: pd.DataFrame, face: dict[str, Any]) -> dict[str, Path]:
@@ -73,43 +72,44 @@ def motion_of(workdir: Path, samples: pd.DataFrame, faces: dict[str, Path], cfg:
     return flows, clips
 
 
-def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | Path) -> tuple[pd.DataFrame, bool]:
+def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | Path, *, dataset: str | None = None) -> tuple[pd.DataFrame, bool]:
     """The recognition workflow of one dataset in this process: ``samples`` (its sample table,
     as ``build_sample_table`` writes it) under ``cfg`` (a resolved config: every section of
-    :data:`SECTIONS` with its defaults), leave-one-subject-out.
+    :data:`SECTIONS` with its defaults), one fold per subject, or per source database under
+    ``recognition.protocol: holdout_db``: the dataset's plan (:func:`mexp_lib.plan.dataset_plan`;
+    ``dataset`` names its entry in ``cfg`` for its own sections, None: the global sections).
 
     Returns the metric table (as ``results/{dataset}_loso_metrics.csv``) and whether it was
     computed now (False: a run with the same settings was cached in
     ``workdir/runs/<digest>/``, which also holds the folds' predictions and checkpoints)."""
-    from mexp_lib.datasets.classes import resolve_class_set
+    from mexp_lib.plan import dataset_plan
     from mexp_lib.recognition.evaluate import evaluate_recognition
-    from mexp_lib.recognition.kinds import input_kinds, kind_stores, needs_all_pairs
-    from mexp_lib.recognition.samples import select_samples
     from mexp_lib.recognition.train import build_inputs, train_fold
 
     workdir = Path(workdir)
+    plan = dataset_plan(cfg, dataset, samples)
     sections = {k: cfg[k] for k in SECTIONS}
+    if dataset is not None:  # the dataset's own sections (a run on the global ones keeps its digest)
+        sections |= {"recognition": plan.recognition, "training": plan.training}
     rdir = workdir / "runs" / config_hash(sections)
     metrics = rdir / "metrics.csv"
     if metrics.exists():
         return pd.read_csv(metrics), False
-    rec, tr = cfg["recognition"], cfg["training"]
-    kept, _ = select_samples(samples, rec)
+    kept, tr = plan.kept, plan.training
+    folds = plan.require_folds()
     faces = faces_of(workdir, kept, cfg["face"])
-    kinds = input_kinds(tr)
-    stores = {st for k in kinds for st in kind_stores(k, tr)}
-    flows, clips = motion_of(workdir, kept, faces, cfg, "all" if needs_all_pairs(tr) else "apex") if stores - {"faces"} else ({}, {})
+    flows, clips = motion_of(workdir, kept, faces, cfg | sections, plan.flow_pairs) if plan.pack_stores - {"faces"} else ({}, {})
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "config.json").write_text(json.dumps(sections, indent=1, sort_keys=True))
     pack = rdir / "inputs.h5"
-    build_inputs(kept, flows, size=int(tr["input_size"]), out=pack, kinds=kinds, clips=clips,
+    build_inputs(kept, flows, size=int(tr["input_size"]), out=pack, kinds=list(plan.pack_kinds), clips=clips,
                  faces={str(r.sample): str(faces[r.video]) for r in kept.itertuples()}, field=tr.get("flow_svm"))
-    classes = resolve_class_set(rec["class_set"]).classes
+    classes = plan.class_set.classes
     preds = []
-    for subject in sorted(kept.subject.astype(str).unique()):
-        fdir = rdir / "train" / subject
-        train_fold(kept, pack, test_subject=subject, classes=classes, cfg=dict(tr) | {"threads": 1}, out_predictions=fdir / "predictions.csv",
-                   out_checkpoint=fdir / "model.pt", out_selection=fdir / "selection.json")
+    for fold in folds:
+        fdir = rdir / "train" / fold
+        train_fold(kept, pack, test_subject=fold, classes=classes, cfg=dict(tr) | {"threads": 1}, out_predictions=fdir / "predictions.csv",
+                   out_checkpoint=fdir / "model.pt", out_selection=fdir / "selection.json", fold_by=plan.fold_column)
         preds.append(str(fdir / "predictions.csv"))
     table = evaluate_recognition(preds, classes=classes, cfg=sections, out_csv=rdir / "table.csv", out_predictions=rdir / "predictions.csv",
                                  out_png=rdir / "confusion.png", out_provenance=rdir / "provenance.json", expected=len(kept))

@@ -1,17 +1,14 @@
-# Sample tables, wildcard constraints and input functions (get_*) shared by the stage rules.
+# The plan of each dataset (mexp_lib.plan), wildcard constraints and the input functions (get_*)
+# over it shared by the stage rules.
 import re
 import sys
 from pathlib import Path
 
-from mexp_lib.chunks import chunk_of, plan_chunks
-from mexp_lib.datasets import LoadReport, planned_samples
-from mexp_lib.datasets.classes import resolve_class_set
-from mexp_lib.recognition.kinds import input_kinds, kind_stores, needs_all_pairs
-from mexp_lib.recognition.samples import check_classes, select_samples
-from mexp_lib.config import check_target_datasets
-from mexp_lib.errors import ConfigError, MexpError
+from mexp_lib.config import canonical, check_target_datasets
+from mexp_lib.errors import ConfigError
+from mexp_lib.plan import DatasetPlans
 from mexp_lib.provenance import input_fingerprint
-from mexp_lib.config import canonical, dataset_section
+from mexp_lib.recognition.samples import check_classes
 from mexp_lib.stages import stage_settings
 
 
@@ -58,115 +55,38 @@ config.clear()
 config.update(_canonical)
 
 
-class DatasetTables(dict):
-    """Sample tables by dataset name. A dataset whose entry is broken (its sheet missing or
-    unreadable) is left out of the default target, with a warning naming it, and asking for
-    one of its targets stops with its error: one bad entry does not stop the other datasets."""
-
-    def __init__(self, datasets):
-        super().__init__()
-        self.broken, self.reports = {}, {}
-        for name, d in datasets.items():
-            self.reports[name] = LoadReport()
-            try:
-                self[name] = planned_samples(name, d, self.reports[name])
-            except MexpError as e:
-                self.broken[name] = f"datasets.{name}: {e}"
-                print(f"mexp: warning: {self.broken[name]} (its targets are left out)", file=sys.stderr)
-
-    def __getitem__(self, name):
-        if name in self.broken:
-            raise ConfigError(self.broken[name])
-        return super().__getitem__(name)
-
-
-class ByDataset(dict):
-    """A per-dataset table computed from SAMPLES: a broken dataset's entry stops with its error."""
-
-    def __missing__(self, name):
-        SAMPLES[name]  # raises the broken entry's ConfigError
-        raise KeyError(name)
-
-
-SAMPLES = DatasetTables(config["datasets"])
+# The plan of each dataset (mexp_lib.plan.DatasetPlan: its samples kept and why, class set, folds,
+# flow pairs, pack kinds and stores, chunks), built once; the input functions below only read it.
+# A broken dataset entry is left out with a warning, and asking for one of its targets stops with
+# its error (PLANS.broken).
+PLANS = DatasetPlans(config)
 DEMO_DATASETS = [n for n, d in config["datasets"].items() if d["format"] == "demo"]
 
 
-# Per dataset: its recognition and training settings (its own keys deep-merged over the global
-# section: mexp_lib.config.dataset_section), its class set, and its recognition samples split
-# by the class set into (kept, excluded) -- computed once here.
-RECOGNITION = ByDataset({name: canonical(dataset_section(config, name, "recognition")) for name in SAMPLES})
-TRAINING = ByDataset({name: canonical(dataset_section(config, name, "training")) for name in SAMPLES})
-CLASS_SET = ByDataset({name: resolve_class_set(RECOGNITION[name]["class_set"]) for name in SAMPLES})
-CLASS_SPLIT = ByDataset({name: select_samples(SAMPLES[name], RECOGNITION[name]) for name in SAMPLES})
-SAMPLE_ROWS = ByDataset({name: s.set_index("sample", drop=False) for name, s in SAMPLES.items()})
-VIDEO_ROWS = ByDataset({name: s.drop_duplicates("video").set_index("video", drop=False) for name, s in SAMPLES.items()})
-
-
-def video_strategies(samples):
-    """{video: "clip" | "long"}: landmarks of a short clip (one expression, detected once) or of
-    a long video (tracked); a video holding spotting ground truth or several expressions is long."""
-    one_rec = samples.task.eq("recognition").groupby(samples.video).all() & samples.groupby("video").size().eq(1)
-    return {v: "clip" if ok else "long" for v, ok in one_rec.items()}
-
-
-# The per-clip stages run in chunks (mexp_lib.chunks, batching.clips_per_job): chunk c of the
-# face stages holds some videos, chunk c of the motion stages the recognition clips cut from them.
-STRATEGY = ByDataset({name: video_strategies(s) for name, s in SAMPLES.items()})
-FACE_CHUNKS = ByDataset(
-    {
-        name: plan_chunks(
-            STRATEGY[name],
-            long=[v for v, k in STRATEGY[name].items() if k == "long"],
-            clips_per_job=config["batching"]["clips_per_job"],
-        )
-        for name in SAMPLES
-    }
-)
-VIDEO_CHUNK = ByDataset({name: chunk_of(FACE_CHUNKS[name]) for name in SAMPLES})
-
-
 wildcard_constraints:
-    dataset="|".join(map(re.escape, [*SAMPLES, *SAMPLES.broken])) or "NONE",
+    dataset="|".join(map(re.escape, [*PLANS, *PLANS.broken])) or "NONE",
     video="[^/]+",
     sample="[^/]+",
     chunk="[0-9]+",
     fold="[^/]+",
 
 
-def task_samples(dataset, task):
-    s = SAMPLES[dataset]
-    return s[s.task == task]
-
-
-def recognition_samples(dataset):
-    """Recognition samples whose emotion (or objective class) is in the dataset's class set."""
-    SAMPLES[dataset]  # a broken dataset entry stops here, naming it
-    return CLASS_SPLIT[dataset][0]
-
-
-def class_set_exclusions(dataset):
-    """{emotion: count} of the recognition samples the class set leaves out (reported)."""
-    excluded = CLASS_SPLIT[dataset][1]
-    return {str(k): int(v) for k, v in zip(excluded.iloc[:, 0], excluded["excluded"])}
-
-
 def video_row(wc):
-    return VIDEO_ROWS[wc.dataset].loc[wc.video]
+    return PLANS[wc.dataset].videos.loc[wc.video]
 
 
 def chunk_videos(wc):
     """The videos of a face-stage chunk, each with where its frames are and how they are numbered,
     and its landmark strategy."""
-    rows = VIDEO_ROWS[wc.dataset]
+    plan = PLANS[wc.dataset]
     return [
         {
             "video": v,
-            "frames": str(rows.at[v, "frames"]),
-            "numbering": str(rows.at[v, "numbering"]),
-            "strategy": STRATEGY[wc.dataset][v],
+            "frames": str(plan.videos.at[v, "frames"]),
+            "numbering": str(plan.videos.at[v, "numbering"]),
+            "strategy": plan.strategy[v],
         }
-        for v in FACE_CHUNKS[wc.dataset][wc.chunk]
+        for v in plan.chunks[wc.chunk]
     ]
 
 
@@ -187,12 +107,6 @@ def get_chunk_frames(wc):
     return sorted({v["frames"] for v in chunk_videos(wc)})
 
 
-def chunk_samples(dataset, chunk):
-    """The recognition samples whose clips are cut from the videos of a chunk."""
-    s = recognition_samples(dataset)
-    return s[s.video.isin(FACE_CHUNKS[dataset][chunk])]
-
-
 def get_chunk_clips(wc):
     """Each clip of a motion-stage chunk: its sample, its video, its own onset, apex, offset and
     frame rate."""
@@ -205,12 +119,12 @@ def get_chunk_clips(wc):
             "offset": int(r.offset),
             "fps": float(r.fps),
         }
-        for r in chunk_samples(wc.dataset, wc.chunk).itertuples()
+        for r in PLANS[wc.dataset].chunk_samples(wc.chunk).itertuples()
     ]
 
 
 def get_chunk_sample_ids(wc):
-    return [str(s) for s in chunk_samples(wc.dataset, wc.chunk)["sample"]]
+    return [str(s) for s in PLANS[wc.dataset].chunk_samples(wc.chunk)["sample"]]
 
 
 def chunk_dir(stage, dataset, chunk):
@@ -222,12 +136,13 @@ def face_file(dataset, video, kind):
     """Where a video's landmarks ("landmarks", JSON) or aligned faces ("faces", HDF5) are: in the
     folder of its chunk."""
     ext = "json" if kind == "landmarks" else "h5"
-    return f"{chunk_dir(kind, dataset, VIDEO_CHUNK[dataset][video])}/{video}.{ext}"
+    return f"{chunk_dir(kind, dataset, PLANS[dataset].video_chunk[video])}/{video}.{ext}"
 
 
 def sample_file(dataset, sample, stage):
     """Where a sample's clip ("tim", "magnified") or flow ("flow") is: in the folder of its chunk."""
-    return f"{chunk_dir(stage, dataset, VIDEO_CHUNK[dataset][SAMPLE_ROWS[dataset].at[sample, 'video']])}/{sample}.h5"
+    plan = PLANS[dataset]
+    return f"{chunk_dir(stage, dataset, plan.video_chunk[plan.sample_video[sample]])}/{sample}.h5"
 
 
 def get_annotations(wc):
@@ -241,7 +156,7 @@ def get_settings(stage):
     dataset runs them. A changed setting reruns exactly the stages that read it."""
 
     def settings(wc):
-        SAMPLES[wc.dataset]  # a broken dataset entry stops here, naming it
+        PLANS[wc.dataset]  # a broken dataset entry stops here, naming it
         return stage_settings(config, stage, wc.dataset)
 
     return settings
@@ -251,7 +166,7 @@ def get_provenance_config(wc, stage):
     """What a metric table's provenance records: the settings its stage reads (the sections its
     results depend on, as the dataset runs them), plus its dataset entry and what loading its
     sheet did (rows skipped, quirks fixed: ``sheet_report``)."""
-    rep = SAMPLES.reports[wc.dataset]
+    rep = PLANS.reports[wc.dataset]
     sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
     return canonical(
         stage_settings(config, stage, wc.dataset) | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
@@ -270,71 +185,36 @@ def get_flow_source(wc):
 def get_flow_pairs(wc):
     """Only the flow pairs the recognition models read: apex models and flow_svm the onset ->
     apex pair (mexp_lib.motion.stage.compute_flow), a sequence model every pair."""
-    return "all" if needs_all_pairs(TRAINING[wc.dataset]) else "apex"
-
-
-def fold_column(dataset):
-    """LOSO folds are subjects; holdout-database folds are source databases."""
-    return "source" if RECOGNITION[dataset]["protocol"] == "holdout_db" else "subject"
-
-
-def get_folds(dataset):
-    folds = sorted(recognition_samples(dataset)[fold_column(dataset)].unique())
-    if not folds:
-        rec = RECOGNITION[dataset]
-        raise ConfigError(
-            f"datasets.{dataset}: no recognition samples: class set {rec['class_set']!r} keeps none of "
-            f"{'its expressions' if rec['long_videos'] else 'its short clips (recognition.long_videos: true adds the expressions of long videos)'}; "
-            f"left out: {class_set_exclusions(dataset) or 'nothing to leave out'}"
-        )
-    check_classes(recognition_samples(dataset), dataset, RECOGNITION[dataset])
-    if fold_column(dataset) == "source" and len(folds) < 2:
-        raise ConfigError(
-            f"recognition.protocol holdout_db: dataset {dataset} has one source database ({folds}); it needs two or more"
-        )
-    return folds
+    return PLANS[wc.dataset].flow_pairs
 
 
 def is_precomputed(dataset):
     return config["datasets"][dataset]["format"] == "precomputed"
 
 
-def pack_kinds(dataset):
-    """The input kinds the dataset's candidate models read (training.model, or with auto every
-    model of training.selection.models; mexp_lib.recognition.kinds): what build_inputs packs."""
-    return input_kinds(TRAINING[dataset])
-
-
-def pack_stores(dataset):
-    """The per-sample stores build_inputs reads: flow, clip (grey TIM / magnified) and faces."""
-    return {st for k in pack_kinds(dataset) for st in kind_stores(k, TRAINING[dataset])}
-
-
 def get_fold_sources(wc):
     """{sample: file} of the flow the folds train on: its flow store, or a precomputed
     dataset's flow image; empty when no candidate model reads the flow stage."""
-    s = recognition_samples(wc.dataset)
+    s = PLANS[wc.dataset].kept
     if is_precomputed(wc.dataset):
         return {Path(f).stem: str(f) for f in s.frames}
-    if "flow" not in pack_stores(wc.dataset):
+    if "flow" not in PLANS[wc.dataset].pack_stores:
         return {}
     return {str(v): sample_file(wc.dataset, v, "flow") for v in s["sample"]}
 
 
 def get_pack_clip_files(wc):
     """{sample: grey clip} for models that read it (LBP-TOP, ELRCN)."""
-    if is_precomputed(wc.dataset) or "clip" not in pack_stores(wc.dataset):
+    if is_precomputed(wc.dataset) or "clip" not in PLANS[wc.dataset].pack_stores:
         return {}
-    return {str(v): sample_file(wc.dataset, v, clip_stage()) for v in recognition_samples(wc.dataset)["sample"]}
+    return {str(v): sample_file(wc.dataset, v, clip_stage()) for v in PLANS[wc.dataset].kept["sample"]}
 
 
 def get_pack_face_files(wc):
     """{sample: aligned faces of its video} for flow_svm with training.flow_svm.source: faces."""
-    if is_precomputed(wc.dataset) or "faces" not in pack_stores(wc.dataset):
+    if is_precomputed(wc.dataset) or "faces" not in PLANS[wc.dataset].pack_stores:
         return {}
-    return {
-        str(r.sample): face_file(wc.dataset, r.video, "faces") for r in recognition_samples(wc.dataset).itertuples()
-    }
+    return {str(r.sample): face_file(wc.dataset, r.video, "faces") for r in PLANS[wc.dataset].kept.itertuples()}
 
 
 def chunk_folders(files):
@@ -357,30 +237,28 @@ def get_pack_faces(wc):
 
 
 def get_fold_predictions(wc):
-    return [f"results/train/{wc.dataset}/{f}/predictions.csv" for f in get_folds(wc.dataset)]
+    return [f"results/train/{wc.dataset}/{f}/predictions.csv" for f in PLANS[wc.dataset].require_folds()]
 
 
 def get_spotting_features(wc):
-    return [
-        f"results/spotting_features/{wc.dataset}/{v}.h5" for v in task_samples(wc.dataset, "spotting").video.unique()
-    ]
+    return [f"results/spotting_features/{wc.dataset}/{v}.h5" for v in PLANS[wc.dataset].spotting_videos]
 
 
 def get_face_files(wc, kind="faces"):
     """Every video's landmarks or faces file, in name order."""
-    return [face_file(wc.dataset, v, kind) for v in sorted(VIDEO_CHUNK[wc.dataset])]
+    return [face_file(wc.dataset, v, kind) for v in sorted(PLANS[wc.dataset].video_chunk)]
 
 
 def get_face_chunks(wc, kind="faces"):
-    return [chunk_dir(kind, wc.dataset, c) for c in FACE_CHUNKS[wc.dataset]]
+    return [chunk_dir(kind, wc.dataset, c) for c in PLANS[wc.dataset].chunks]
 
 
 def get_all_targets():
     targets = []
-    for name in SAMPLES:
-        if len(recognition_samples(name)):
+    for name, plan in PLANS.items():
+        if len(plan.kept):
             targets.append(f"results/{name}_loso_metrics.csv")
-        if len(task_samples(name, "spotting")):
+        if plan.spotting_videos:
             targets.append(f"results/{name}_spotting_metrics.csv")
         if not is_precomputed(name):
             targets.append(f"results/qc/{name}_faces.csv")
@@ -389,9 +267,9 @@ def get_all_targets():
 
 # A class set that leaves one class stops here, in one line, when the dataset's recognition
 # table is asked for (or the default target): before any fold is planned (check_classes).
-for _name in SAMPLES:
+for _name, _plan in PLANS.items():
     if not ASKED or "all" in ASKED or f"results/{_name}_loso_metrics.csv" in ASKED:
         try:
-            check_classes(recognition_samples(_name), _name, RECOGNITION[_name])
+            check_classes(_plan.kept, _name, _plan.recognition)
         except ConfigError as e:
             sys.exit(f"mexp: error: {e}")

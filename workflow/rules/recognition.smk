@@ -40,7 +40,7 @@ rule train_fold:
     resources:
         gpu=1,
     params:
-        fold_by=lambda wc: fold_column(wc.dataset),
+        fold_by=lambda wc: PLANS[wc.dataset].fold_column,
         settings=get_settings("train_fold"),
     script:
         "../scripts/train_fold.py"
@@ -78,9 +78,9 @@ rule evaluate_recognition:
     benchmark:
         "benchmarks/evaluate_recognition/{dataset}.tsv"
     params:
-        classes=lambda wc: CLASS_SET[wc.dataset].classes,
-        expected=lambda wc: len(recognition_samples(wc.dataset)),
-        excluded=lambda wc: class_set_exclusions(wc.dataset),
+        classes=lambda wc: PLANS[wc.dataset].class_set.classes,
+        expected=lambda wc: len(PLANS[wc.dataset].kept),
+        excluded=lambda wc: PLANS[wc.dataset].exclusions(),
         config=lambda wc: get_provenance_config(wc, "evaluate_recognition"),
     script:
         "../scripts/evaluate_recognition.py"

@@ -3,7 +3,7 @@
 
 rule compute_spotting_features:
     input:
-        faces=lambda wc: chunk_dir("faces", wc.dataset, VIDEO_CHUNK[wc.dataset][wc.video]),
+        faces=lambda wc: chunk_dir("faces", wc.dataset, PLANS[wc.dataset].video_chunk[wc.video]),
     output:
         features="results/spotting_features/{dataset}/{video}.h5",
     log:
@@ -41,8 +41,8 @@ rule spot_intervals:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
         settings=get_settings("spot_intervals"),
-        classes=lambda wc: CLASS_SET[wc.dataset].classes if config["spotting"]["recognise"] else [],
-        class_mapping=lambda wc: CLASS_SET[wc.dataset].mapping if config["spotting"]["recognise"] else {},
+        classes=lambda wc: PLANS[wc.dataset].class_set.classes if config["spotting"]["recognise"] else [],
+        class_mapping=lambda wc: PLANS[wc.dataset].class_set.mapping if config["spotting"]["recognise"] else {},
     script:
         "../scripts/spot_intervals.py"
 
