@@ -12,6 +12,11 @@ spread over seeds, and the seed ensemble), how many folds chose each model (``au
 CPU seconds of training.
 
     .venv/bin/python benchmarks/bench_model_auto.py --subjects 12 --models ststnet flow_svm auto
+    .venv/bin/python benchmarks/bench_model_auto.py --part dev --models auto --rule best
+
+``--part dev`` runs on the composite's development subjects (every second subject of each
+database, as ``bench_recognition.py --dev``), where a default may be chosen; rows are appended to
+``--csv`` (``benchmarks/model_auto_trials.csv`` keeps every run).
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ def run_model(samples: pd.DataFrame, pack: Path, subjects: list[str], classes: l
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--subjects", type=int, default=12, help="the N subjects with the most clips (LOSO among them)")
+    ap.add_argument("--part", choices=["largest", "dev"], default="largest",
+                    help="largest: the --subjects largest subjects; dev: the composite's development subjects (bench_recognition.py --dev), where defaults are chosen")
     ap.add_argument("--models", nargs="+", default=["ststnet", "flow_svm", "auto"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rule", choices=["one_se", "best"], help="training.selection.rule of auto (default: the schema's)")
@@ -91,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     except MexpError as e:
         print(f"bench_model_auto.py: error: {e}", file=sys.stderr)
         return 2
-    subjects = samples.subject.astype(str).value_counts().sort_index().sort_values(ascending=False, kind="stable").index[: a.subjects].tolist()
+    if a.part == "dev":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_recognition import dev_subjects
+
+        subjects = sorted(dev_subjects(samples))
+    else:
+        subjects = samples.subject.astype(str).value_counts().sort_index().sort_values(ascending=False, kind="stable").index[: a.subjects].tolist()
     samples = samples[samples.subject.astype(str).isin(subjects)].reset_index(drop=True)
     classes = resolve_class_set(cfg["recognition"]["class_set"]).classes
     rows = []
@@ -108,14 +121,18 @@ def main(argv: list[str] | None = None) -> int:
                 training["selection"] = training["selection"] | {"rule": a.rule}
             preds, chosen, secs = run_model(samples, pack, subjects, classes, training, work / m)
             p = pooled(recognition_table(preds, classes))
-            rows.append({"model": m, "rule": training["selection"]["rule"] if m == "auto" else "", "subjects": len(subjects), "n": int(p["n"]),
+            rows.append({"part": a.part, "model": m, "rule": training["selection"]["rule"] if m == "auto" else "", "subjects": len(subjects), "n": int(p["n"]),
                          "uf1": round(p["uf1"], 4), "uf1_std": round(p["uf1_std"], 4), "uar": round(p["uar"], 4),
                          "ensemble_uf1": round(p["ensemble_uf1"], 4), "chosen": json.dumps(chosen, sort_keys=True), "cpu_seconds": round(secs, 1)})
             r = rows[-1]
             print(f"{m:10s} UF1 {r['uf1']:.4f} ± {r['uf1_std']:.4f} UAR {r['uar']:.4f} ensemble UF1 {r['ensemble_uf1']:.4f}  chosen {r['chosen']}  {r['cpu_seconds']} CPU s")
     if a.csv:
         out = pd.DataFrame(rows)
-        out.to_csv(a.csv, mode="a", header=not Path(a.csv).exists(), index=False)
+        if Path(a.csv).exists():
+            out = pd.concat([pd.read_csv(a.csv), out], ignore_index=True)
+        tmp_csv = Path(a.csv).with_suffix(".tmp")
+        out.to_csv(tmp_csv, index=False)
+        tmp_csv.replace(a.csv)
     return 0
 
 

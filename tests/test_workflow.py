@@ -141,7 +141,10 @@ def test_report_renders_its_figures_in_headless_chromium(tiny_run, tmp_path):
         assert {c: {s: sorted(f) for s, f in subs.items()} for c, subs in categories.items()} == \
             {c: {s: sorted(f.values()) for s, f in subs.items()} for c, subs in REPORT.items()}
         text = browser.eval("document.body.innerText")
-        assert "facial micro-expression spotting and recognition" in text and "ststnet" in text  # the workflow description, with the config
+        from mexp_lib.config import resolve_config
+
+        model = resolve_config(yaml.safe_load((wd / "config/config.yaml").read_text()))["training"]["model"]
+        assert "facial micro-expression spotting and recognition" in text and f"Recognition trains {model} leave one subject out" in " ".join(text.split())  # the workflow description, with the config
         assert browser.wait_for("document.querySelectorAll('svg, canvas').length > 2")  # the rule graph (vega)
         home = browser.screenshot()
         cv2.imwrite(str(tmp_path / "home.png"), home)
