@@ -180,22 +180,6 @@ def test_htnet_shape_overfit_and_bad_options():
         build_model("htnet", num_classes=3, size=28, patch=3)
 
 
-def test_model_names_agree_in_the_schema_the_kinds_and_the_builders():
-    """One list of models: the schema's enums (training.model with auto, selection.models), the
-    input kinds and the network builders plus the SVM models."""
-    from mexp_lib.config import load_schema
-    from mexp_lib.models import BUILDERS
-    from mexp_lib.recognition.kinds import AUTO, INPUT_KINDS, SVM_MODELS
-
-    tr = load_schema()["properties"]["training"]["properties"]
-    assert set(tr["model"]["enum"]) == {AUTO, *INPUT_KINDS}
-    assert set(tr["selection"]["properties"]["models"]["items"]["enum"]) == set(INPUT_KINDS)
-    assert set(BUILDERS) | set(SVM_MODELS) == set(INPUT_KINDS) and not set(BUILDERS) & set(SVM_MODELS)
-    assert tr["model"]["default"] == AUTO and set(tr["selection"]["properties"]["models"]["default"]) <= set(INPUT_KINDS)
-    with pytest.raises(ConfigError, match="linear SVM"):
-        build_model("flow_svm", num_classes=3)
-
-
 def test_flow_features_blur_remove_the_global_motion_and_pool():
     from mexp_lib.recognition.svm import flow_features
 

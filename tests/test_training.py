@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from mexp_lib.models import build_model
+from mexp_lib.recognition.kinds import INPUT_KINDS
 
 
 def test_ststnet_shape():
@@ -98,7 +99,7 @@ def test_train_fold_on_precomputed_inputs(real, tmp_path):
     assert ck["test_subject"] == "sub01" and set(ck["states"]) == {0, 1} and len(ck["mean"]) == 3
 
 
-SEQUENCE_MODELS = ["c3d", "cnn_lstm", "convlstm", "cnn2d_vote"]
+SEQUENCE_MODELS = [m for m, kind in INPUT_KINDS.items() if kind == "sequence"]  # the registry's
 
 
 def test_sequence_models_shapes():

@@ -44,7 +44,8 @@ def planned_samples(name: str, dcfg: dict[str, Any], report: LoadReport | None =
     return samples
 
 
-# format -> (loader, default fps or None when the loader knows it, extra config keys it takes)
+# The sheet formats: format -> (loader, default fps or None when the loader knows it, extra
+# config keys it takes); each is read by :func:`_load_sheet`.
 LOADERS: dict[str, tuple[Callable[..., pd.DataFrame], float | None, tuple[str, ...]]] = {
     "generic": (load_generic, None, ("task",)),
     "casme2": (load_casme2, 200.0, ()),
@@ -55,7 +56,6 @@ LOADERS: dict[str, tuple[Callable[..., pd.DataFrame], float | None, tuple[str, .
     "mmew": (load_mmew, 90.0, ()),
     "casme3": (load_casme3, 30.0, ()),
 }
-FORMATS = ("demo", *LOADERS, "megc2019", "precomputed")
 
 
 def _required_root(name: str, fmt: str, root: str | Path | None) -> str | Path:
@@ -67,47 +67,79 @@ def _required_root(name: str, fmt: str, root: str | Path | None) -> str | Path:
     return root
 
 
+def _load_demo(name: str, dcfg: dict[str, Any], report: LoadReport) -> pd.DataFrame:
+    """The rendered demo: its short clips (a CASME II sheet) and long videos (a CAS(ME)^2 sheet)."""
+    root_dir = Path(_required_root(name, "demo", dcfg.get("root")))
+    on_bad = dcfg.get("on_bad_row", "error")
+    g = settings(dcfg.get("generator"))
+    clips = load_casme2(root_dir / CLIP_SHEET, dataset=name, root=root_dir / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
+    long = load_casme_sq(root_dir / LONG_SHEET, dataset=name, root=root_dir / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
+    out = pd.concat([clips, long], ignore_index=True)
+    check_unique_samples(out, f"datasets.{name} (demo: {CLIP_SHEET} + {LONG_SHEET})")
+    return out
+
+
+def _load_megc2019(name: str, dcfg: dict[str, Any], report: LoadReport) -> pd.DataFrame:
+    """The MEGC 2019 composite list, joined to its ``sources``' sheets when given."""
+    on_bad = dcfg.get("on_bad_row", "error")
+    annotations = _annotations(name, dcfg)
+    tables = _source_tables(annotations, dcfg.get("sources"), on_bad, report)
+    return load_composite(annotations, dataset=name, sources=tables, on_bad_row=on_bad, report=report)
+
+
+def _load_precomputed(name: str, dcfg: dict[str, Any], report: LoadReport) -> pd.DataFrame:
+    """A folder of onset -> apex flow images and their label list (joined to ``sources`` when given)."""
+    on_bad = dcfg.get("on_bad_row", "error")
+    folder = _required_root(name, "precomputed", dcfg.get("root"))
+    annotations = _annotations(name, dcfg)
+    tables = _source_tables(annotations, dcfg.get("sources"), on_bad, report)
+    return load_precomputed(annotations, dataset=name, root=folder, on_bad_row=on_bad, report=report, sources=tables)
+
+
+def _load_sheet(name: str, dcfg: dict[str, Any], report: LoadReport) -> pd.DataFrame:
+    """A format of :data:`LOADERS`: its loader on the annotation sheet, with the format's
+    default frame rate and the extra keys it takes."""
+    fmt = dcfg["format"]
+    root = dcfg.get("root")
+    if fmt == "generic":
+        root = _required_root(name, fmt, root)
+    loader, default_fps, extra = LOADERS[fmt]
+    kwargs = {k: dcfg[k] for k in extra if k in dcfg}
+    fps = dcfg.get("fps", default_fps)
+    if fps is not None:
+        kwargs["fps"] = fps
+    if fps is None and fmt == "generic":
+        raise ConfigError(f"datasets.{name}: format generic needs 'fps' (the frame rate of its videos)")
+    return loader(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=dcfg.get("on_bad_row", "error"), report=report, **kwargs)
+
+
+# The registry of dataset formats: every value of datasets.<name>.format -> the function loading
+# such an entry (name, entry, report) into the sample table, in the schema enum's order. The
+# schema's enum is checked against it (tests/test_registries.py): a format is added here and in
+# the schema together.
+FORMATS: dict[str, Callable[[str, dict[str, Any], LoadReport], pd.DataFrame]] = {
+    "demo": _load_demo,
+    **dict.fromkeys(LOADERS, _load_sheet),
+    "megc2019": _load_megc2019,
+    "precomputed": _load_precomputed,
+}
+
+
 def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadReport]:
-    """Load a configured dataset (``datasets.<name>`` of the config) into the sample table.
+    """Load a configured dataset (``datasets.<name>`` of the config) into the sample table, by
+    its format's loader (:data:`FORMATS`).
 
     When ``root`` is given every sample's frames folder must exist under it (a missing one is a
     bad row); without it the ``frames`` column holds the path relative to the dataset's root.
     """
     fmt = dcfg.get("format")
-    on_bad = dcfg.get("on_bad_row", "error")
     report = LoadReport()
     root = dcfg.get("root")
     if root is not None and Path(root).exists() and not Path(root).is_dir():
         raise ConfigError(f"datasets.{name}.root: {root} is a file; root is the folder that holds the videos (frame folders or video files)")
-    if fmt == "demo":
-        root_dir = Path(_required_root(name, fmt, root))
-        g = settings(dcfg.get("generator"))
-        clips = load_casme2(root_dir / CLIP_SHEET, dataset=name, root=root_dir / CLIP_DIR, fps=g["clip_fps"], on_bad_row=on_bad, report=report)
-        long = load_casme_sq(root_dir / LONG_SHEET, dataset=name, root=root_dir / LONG_DIR, fps=g["long_fps"], on_bad_row=on_bad, report=report)
-        out = pd.concat([clips, long], ignore_index=True)
-        check_unique_samples(out, f"datasets.{name} (demo: {CLIP_SHEET} + {LONG_SHEET})")
-    elif fmt == "megc2019":
-        annotations = _annotations(name, dcfg)
-        tables = _source_tables(annotations, dcfg.get("sources"), on_bad, report)
-        out = load_composite(annotations, dataset=name, sources=tables, on_bad_row=on_bad, report=report)
-    elif fmt == "precomputed":
-        folder = _required_root(name, fmt, root)
-        annotations = _annotations(name, dcfg)
-        tables = _source_tables(annotations, dcfg.get("sources"), on_bad, report)
-        out = load_precomputed(annotations, dataset=name, root=folder, on_bad_row=on_bad, report=report, sources=tables)
-    elif fmt in LOADERS:
-        if fmt == "generic":
-            root = _required_root(name, fmt, root)
-        loader, default_fps, extra = LOADERS[fmt]
-        kwargs = {k: dcfg[k] for k in extra if k in dcfg}
-        fps = dcfg.get("fps", default_fps)
-        if fps is not None:
-            kwargs["fps"] = fps
-        if fps is None and fmt == "generic":
-            raise ConfigError(f"datasets.{name}: format generic needs 'fps' (the frame rate of its videos)")
-        out = loader(_annotations(name, dcfg), dataset=name, root=root, on_bad_row=on_bad, report=report, **kwargs)
-    else:
+    if fmt not in FORMATS:
         raise ConfigError(f"datasets.{name}.format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    out = FORMATS[str(fmt)](name, dcfg, report)
     return out[SAMPLE_COLUMNS], report
 
 

@@ -3,7 +3,8 @@
 The networks only: ``lbptop_svm`` and ``flow_svm`` are linear SVMs
 (:data:`mexp_lib.recognition.kinds.SVM_MODELS`, fitted by :mod:`mexp_lib.recognition.svm`),
 and ``auto`` chooses among candidate models per fold; every name and what it reads is in
-:data:`mexp_lib.recognition.kinds.INPUT_KINDS`.
+:data:`mexp_lib.recognition.kinds.INPUT_KINDS`, the registry of model names: the networks there
+are the keys of :data:`BUILDERS` (tests/test_registries.py).
 """
 
 from __future__ import annotations

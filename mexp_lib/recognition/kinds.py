@@ -1,9 +1,17 @@
-"""What each recognition model reads (kept free of torch: the workflow asks it when it parses)."""
+"""The registry of recognition models: every model name and what it reads (kept free of torch:
+the workflow asks it when it parses).
+
+:data:`INPUT_KINDS` is the one list of model names. The schema's enums ``training.model`` (with
+``auto``) and ``training.selection.models`` and the network builders
+(:data:`mexp_lib.models.BUILDERS`, every name but :data:`SVM_MODELS`) are checked against it
+(tests/test_registries.py): a model is added here, in the builders and in the schema together.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mexp_lib.config import default
 from mexp_lib.errors import ConfigError
 
 # What each model reads: "apex" = (3, s, s) onset->apex u, v, strain; "sequence" = (T, 3, s, s)
@@ -22,7 +30,6 @@ INPUT_KINDS = {
 SVM_MODELS = ("lbptop_svm", "flow_svm")
 # training.model: auto -- the model chosen per fold among training.selection.models.
 AUTO = "auto"
-DEFAULT_CANDIDATES = ("flow_svm", "ststnet")
 
 
 def input_kind(model: str) -> str:
@@ -36,11 +43,11 @@ def input_kind(model: str) -> str:
 def candidate_models(training: dict[str, Any]) -> list[str]:
     """The models a fold may train: ``training.model``, or with ``auto`` every model of
     ``training.selection.models`` (each checked to be known, none twice)."""
-    model = str(training.get("model", AUTO))
+    model = str(training.get("model", default("training.model")))
     if model != AUTO:
         input_kind(model)
         return [model]
-    models = [str(m) for m in (training.get("selection") or {}).get("models", DEFAULT_CANDIDATES)]
+    models = [str(m) for m in (training.get("selection") or {}).get("models", default("training.selection.models"))]
     if not models:
         raise ConfigError("training.selection.models: model auto needs at least one candidate model")
     for m in models:

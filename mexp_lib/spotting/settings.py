@@ -23,7 +23,14 @@ def grid_edges(size: int, grid: int) -> np.ndarray:
     return np.linspace(0, size, grid + 1).round().astype(int)
 
 
-SPOTTERS = ("classical", "learned", "two_stage")  # spotter select chooses among candidates (mexp_lib.spotting.select)
+# The registry of spotters: the values of spotting.spotter are SELECT and SPOTTERS; spotter
+# select chooses per fold among SELECT_CANDIDATES (spotting.select_from, mexp_lib.spotting.select):
+# the spotters it can stand for and ``floor`` (the fixed-region scores of
+# mexp_lib.spotting.baseline, spotted by the classical spotter). The schema's enums are checked
+# against these (tests/test_registries.py): a spotter is added here and in the schema together.
+SPOTTERS = ("classical", "learned", "two_stage")
+SELECT = "select"
+SELECT_CANDIDATES = ("learned", "classical", "floor")
 # Keys the workflow adds to the spotting section for spot-then-recognise (not config keys).
 EXTRA_KEYS = ("classes", "class_mapping")
 
@@ -37,10 +44,10 @@ def is_learned(cfg: dict[str, Any]) -> bool:
     """Whether the config's spotter trains a network (``learned`` or ``two_stage``; ``select``
     chooses one per fold, :mod:`mexp_lib.spotting.select`: not itself)."""
     spotter = cfg["spotter"]
-    if spotter == "select":
+    if spotter == SELECT:
         return False
     if spotter not in SPOTTERS:
-        raise ConfigError(f"spotting.spotter must be one of {SPOTTERS}, not {spotter!r}")
+        raise ConfigError(f"spotting.spotter must be one of {(SELECT, *SPOTTERS)}, not {spotter!r}")
     return spotter != "classical"
 
 
