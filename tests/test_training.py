@@ -1,6 +1,9 @@
-"""Models: shapes and a tiny overfit; the fold trainer's determinism."""
+"""Models: shapes and a tiny overfit; the fold trainer's determinism; every registered model
+packing its inputs and training a fold in process."""
 
 import numpy as np
+import pandas as pd
+import pytest
 import torch
 
 from mexp_lib.models import build_model
@@ -148,3 +151,74 @@ def test_device_auto_takes_cuda_when_there_is_one(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert select_device("auto").type == "cpu"
     assert select_device("cpu").type == "cpu"
+
+
+# --- every registered model trains a fold, in process, on a tiny pack -----------------------------
+
+CLASSES = ["negative", "positive", "surprise"]
+T_FRAMES, SIDE = 6, 32
+
+
+@pytest.fixture(scope="module")
+def tiny_stores(tmp_path_factory) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Nine samples (3 subjects x 3 classes) as the motion stage leaves them: per sample a flow
+    store (onset -> every frame of a 6-frame 32 px clip, a class-dependent motion growing to the
+    apex) and the grey clip store it was computed from; the sample table (one sample without
+    coded AUs), flow stores and clip stores by sample id."""
+    from mexp_lib.io.h5store import write_store
+
+    root = tmp_path_factory.mktemp("tiny_stores")
+    rng = np.random.default_rng(0)
+    rows, flows, clips = [], {}, {}
+    ramp = np.linspace(0, 1, T_FRAMES, dtype=np.float32)[:, None, None]
+    for subject in ("s1", "s2", "s3"):
+        for c, label in enumerate(CLASSES):
+            sample = f"{subject}_{label}"
+            flow = rng.normal(0, 0.1, (T_FRAMES, SIDE, SIDE, 2)).astype(np.float32)
+            flow[..., c % 2] += (1 + c) * ramp
+            strain = np.linalg.norm(flow, axis=-1)
+            flows[sample], clips[sample] = str(root / f"{sample}.flow.h5"), str(root / f"{sample}.clip.h5")
+            write_store(flows[sample], {"flow": flow.astype(np.float16), "strain": strain.astype(np.float16),
+                                        "pairs": np.array([(0, t) for t in range(T_FRAMES)], np.int32)}, {"stage": "flow", "apex_index": T_FRAMES - 2})
+            write_store(clips[sample], {"frames": rng.uniform(40, 220, (T_FRAMES, SIDE, SIDE)).astype(np.uint8)}, {"stage": "normalised"})
+            aus = None if sample == "s3_surprise" else ["1+2", "12", "1+2+5+26"][c]
+            rows.append({"sample": sample, "subject": subject, "source": "tiny", "label": label, "aus": aus, "onset": 0, "apex": T_FRAMES - 2})
+    return pd.DataFrame(rows), flows, clips
+
+
+# The packed input of one sample per kind (input_size 28; flow_field at the stores' native size).
+PACKED = {"apex": (3, 28, 28), "sequence": (T_FRAMES, 3, 28, 28), "sequence_grey": (T_FRAMES, 4, 28, 28), "flow_field": (2, SIDE, SIDE)}
+
+
+@pytest.mark.parametrize("model", sorted(INPUT_KINDS))
+def test_every_model_packs_its_inputs_and_trains_a_fold(model, tiny_stores, tmp_path, caplog):
+    """training.model switches the model: build_inputs packs the kind the model reads (as the
+    build_inputs script calls it), train_fold trains one epoch and predicts every test sample,
+    and the checkpoint holds that model (its weights load into a fresh build of it)."""
+    import logging
+
+    from mexp_lib.recognition.kinds import SVM_MODELS, input_kind, input_kinds
+    from mexp_lib.recognition.settings import training_settings
+    from mexp_lib.recognition.train import build_inputs, read_input_pack, train_fold
+
+    samples, flows, clips = tiny_stores
+    cfg = training_settings({"model": model, "epochs": 1, "batch_size": 4, "seeds": [0], "input_size": 28})
+    kind = input_kind(model)
+    pack = tmp_path / "inputs.h5"
+    assert build_inputs(samples, flows, size=28, out=pack, kinds=input_kinds(cfg), clips=clips, field=dict(cfg["flow_svm"])) == 9
+    packed, _ = read_input_pack(pack, kind)
+    assert set(packed) == set(samples["sample"])
+    shape = packed["s1_negative"].shape
+    assert (shape == PACKED[kind]) if kind in PACKED else (len(shape) == 1), (kind, shape)  # lbptop: a descriptor
+    caplog.set_level(logging.INFO, logger="mexp_lib")
+    preds = train_fold(samples, pack, test_subject="s1", classes=CLASSES, cfg=cfg, out_predictions=tmp_path / "p.csv", out_checkpoint=tmp_path / "m.pt")
+    assert sorted(preds["sample"]) == ["s1_negative", "s1_positive", "s1_surprise"] and set(preds.pred) <= set(CLASSES)
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 3
+    ck = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert ck["model"] == ck["config"]["model"] == model and set(ck["states"]) == {0}
+    if model not in SVM_MODELS:  # the weights are this model's: they load, every key, into a fresh build
+        build_model(model, num_classes=3, size=28).load_state_dict(ck["states"][0])
+    if model == "aufusion":  # the sheet's AUs feed the AU branch: s2's and s3's, one of them not coded
+        assert "AU branch: 5 of 6 training samples have coded AUs" in caplog.text
+    else:
+        assert "AU branch" not in caplog.text

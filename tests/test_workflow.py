@@ -293,34 +293,27 @@ def test_precomputed_inputs_run_without_face_or_motion_stages(real, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["ststnet", "offapexnet", "aufusion", "htnet", "c3d", "cnn_lstm", "convlstm", "cnn2d_vote", "elrcn_se", "elrcn_te", "lbptop_svm",
-                                   "flow_svm"])
-def test_every_model_trains_on_the_demo_by_one_config_switch(tiny_run, tmp_path, model):
+def test_a_sequence_model_by_one_config_switch_reruns_from_the_flow(tiny_run, tmp_path):
+    """training.model switches the model in the workflow (every model trains in process:
+    tests/test_training.py). The tiny run's candidates read the onset -> apex pair only; ELRCN
+    reads the flow of every frame and the grey clip, so the flow reruns and nothing upstream of it."""
     wd, _ = tiny_run
     work = tmp_path / "work"
     shutil.copytree(wd, work, symlinks=True)
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
-    cfg["training"] = {**cfg.get("training", {}), "model": model, "epochs": 2}
+    cfg["training"] = {**cfg.get("training", {}), "model": "elrcn_se", "epochs": 2}
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     dry = snakemake(work, "-n", "results/demo_loso_metrics.csv")
     jobs = planned_jobs(dry.stdout + dry.stderr)
-    from mexp_lib.recognition.kinds import input_kind
-
-    assert jobs["train_fold"] == 3
-    # the tiny run's apex model stored only the onset -> apex flow pair: a sequence model needs
-    # every pair, so its flow reruns; nothing upstream of the flow ever does
-    assert ("compute_flow" in jobs) == input_kind(model).startswith("sequence"), jobs
+    assert jobs["train_fold"] == 3 and jobs["compute_flow"] == 3 and jobs["build_inputs"] == 1, jobs
     assert not {"detect_landmarks", "align_faces", "normalise_clip", "magnify_motion"} & set(jobs), "only flow, packing, training and evaluation rerun"
     snakemake(work, "results/demo_loso_metrics.csv")
     rec = pd.read_csv(work / "results/demo_loso_metrics.csv", dtype={"fold": str}).set_index("fold")
     assert rec.loc["all", "n"] == 9 and 0 <= rec.loc["all", "uf1"] <= 1
     ck = __import__("torch").load(work / "results/train/demo/sub01/model.pt", weights_only=False)
-    assert ck["config"]["model"] == model
-    if model.startswith("elrcn"):  # flow u, v, strain + the grey frame, every frame of the clip
-        with h5py.File(work / "results/inputs/demo.h5") as h:
-            assert h["x_sequence_grey"].shape[1:3] == (6, 4)
-    if model == "aufusion":  # the demo sheet codes every clip's AUs: all feed the AU branch
-        assert "AU branch: 6 of 6 training samples have coded AUs" in (work / "logs/train_fold/demo/sub01.log").read_text()
+    assert ck["config"]["model"] == ck["model"] == "elrcn_se"
+    with h5py.File(work / "results/inputs/demo.h5") as h:  # flow u, v, strain + the grey frame, every frame of the clip
+        assert list(h) == ["sample", "x_sequence_grey"] and h["x_sequence_grey"].shape == (9, 6, 4, 28, 28)
 
 
 @pytest.mark.slow
