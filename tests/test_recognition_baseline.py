@@ -94,8 +94,9 @@ def test_store_features_read_the_onset_and_apex_frames(tmp_path):
 
 def test_readme_recognition_realism_table_is_the_runs_table():
     """The README's realistic-recognition table is what bench_recognition_realism.py writes from
-    the runs' CSV kept in benchmarks/ (no typed figure); at sigma 3 / JPEG 80 the default is
-    above the flow + linear SVM baseline."""
+    the runs' CSV kept in benchmarks/ (no typed figure: a hand edit of either, or a change of
+    the renderer without a rerun, fails). What the runs found is the benchmark's to measure, not
+    asserted here on the committed CSV."""
     import importlib.util
     from pathlib import Path
 
@@ -109,5 +110,3 @@ def test_readme_recognition_realism_table_is_the_runs_table():
     table = pd.read_csv(repo / "benchmarks/recognition_realism_test.csv")
     block = (repo / "README.md").read_text().split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
     assert bench.markdown(table) in block
-    s3 = table[(table.sigma == 3.0) & (table.jpeg.astype(str) == "80")].drop_duplicates("model").set_index("model")
-    assert s3.loc["default", "uf1"] > s3.loc["flow + linear SVM (baseline)", "uf1"]

@@ -350,7 +350,8 @@ def test_learned_types_are_checked():
 
 def test_readme_spotting_realism_table_is_the_runs_table():
     """The README's realistic-spotting table is what bench_spotting_realism.py writes from the
-    runs' CSV kept in benchmarks/ (no typed figure), and it clears the floor baseline."""
+    runs' CSV kept in benchmarks/ (no typed figure: a hand edit of either, or a change of the
+    renderer without a rerun, fails). What the runs found is not asserted on the committed CSV."""
     import importlib.util
 
     repo = Path(__file__).resolve().parents[1]
@@ -361,10 +362,7 @@ def test_readme_spotting_realism_table_is_the_runs_table():
     readme = (repo / "README.md").read_text()
     block = readme.split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
     assert bench.markdown(table) in block
-    assert set(table.part) == {"test"}
-    default = table[table.spotter.str.startswith("default")].set_index("sigma")
-    floor = table[table.spotter.str.startswith("fixed-region")].set_index("sigma")
-    assert (default.f1 > floor.f1).all()
+    assert set(table.part) == {"test"}, "only the held-out part is published"
 
 
 # --- spotter: select (the spotter chosen per fold on its training subjects) -----------------------
