@@ -107,22 +107,27 @@ def test_mexp_spot_without_a_model_is_an_override_of_the_schema():
 
 
 @pytest.mark.slow
-def test_cli_and_workflow_give_the_same_output_for_the_same_settings(tmp_path):
-    """One sample through the workflow (a config that sets one TV-L1 key and the
-    magnification) and through `mexp magnify` / `mexp flow` reading the same config file: the
-    stores are identical; the same clip with OpenCV's default TV-L1 is not."""
-    from workflow_runner import snakemake, tiny_workdir
+def test_cli_and_workflow_give_the_same_output_for_the_same_settings(tiny_run, tmp_path):
+    """One sample through the workflow (the tiny run's work folder under a config that sets one
+    TV-L1 key and the magnification: those stages rerun) and through `mexp magnify` / `mexp flow`
+    reading the same config file: the stores are identical; the same clip with OpenCV's default
+    TV-L1 is not."""
+    import shutil
+
+    from workflow_runner import planned_jobs, snakemake
 
     from mexp_lib.cli import main
     from mexp_lib.datasets.table import read_sample_table
     from mexp_lib.io.h5store import read_arrays
     from mexp_lib.motion.flow import FlowParams, optical_flow
 
-    wd = tiny_workdir(tmp_path / "wd")
+    wd = tmp_path / "wd"
+    shutil.copytree(tiny_run[0], wd, symlinks=True)
     cfg_file = wd / "config/config.yaml"
     cfg = yaml.safe_load(cfg_file.read_text()) | {"flow": {"tvl1": {"warps": 2}}, "magnification": {"alpha": 3, "high_hz": 12}}
     cfg_file.write_text(yaml.safe_dump(cfg))
-    snakemake(wd, "results/samples/demo.csv")
+    dry = snakemake(wd, "-n", "results/flow/demo/003")
+    assert planned_jobs(dry.stdout + dry.stderr) == {"magnify_motion": 1, "compute_flow": 1}, "the edited stages rerun on the tiny run's clips"
     samples = read_sample_table(wd / "results/samples/demo.csv")
     s = samples[samples.task == "recognition"]["sample"].iloc[0]
     # the tiny config's 3 long videos are chunks 000-002 (mexp_lib.chunks), its first short clips chunk 003
