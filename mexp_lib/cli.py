@@ -143,13 +143,22 @@ def _landmarks(a: argparse.Namespace) -> int:
 
 
 def _spot(a: argparse.Namespace) -> int:
+    import logging
+
     from mexp_lib.config import check_section, read_section, settings
-    from mexp_lib.spotting.stage import spot_one_video
+    from mexp_lib.spotting.stage import DEFAULT_MODEL, spot_one_video
 
     face = settings("face", read_section(a.config, "face"), {k: v for k, v in (("backend", a.backend), ("detect_every", a.detect_every)) if v is not None})
     check_section("face", face)  # the --config file's face section validated, as every command's
     spotting = cli_settings(a, "spotting", base=SPOT_WITHOUT_MODEL)
-    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=a.model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
+    model = None if a.no_model else a.model or DEFAULT_MODEL
+    if model is not None:  # a model carries its own spotting settings
+        if a.set:
+            raise ConfigError(f"mexp spot: --set {a.set[0]}: spotting settings apply with --no-model only (a model carries its own)")
+        if read_section(a.config, "spotting"):
+            logging.getLogger("mexp_lib.cli").warning("--config %s: its spotting section is not used (the model carries its own settings; "
+                                                      "--no-model spots with them)", a.config)
+    pred = spot_one_video(a.frames, fps=a.fps, out_csv=a.output, model=model, timeline_png=a.timeline, face_cfg=face, cfg=spotting)
     print(pred.to_string(index=False) if len(pred) else "nothing spotted")
     return 0
 
@@ -347,11 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("frames", help="frames folder or video file")
     sp.add_argument("-o", "--output", required=True, help="intervals CSV: video,onset,offset,type (1-based frames, inclusive)")
     sp.add_argument("--fps", type=POSITIVE, required=True, help="frame rate (sets the windows k)")
-    sp.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: MDMD, fixed thresholds)")
+    which = sp.add_mutually_exclusive_group()
+    which.add_argument("--model", help="results/spotting/<dataset>/model.pt of a workflow run (default: the spotter shipped with mexp, "
+                                       "mexp_lib/spotting/models/default_spotter.pt: spotter select fitted on the spotting stress benchmark's "
+                                       "development part; its provenance is in default_spotter.json beside it)")
+    which.add_argument("--no-model", action="store_true", help="no trained model: MDMD with fixed thresholds, the settings below "
+                                                               "(--config's spotting section and --set change them)")
     sp.add_argument("--timeline", help="also plot the score timeline with the spotted intervals to this PNG")
     sp.add_argument("--backend", choices=["dlib", "face_alignment"], help=flag_help("face.backend"))
     sp.add_argument("--detect-every", type=POSITIVE_INT, help=flag_help("face.detect_every"))
     add_settings_options(sp, "spotting", base=SPOT_WITHOUT_MODEL)
+    sp.epilog = "With --no-model only (a model carries its own settings): " + (sp.epilog or "")
     sp.set_defaults(func=_spot)
 
     al = sub.add_parser("align", help="aligned face crops of a video -> HDF5")

@@ -57,7 +57,7 @@ def stack_scores(stack: np.ndarray, *, fps: float, k_seconds: dict[str, float]) 
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     out: dict[str, Any] = {}
     for t in TYPES:
-        k = half_window(fps, float(k_seconds[t]))
+        k = half_window(fps, float(k_seconds[t]), n)
         score = np.zeros(n, np.float32)
         if n > 2 * k:
             motion = np.array([pair_motion(dis.calc(stack[j], stack[j + k], NO_FLOW)) for j in range(n - k)])

@@ -217,7 +217,10 @@ def spotting_features(faces: Any, *, fps: float, cfg: dict[str, Any], video: str
         keep = (~mask).astype(np.float32)
         edges = grid_edges(size, grid)
     for t in TYPES:
-        k = half_window(fps, float(cfg["k_seconds"][t]))
+        k = half_window(fps, float(cfg["k_seconds"][t]), n)
+        if k < half_window(fps, float(cfg["k_seconds"][t])):
+            logger.warning("%s: %d frames is short for the %s window of %g s: k = %d frames (a quarter of the video)", video, n, t,
+                           float(cfg["k_seconds"][t]), k)
         score = np.zeros(n, np.float32)
         cells = np.zeros((n, grid * grid), np.float32)
         if n > 2 * k and method == "mdmd":

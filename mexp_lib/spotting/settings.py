@@ -13,9 +13,15 @@ from mexp_lib.errors import ConfigError
 TYPES = ("macro", "micro")
 
 
-def half_window(fps: float, k_seconds: float) -> int:
-    """k in frames for a frame rate and a half-window in seconds (at least 1)."""
-    return max(1, int(round(fps * k_seconds)))
+def half_window(fps: float, k_seconds: float, frames: int | None = None) -> int:
+    """k in frames for a frame rate and a half-window in seconds (at least 1). With ``frames``
+    (the video's length), at most ``frames // 4``: a frame is scored against the frames k before
+    and after it, so only frames k .. frames - k - 1 have a score, and a video shorter than four
+    windows -- a clip of a few seconds against the macro window's 2 x 1.2 s -- would have no
+    score, or one over a few frames around its middle, and its expressions could only come out
+    as the other type. Capped, its middle half is scored. A video of 4 k frames or more keeps k."""
+    k = max(1, int(round(fps * k_seconds)))
+    return k if frames is None else max(1, min(k, frames // 4))
 
 
 def grid_edges(size: int, grid: int) -> np.ndarray:

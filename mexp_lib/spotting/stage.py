@@ -125,17 +125,21 @@ def strs_table(gt: pd.DataFrame, pred: pd.DataFrame, cfg: dict[str, Any]) -> pd.
 
 
 def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFrame, cfg: dict[str, Any], out: str | Path,
-                         subjects: dict[str, str] | None = None) -> None:
+                         subjects: dict[str, str] | None = None, provenance: dict[str, Any] | None = None) -> tuple[str, dict[str, float]]:
     """Fit the spotter on every video (the learned network, then the thresholds) and save it.
     With ``spotter: select`` the spotter is first chosen on every video (inner folds over
-    ``subjects``; the first candidate without them) and stored as ``select_from: [chosen]``."""
+    ``subjects``; the first candidate without them) and stored as ``select_from: [chosen]``.
+    ``provenance`` (where the videos came from, ...) is stored with the chosen spotter and its
+    inner F1 under the model's ``provenance`` key (:func:`read_model_provenance`).
+    Returns (the spotter that was fitted, each candidate's inner F1; empty unless selected)."""
     import torch
 
     cfg = spotting_settings(cfg)
     gt = gt[gt.video.isin(list(scores))]
     stored = cfg
+    chosen, inner = str(cfg["spotter"]), {}
     if cfg["spotter"] == "select":
-        chosen = choose_spotter(scores, subjects, gt, cfg)[0] if subjects else available(scores, cfg)[0]
+        chosen, inner = choose_spotter(scores, subjects, gt, cfg) if subjects else (available(scores, cfg)[0], {})
         stored = cfg | {"select_from": [chosen]}
         scores, cfg = candidate(scores, cfg, chosen)
     net = None
@@ -146,12 +150,19 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
     th, f1 = select_thresholds(scores, gt, cfg)
     with atomic_path(out) as tmp:
         torch.save({"kind": MODEL_KIND, "spotting": dict(stored), "thresholds": {t: {"p": th[t].p, "floor": th[t].floor} for t in TYPES},
-                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict()}, tmp)
+                    "train_f1": f1, "videos": len(scores), "net": None if net is None else net.state_dict(),
+                    "provenance": None if provenance is None else {**provenance, "spotter": chosen, "inner_f1": inner, "train_f1": f1}}, tmp)
+    return chosen, inner
 
 
-def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds], Any]:
-    """(spotting settings, thresholds per type, the learned network or None) of a ``model.pt``
-    written by the workflow."""
+# The spotter that ships with mexp (package data): `mexp spot` uses it when no --model is given.
+# Written by benchmarks/build_spot_model.py -- the workflow's default spotter (spotter: select)
+# fitted on the development part of the spotting stress benchmark; its provenance is stored in
+# it (read_model_provenance) and beside it, as JSON.
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default_spotter.pt"
+
+
+def _load_model(path: str | Path) -> dict[str, Any]:
     import torch
 
     from mexp_lib.errors import ConfigError
@@ -163,6 +174,33 @@ def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thr
         raise ConfigError(f"{p}: cannot read a spotting model ({type(e).__name__}: {e})") from e
     if not isinstance(d, dict) or d.get("kind") != MODEL_KIND:
         raise ConfigError(f"{p}: not a spotting model (results/spotting/<dataset>/model.pt of a workflow run)")
+    return d
+
+
+def read_model_provenance(path: str | Path = DEFAULT_MODEL) -> dict[str, Any] | None:
+    """Where a spotting model came from, as its builder stored it (the shipped default's: the
+    benchmark part, seed and subjects it was fitted on, the settings, the chosen spotter, the mexp
+    version and the date), or None for a model written without it (a workflow run's)."""
+    prov = _load_model(path).get("provenance")
+    return dict(prov) if isinstance(prov, dict) else None
+
+
+def describe_model(path: str | Path, cfg: dict[str, Any]) -> str:
+    """One line on a spotting model for the log: its spotter and, for a model with provenance
+    (the shipped default), what it was trained on."""
+    spotter = cfg["select_from"][0] if cfg.get("spotter") == "select" else cfg.get("spotter")
+    prov = read_model_provenance(path)
+    default = Path(path).resolve() == DEFAULT_MODEL
+    what = "the default spotter shipped with mexp, " if default else ""
+    if prov is None:
+        return f"{what}spotter {spotter}"
+    return f"{what}spotter {spotter}, {prov.get('trained_on', 'trained on unknown videos')} (mexp {prov.get('mexp_version', '?')}, {prov.get('date', '?')})"
+
+
+def read_spotting_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Thresholds], Any]:
+    """(spotting settings, thresholds per type, the learned network or None) of a ``model.pt``
+    written by the workflow (or the shipped :data:`DEFAULT_MODEL`)."""
+    d = _load_model(path)
     net = None
     if d.get("net") is not None:
         from mexp_lib.spotting.learned import TemporalScoreNet
@@ -177,10 +215,12 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
 
     Landmarks (long-video strategy) -> aligned faces -> scores -> intervals, each streamed
     through files in ``workdir`` (a temporary folder by default) so memory does not grow with
-    the video. With ``model`` (a workflow ``model.pt``) its settings, thresholds and network are
-    used; without, the schema's defaults with :data:`WITHOUT_MODEL` over them (MDMD, fixed
-    thresholds), and ``cfg`` (a ``spotting`` section) over those. Writes ``video,onset,offset,type[,emotion]``
-    (1-based frame positions, inclusive) to ``out_csv`` and, if asked, the score timeline.
+    the video. With ``model`` (a workflow ``model.pt``, or :data:`DEFAULT_MODEL`, the one
+    ``mexp spot`` uses by default) its settings, thresholds and network are used (and logged);
+    with ``model=None``, no trained model: the schema's defaults with :data:`WITHOUT_MODEL` over
+    them (MDMD, fixed thresholds), and ``cfg`` (a ``spotting`` section) over those. Writes
+    ``video,onset,offset,type[,emotion]`` (1-based frame positions, inclusive) to ``out_csv``
+    and, if asked, the score timeline.
     """
     import tempfile
 
@@ -189,9 +229,12 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
     net = None
     if model is not None:
         cfg, th, net = read_spotting_model(model)
+        logger.info("spotting with %s: %s", model, describe_model(model, cfg))
     else:
         cfg = settings("spotting", WITHOUT_MODEL, cfg)
         th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
+        logger.info("spotting without a trained model: %s score, %s spotter, fixed thresholds (p %g, floor %g)", cfg["method"], cfg["spotter"],
+                    th["micro"].p, th["micro"].floor)
     video = video_name(frames_path)
     face = settings("face", face_cfg, {"grey": True})
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
