@@ -229,12 +229,11 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
     net = None
     if model is not None:
         cfg, th, net = read_spotting_model(model)
-        logger.info("spotting with %s: %s", model, describe_model(model, cfg))
+        how = f"with {model}: {describe_model(model, cfg)}"
     else:
         cfg = settings("spotting", WITHOUT_MODEL, cfg)
         th = {t: Thresholds(float(cfg["default_p"]), float(cfg["default_floor"])) for t in TYPES}
-        logger.info("spotting without a trained model: %s score, %s spotter, fixed thresholds (p %g, floor %g)", cfg["method"], cfg["spotter"],
-                    th["micro"].p, th["micro"].floor)
+        how = f"without a trained model: {cfg['method']} score, {cfg['spotter']} spotter, fixed thresholds (p {th['micro'].p:g}, floor {th['micro'].floor:g})"
     video = video_name(frames_path)
     face = settings("face", face_cfg, {"grey": True})
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -243,6 +242,7 @@ def spot_one_video(frames_path: str | Path, *, fps: float, out_csv: str | Path, 
         align_faces(str(frames_path), str(t / f"{video}.json"), numbering="position", face_cfg=face, out=t / f"{video}_faces.h5")
         compute_spotting_features(str(t / f"{video}_faces.h5"), fps=fps, cfg=cfg, out=t / f"{video}.h5")
         scores = load_scores([str(t / f"{video}.h5")])
+    logger.info("%s: spotting %s", video, how)  # after the frames were read: bad input stays one error line
     if net is not None:
         from mexp_lib.spotting.learned import learned_gate, learned_types, predict_scores
 

@@ -1,0 +1,130 @@
+"""The spotter that ships with mexp (`mexp spot` without --model) and short videos' windows."""
+
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _stress_parts():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("bench_spotting_stress", REPO / "benchmarks/bench_spotting_stress.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.PARTS
+
+
+def test_the_shipped_spotter_loads_and_names_the_development_part():
+    from mexp_lib.config import default
+    from mexp_lib.spotting.stage import DEFAULT_MODEL, read_model_provenance, read_spotting_model
+
+    assert DEFAULT_MODEL.is_file() and DEFAULT_MODEL.stat().st_size < 300_000, "a small model inside the package"
+    cfg, th, net = read_spotting_model(DEFAULT_MODEL)
+    prov = read_model_provenance(DEFAULT_MODEL)
+    parts = _stress_parts()
+    assert prov["part"] == "dev" and prov["seed"] == parts["dev"]["seed"] and prov["face_subjects"] == parts["dev"]["subjects"]
+    assert not set(prov["face_subjects"]) & set(parts["test"]["subjects"]), "never fitted on the test part's faces"
+    assert cfg["spotter"] == "select" and cfg["select_from"] == [prov["spotter"]] and prov["spotter"] in default("spotting.select_from")
+    assert set(prov["inner_f1"]) == set(default("spotting.select_from")), "chosen by inner leave-one-subject-out among every candidate"
+    assert (net is not None) == (prov["spotter"] == "learned") and set(th) == {"micro", "macro"}
+    assert prov["mexp_version"] and prov["date"] and prov["builder"] == "benchmarks/build_spot_model.py"
+    assert json.loads(DEFAULT_MODEL.with_suffix(".json").read_text()) == prov, "the provenance beside the model is the one inside it"
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert '"spotting/models/*.pt"' in pyproject, "package data: a non-editable install carries it"
+
+
+def _spy_features(monkeypatch):
+    """Record the spotting settings each feature computation of `mexp spot` runs with."""
+    import mexp_lib.spotting.stage as stage
+
+    seen = []
+    real = stage.compute_spotting_features
+
+    def spy(faces_h5, *, fps, cfg, out):
+        seen.append(dict(cfg))
+        return real(faces_h5, fps=fps, cfg=cfg, out=out)
+
+    monkeypatch.setattr(stage, "compute_spotting_features", spy)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    from test_spotting import _write_face_video
+
+    return _write_face_video(tmp_path_factory.mktemp("clip") / "expr", 150, expression_at=80)
+
+
+@pytest.fixture
+def mexp_log():
+    """`mexp` sends mexp_lib's log to the stderr of its call: put the logger back afterwards."""
+    log = logging.getLogger("mexp_lib")
+    handlers, level, propagate = list(log.handlers), log.level, log.propagate
+    yield
+    log.handlers[:], log.propagate = handlers, propagate
+    log.setLevel(level)
+
+
+def test_mexp_spot_without_model_uses_the_shipped_spotter(clip, tmp_path, monkeypatch, capsys, mexp_log):
+    """Without --model: the shipped model's settings (not MDMD's fixed path), said in the log;
+    --no-model: MDMD with fixed thresholds; an explicit --model wins over both."""
+    import torch
+
+    from mexp_lib.cli import main
+    from mexp_lib.spotting.stage import DEFAULT_MODEL, read_spotting_model
+
+    shipped = read_spotting_model(DEFAULT_MODEL)[0]
+    seen = _spy_features(monkeypatch)
+    assert main(["spot", str(clip), "-o", str(tmp_path / "a.csv"), "--fps", "30"]) == 0
+    assert seen[-1] == shipped and seen[-1]["method"] != "mdmd"
+    log = capsys.readouterr().err
+    assert "the default spotter shipped with mexp" in log and "dev part" in log, log
+    assert (tmp_path / "a.csv").read_text().startswith("video,onset,offset,type")
+
+    assert main(["spot", str(clip), "-o", str(tmp_path / "b.csv"), "--fps", "30", "--no-model"]) == 0
+    assert seen[-1]["method"] == "mdmd" and seen[-1]["default_floor"] == 4.0, "--no-model: MDMD, fixed thresholds"
+
+    d = torch.load(DEFAULT_MODEL, weights_only=True)
+    d["spotting"] = {**d["spotting"], "grid": 4}
+    torch.save(d, tmp_path / "other.pt")
+    assert main(["spot", str(clip), "-o", str(tmp_path / "c.csv"), "--fps", "30", "--model", str(tmp_path / "other.pt")]) == 0
+    assert seen[-1]["grid"] == 4 != shipped["grid"], "an explicit --model wins"
+
+
+def test_mexp_spot_set_needs_no_model(clip, tmp_path, capsys, mexp_log):
+    from mexp_lib.cli import main
+
+    assert main(["spot", str(clip), "-o", str(tmp_path / "s.csv"), "--fps", "30", "--set", "grid=4"]) == 2
+    assert "--set grid=4: spotting settings apply with --no-model only" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize(("frames", "k"), [(72, 18), (143, 35), (144, 36), (600, 36), (None, 36), (3, 1)])
+def test_a_short_video_gets_a_window_it_can_score(frames, k):
+    """1.2 s at 30 fps is k = 36 frames; a video shorter than 4 k (single_face.mp4: 72 frames,
+    which had no macro score at all) gets k = frames // 4; a longer one keeps k."""
+    from mexp_lib.spotting.settings import half_window
+
+    assert half_window(30.0, 1.2, frames) == k
+
+
+def test_a_short_clip_has_a_macro_score(tmp_path):
+    """72 frames at 30 fps (a held expression's clip): a macro score over its middle half."""
+    from test_spotting import _write_face_video
+
+    from mexp_lib.face.stage import align_faces, detect_landmarks
+    from mexp_lib.spotting.stage import compute_spotting_features, load_scores
+
+    clip = _write_face_video(tmp_path / "short", 72, expression_at=30, half=20)
+    face = {"grey": True, "detect_every": 10}
+    detect_landmarks(str(clip), video="short", numbering="position", strategy="long", face_cfg=face, out=tmp_path / "short.json")
+    align_faces(str(clip), str(tmp_path / "short.json"), numbering="position", face_cfg=face, out=tmp_path / "short_faces.h5")
+    compute_spotting_features(str(tmp_path / "short_faces.h5"), fps=30.0, cfg={"boundaries": "fixed"}, out=tmp_path / "short.h5")
+    sc = load_scores([str(tmp_path / "short.h5")])["short"]
+    assert int(sc["k_macro"]) == 18
+    assert (sc["macro"][18:54] > 0).all() and not sc["macro"][:18].any(), "scored over the middle half (before: not at all)"
