@@ -38,7 +38,17 @@ from mexp_lib.log import setup_logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_spotting_stress import BUCKETS, PARTS, STRESS_FLOOR, bucket_dir, generator  # noqa: E402
-from spotting_common import ON_REQUEST_SHORT, REPO, SHORT, f1_row, face_stage, fit_and_spot, render, scores_of, spotter_configs  # noqa: E402
+from spotting_common import (  # noqa: E402
+    ON_REQUEST_SHORT,
+    REPO,
+    SHORT,
+    f1_row,
+    face_stage,
+    fit_and_spot,
+    render,
+    scores_of,
+    spotter_configs,
+)
 
 REAL = REPO.parent / "shared/data/real_video"
 VIDEOS = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "pexels-kindel-media-8164110.mp4", "pexels-8090198-sd_640_338_25fps.mp4",

@@ -128,3 +128,25 @@ def test_a_short_clip_has_a_macro_score(tmp_path):
     sc = load_scores([str(tmp_path / "short.h5")])["short"]
     assert int(sc["k_macro"]) == 18
     assert (sc["macro"][18:54] > 0).all() and not sc["macro"][:18].any(), "scored over the middle half (before: not at all)"
+
+
+def test_a_short_clip_held_expression_passes_the_noise_floor():
+    """A 72-frame clip scored over its middle half (k = 18), most of it a held expression: its
+    median is the expression's level, so floor x median (4, the shipped macro floor) would keep
+    nothing; the lower quartile is its noise. A still clip of the same length keeps nothing."""
+    import numpy as np
+
+    from mexp_lib.spotting.core import Thresholds, find_candidates
+
+    rng = np.random.default_rng(0)
+    still = np.zeros(72)
+    still[18:54] = np.abs(rng.normal(0.1, 0.02, 36))
+    held = still.copy()
+    held[18:38] = 1.0
+    held[35] = 1.2
+    th = Thresholds(0.5, 4.0)
+    assert list(find_candidates(held, 18, th)) == [35]
+    assert not len(find_candidates(still, 18, th))
+    long = np.r_[np.zeros(18), np.abs(rng.normal(0.1, 0.02, 300)), held[18:54], np.zeros(18)]
+    assert not len(find_candidates(long[:300], 18, th)), "a long video keeps the median: noise alone stays below the floor"
+    assert list(find_candidates(long, 18, th)) == [318 + 17], "and the same expression passes it there"

@@ -273,11 +273,15 @@ def find_candidates(s: np.ndarray, k: int, th: Thresholds, floor_unit: str = "me
 
     The noise floor is the video's own: ``floor * median`` (``floor_unit: median``) or
     ``median + floor * 1.4826 MAD`` (``mad``: the score's robust spread, so a video without any
-    expression -- whose largest peaks are noise -- yields nothing)."""
+    expression -- whose largest peaks are noise -- yields nothing). The median is the noise level
+    where most scored frames are neutral. With fewer than ``4 k`` scored frames (a clip of a few
+    seconds) one expression, whose score spans ``2 k`` frames and more (a held one: to the end),
+    can be most of them and the median is its own level: the lower quartile is the noise level
+    there instead."""
     valid = s[s > 0]
     if valid.size == 0:
         return np.zeros(0, int)
-    med = float(np.median(valid))
+    med = float(np.median(valid) if valid.size >= 4 * k else np.quantile(valid, 0.25))
     if floor_unit == "mad":
         noise = med + th.floor * 1.4826 * float(np.median(np.abs(valid - med)))
     elif floor_unit == "median":
