@@ -306,7 +306,8 @@ def check_section(section: str, cfg: Mapping[str, Any], what: str = "settings") 
 
 # --- the command line: every stage command takes its section's settings the same way --------
 
-# What `mexp spot` changes in the schema's spotting defaults on a new video without a model: a
+# What `mexp spot --no-model` changes in the schema's spotting defaults (no trained model; without
+# --model, `mexp spot` runs the shipped mexp_lib/spotting/models/default_spotter.pt instead): a
 # classical MDMD score (no training) and fixed thresholds (default_p, default_floor; the noise
 # floor keeps a video without any expression from yielding intervals), measured as before the
 # workflow's face-region / blink-regression / multiscale-boundary defaults (fixed boundaries

@@ -69,7 +69,7 @@ def load_scores(feature_files: Sequence[str]) -> dict[str, dict[str, np.ndarray]
     return scores
 
 
-# What `mexp spot` changes in the schema's spotting defaults without a model (classical MDMD,
+# What `mexp spot --no-model` changes in the schema's spotting defaults (classical MDMD,
 # fixed thresholds): defined with the other command-line settings, light to import.
 WITHOUT_MODEL = SPOT_WITHOUT_MODEL
 
@@ -137,7 +137,7 @@ def write_spotting_model(scores: dict[str, dict[str, np.ndarray]], gt: pd.DataFr
     cfg = spotting_settings(cfg)
     gt = gt[gt.video.isin(list(scores))]
     stored = cfg
-    chosen, inner = str(cfg["spotter"]), {}
+    chosen, inner = str(cfg["spotter"]), dict[str, float]()
     if cfg["spotter"] == "select":
         chosen, inner = choose_spotter(scores, subjects, gt, cfg) if subjects else (available(scores, cfg)[0], {})
         stored = cfg | {"select_from": [chosen]}
