@@ -91,6 +91,8 @@ def test_non_editable_install_resolves_and_runs_a_config(tmp_path):
     where, method = probe.stdout.split()
     assert where.startswith(site) and method
     assert run(str(venv / "bin" / "mexp"), "--help").returncode == 0
+    shipped = run(str(py), "-c", "from mexp_lib.spotting.stage import DEFAULT_MODEL, read_spotting_model; read_spotting_model(DEFAULT_MODEL); print(DEFAULT_MODEL)")
+    assert shipped.returncode == 0 and shipped.stdout.strip().startswith(site), shipped.stderr  # mexp spot's default spotter is package data
     frames = work / "frames"
     frames.mkdir()
     rng = np.random.default_rng(0)
