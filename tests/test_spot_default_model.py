@@ -104,6 +104,20 @@ def test_mexp_spot_set_needs_no_model(clip, tmp_path, capsys, mexp_log):
     assert not (tmp_path / "s.csv").exists()
 
 
+def test_mexp_spot_says_a_configs_spotting_section_is_not_used_with_a_model(clip, tmp_path, monkeypatch, capsys, mexp_log):
+    """--config gives the face section; its spotting section is the model's business (said),
+    and --no-model spots with it."""
+    from mexp_lib.cli import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("spotting:\n  grid: 4\n")
+    seen = _spy_features(monkeypatch)
+    assert main(["spot", str(clip), "-o", str(tmp_path / "a.csv"), "--fps", "30", "--config", str(cfg)]) == 0
+    assert seen[-1]["grid"] != 4 and "its spotting section is not used" in capsys.readouterr().err
+    assert main(["spot", str(clip), "-o", str(tmp_path / "b.csv"), "--fps", "30", "--config", str(cfg), "--no-model"]) == 0
+    assert seen[-1]["grid"] == 4 and seen[-1]["method"] == "mdmd"
+
+
 @pytest.mark.parametrize(("frames", "k"), [(72, 18), (143, 35), (144, 36), (600, 36), (None, 36), (3, 1)])
 def test_a_short_video_gets_a_window_it_can_score(frames, k):
     """1.2 s at 30 fps is k = 36 frames; a video shorter than 4 k (single_face.mp4: 72 frames,
