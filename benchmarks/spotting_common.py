@@ -31,7 +31,7 @@ ROUND1 = {"method": "feature_diff", "spotter": "classical", "k_seconds": {"micro
 LEARNED = {"epochs": 40, "lr": 0.003, "width": 32, "weight_decay": 0.0001, "seed": 0, "gate": 2.0}
 FLOOR = "fixed-region flow (floor baseline)"
 MDMD = "MDMD (MEGC 2020 baseline)"
-DEFAULT = "default (select)"
+DEFAULT = "default (learned micro, classical macro)"  # config/config.yaml's spotting section
 # the schema's default spotter (config/config.yaml may set another): what the shipped model of
 # `mexp spot` is (benchmarks/build_spot_model.py)
 SELECT = "select (the schema's default spotter)"
