@@ -136,7 +136,7 @@ def generic_run(tmp_path_factory):
 @pytest.mark.slow
 def test_generic_long_video_trains_on_three_distinct_clips(generic_run):
     from mexp_lib.motion.stage import clip_interval
-    from mexp_lib.recognition.train import read_input_pack
+    from mexp_lib.recognition.inputs import read_input_pack
 
     wd, ann, jobs = generic_run
     # a long video is a chunk of its own (2 videos x 2 datasets), its clips share its chunk

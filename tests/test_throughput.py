@@ -55,7 +55,7 @@ def test_the_command_line_starts_without_the_stages():
 def test_an_apex_model_gets_only_the_apex_pair_and_the_same_input(tmp_path, apex):
     from mexp_lib.io.h5store import read_arrays, write_store
     from mexp_lib.motion.stage import compute_flow
-    from mexp_lib.recognition.train import apex_flow_input
+    from mexp_lib.recognition.inputs import apex_flow_input
 
     a = textured_image(64, seed=4).astype(np.float32)
     clip = np.stack([shift_image(a, 0.3 * min(i, 4), 0.1 * i) for i in range(7)])
