@@ -41,7 +41,7 @@ def _one_error_line(r, *words):
 @pytest.fixture(scope="module")
 def face_frames(tmp_path_factory) -> Path:
     """30 frames of the demo's real face photograph with sensor noise."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
 
     d = tmp_path_factory.mktemp("face") / "clip"
     d.mkdir()

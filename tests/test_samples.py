@@ -101,7 +101,8 @@ def _render_generic(root: Path) -> pd.DataFrame:
     micro-expression, as a generic dataset: <root>/v<k>/<0001>.png and the annotation rows."""
     import cv2
 
-    from mexp_lib.datasets.demo import Event, VideoPlan, base_face, make_identity, render_video
+    from mexp_lib.datasets.demo_plan import Event, VideoPlan
+    from mexp_lib.datasets.demo_render import base_face, make_identity, render_video
 
     base, lm = base_face(160)
     rows = []

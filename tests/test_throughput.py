@@ -94,7 +94,7 @@ def test_the_saved_face_detector_finds_what_dlibs_own_finds(tmp_path, monkeypatc
     get_frontal_face_detector call, ~1 s): same boxes and scores on a face and on a crop."""
     import dlib
 
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.face.landmarks import frontal_face_detector
 
     monkeypatch.setenv("MEXP_CACHE", str(tmp_path / "cache"))
@@ -132,7 +132,7 @@ def test_mexp_preprocess_gives_what_the_three_commands_give(tmp_path):
     import cv2
 
     from mexp_lib.cli import main
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.io.h5store import read_arrays
     from mexp_lib.motion.synthetic import move_by_field, smooth_field
 
