@@ -130,7 +130,7 @@ NUISANCE_POINTS: dict[str, list[tuple[int, tuple[float, float]]]] = {
 
 
 def nuisance_field(shape: tuple[int, int], lm: np.ndarray, kind: str, direction: float = 1.0) -> np.ndarray:
-    """Unit-peak displacement field (H, W, 2) of one non-expression motion (:data:`NUISANCE`);
+    """Unit-peak displacement field (H, W, 2) of one non-expression motion (:data:`mexp_lib.datasets.demo_plan.NUISANCE`);
     ``direction`` (+1 / -1) is the side a gaze shift turns to."""
     iod = float(np.linalg.norm(lm[45] - lm[36]))
     if kind == "gaze":

@@ -34,8 +34,8 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
 
     ``samples``: the recognition samples with a ``label`` column; ``pack``: the store of their
-    inputs (:func:`mexp_lib.recognition.inputs.build_inputs`). Writes per-sample predictions (``dataset`` = the source
-    database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
+    inputs (:func:`mexp_lib.recognition.inputs.build_inputs`). Writes per-sample predictions
+    (``dataset`` = the source database, ``subject, sample, label, pred, seed``) and a checkpoint holding each seed's
     weights (an SVM model: its coefficients), the config, the model, the classes and the
     normalisation (from training subjects only). ``fold_by="source"`` makes it a
     holdout-database fold: ``test_subject`` names a source database, trained on all the others
@@ -43,7 +43,8 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     predictions. Predictions carry each seed's class probabilities (``prob_<class>``; an SVM's
     softmax scores), for the seed ensemble. With ``training.selection.method: inner`` the listed
     hyper-parameters, and with ``training.model: auto`` the model among
-    ``training.selection.models``, are first chosen by :func:`select_hyperparameters` on the
+    ``training.selection.models``, are first chosen by
+    :func:`mexp_lib.recognition.selection.select_hyperparameters` on the
     training subjects alone; ``out_selection`` (JSON) records the chosen values and scores.
     ``cfg``: the ``training`` section (missing keys take the schema's defaults; the workflow
     passes the settings of :data:`mexp_lib.recognition.settings.TRAIN_FOLD_READS`).
