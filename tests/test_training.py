@@ -198,9 +198,10 @@ def test_every_model_packs_its_inputs_and_trains_a_fold(model, tiny_stores, tmp_
     and the checkpoint holds that model (its weights load into a fresh build of it)."""
     import logging
 
+    from mexp_lib.recognition.inputs import build_inputs, read_input_pack
     from mexp_lib.recognition.kinds import SVM_MODELS, input_kind, input_kinds
     from mexp_lib.recognition.settings import training_settings
-    from mexp_lib.recognition.train import build_inputs, read_input_pack, train_fold
+    from mexp_lib.recognition.train import train_fold
 
     samples, flows, clips = tiny_stores
     cfg = training_settings({"model": model, "epochs": 1, "batch_size": 4, "seeds": [0], "input_size": 28})
