@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from mexp_lib.datasets.demo import base_face
+from mexp_lib.datasets.demo_render import base_face
 from mexp_lib.face.align import face_transform, warp_face
 from mexp_lib.face.landmarks import (
     DlibLandmarker,

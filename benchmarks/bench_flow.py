@@ -72,7 +72,7 @@ def main() -> None:
 
 
 def face_pairs(variants: dict) -> None:  # type: ignore[type-arg]
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.motion.synthetic import move_by_field, smooth_field
 
     img, lm = base_face(192)

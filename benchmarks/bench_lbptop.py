@@ -17,8 +17,8 @@ import numpy as np
 
 from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
+from mexp_lib.recognition.descriptor_svm import svm_loso
 from mexp_lib.recognition.evaluate import recognition_table
-from mexp_lib.recognition.train import svm_loso
 
 REAL = Path(__file__).resolve().parents[2] / "shared/data/real"
 

@@ -1,7 +1,7 @@
 """What ``training.model: auto`` costs and chooses on the real MEGC 2019 composite inputs.
 
 The composite's published onset -> apex flow images (``config/megc2019_flow.yaml``, read in place
-from ``../shared``) are packed once (:func:`mexp_lib.recognition.train.build_inputs`, every input
+from ``../shared``) are packed once (:func:`mexp_lib.recognition.inputs.build_inputs`, every input
 kind the models read), then every model runs leave-one-subject-out over the ``--subjects`` largest
 subjects (LOSO among them, trained on them alone: a cost and choice measurement, not the
 composite's score, which ``bench_recognition.py`` reports over all 68 folds) through
@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     from mexp_lib.datasets.load import load_dataset
     from mexp_lib.errors import MexpError
     from mexp_lib.recognition.evaluate import recognition_table
+    from mexp_lib.recognition.inputs import build_inputs
     from mexp_lib.recognition.kinds import input_kinds
     from mexp_lib.recognition.pipeline import pooled
     from mexp_lib.recognition.samples import select_samples
-    from mexp_lib.recognition.train import build_inputs
 
     try:
         cfg = composite_config()

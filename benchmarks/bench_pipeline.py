@@ -73,7 +73,7 @@ def write_readme(command: str) -> None:
 
 def known_motion_clip(folder: Path) -> np.ndarray:
     """Write the clip's frames as PNG; return the field (H, W, 2) and the per-frame scale."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.motion.synthetic import move_by_field, smooth_field
 
     img, _ = base_face(FRAME)

@@ -124,7 +124,8 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
     import torch
 
     from mexp_lib.device import select_device
-    from mexp_lib.recognition.train import _prediction_rows, fit_predict, read_input_pack
+    from mexp_lib.recognition.fit import fit_predict, prediction_rows
+    from mexp_lib.recognition.inputs import read_input_pack
 
     torch.set_num_threads(1)
     wd = workdir
@@ -145,7 +146,7 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
         y_tr = np.array([classes.index(c) for c in tr.label])
         for seed in t["seeds"]:
             _, pred, proba, _ = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=t, seed=int(seed), device=select_device("cpu"), centre=centre)
-            rows += _prediction_rows(te, pred, classes, int(seed), fold, proba)
+            rows += prediction_rows(te, pred, classes, int(seed), fold, proba)
     return pd.DataFrame(rows), time.perf_counter() - t0
 
 
@@ -164,7 +165,7 @@ def composite_baseline(wd: Path, cfg: dict[str, Any], dev: bool) -> dict[str, fl
 
     from mexp_lib.metrics import recognition_scores
     from mexp_lib.recognition.baseline import flow_svm_loso
-    from mexp_lib.recognition.train import read_input_pack
+    from mexp_lib.recognition.inputs import read_input_pack
 
     plan = composite_plan(cfg, wd)
     samples = plan.kept

@@ -239,7 +239,7 @@ def write_readme(table: pd.DataFrame, part: str) -> None:
 def dry_run(part: str, conditions: list[tuple[float, int | None]], models: list[str], sets: dict[str, Any]) -> int:
     """Check what a run needs (one usable face photograph per subject of the part, every model's
     settings valid against the schema) and print the plan."""
-    from mexp_lib.datasets.demo import face_bank
+    from mexp_lib.datasets.demo_render import face_bank
 
     subjects = PARTS[part]["subjects"]
     face_bank(FACES, int(generator(part, *conditions[0])["frame_size"]), subjects=list(subjects))

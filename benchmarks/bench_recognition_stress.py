@@ -44,7 +44,8 @@ import pandas as pd
 from bench_recognition_realism import FACES, run_baseline, user_config  # type: ignore[import-not-found]
 
 from mexp_lib.config import deep_merge, resolve_config
-from mexp_lib.datasets.demo import PHOTO_FRACTION, generate_demo
+from mexp_lib.datasets.demo import generate_demo
+from mexp_lib.datasets.demo_render import PHOTO_FRACTION
 from mexp_lib.log import setup_logging
 from mexp_lib.recognition.pipeline import pooled, run_recognition
 from mexp_lib.report import add_run_arguments, replace_generated_block, start_benchmark

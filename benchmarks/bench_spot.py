@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.demo import base_face, expression_field, warp_by_field
+from mexp_lib.datasets.demo_render import base_face, expression_field, warp_by_field
 
 
 def render(path: Path, n: int, fps: float = 30.0, every: int = 1000, seed: int = 0) -> list[int]:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.demo import plan_demo
+from mexp_lib.datasets.demo_plan import plan_demo
 from mexp_lib.log import setup_logging
 from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_runs, replace_generated_block
 from mexp_lib.stress import Bucket, bucket_table, margins, select_buckets, sweep_buckets, worst_bucket_lines

@@ -67,6 +67,6 @@ def shift_image(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
 @pytest.fixture(scope="session")
 def demo_face():
     """The demo's base face (BGR float32) and its 68 landmarks."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
 
     return base_face(192)

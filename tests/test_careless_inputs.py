@@ -224,7 +224,7 @@ def test_video_named_from_the_resolved_folder(tmp_path, monkeypatch):
 def test_unreadable_frame_in_a_short_clip_is_skipped(tmp_path, caplog):
     """``face.on_missing_face: skip`` covers a frame that cannot be read (a 0-byte image, a
     text file named .png) in a short clip: the video is skipped with a warning, not failed."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.face.stage import align_faces, detect_landmarks
     from mexp_lib.io.skip import skip_reason
 
@@ -322,7 +322,7 @@ def test_one_class_left_stops_before_training(tmp_path):
 
 def test_landmarks_of_dot_name_the_folder(tmp_path, monkeypatch, capsys):
     """``mexp landmarks .`` in ``s15.take2`` writes the video name ``s15.take2``."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
 
     d = tmp_path / "s15.take2"
     d.mkdir()

@@ -21,7 +21,7 @@ def _mexp(*args, cwd=None):
 def inputs(tmp_path_factory, real) -> dict[str, Path]:
     """Small bad inputs: frames of two sizes (a real face, so detection succeeds), ten textured
     frames, spotting CSVs with a non-numeric frame, a generic sheet."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
 
     d = tmp_path_factory.mktemp("cli")
     face = np.clip(base_face(192)[0], 0, 255).astype(np.uint8)

@@ -306,6 +306,16 @@ def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
     assert (loaded[loaded.type == "micro"].eval("(offset - onset + 1) / fps") <= 0.5 + 1e-9).all()
 
 
+
+def test_the_schema_names_every_demo_generator_default():
+    """The generator's keys are listed twice, its defaults once (demo_plan.DEFAULTS; the schema's
+    ``generator`` properties carry none): both lists name the same keys."""
+    from mexp_lib.config import load_schema
+    from mexp_lib.datasets.demo_plan import DEFAULTS
+
+    entry = load_schema()["properties"]["datasets"]["additionalProperties"]
+    assert set(entry["properties"]["generator"]["properties"]) == set(DEFAULTS)
+
 def test_precomputed_flow_images_as_a_dataset(real, tmp_path):
     d = real / "wangzhifengharrison__HTNet"
     df, rep = load_dataset("flow", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})

@@ -41,7 +41,7 @@ def _one_error_line(r, *words):
 @pytest.fixture(scope="module")
 def face_frames(tmp_path_factory) -> Path:
     """30 frames of the demo's real face photograph with sensor noise."""
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
 
     d = tmp_path_factory.mktemp("face") / "clip"
     d.mkdir()
@@ -92,7 +92,7 @@ def test_spotting_with_every_video_skipped_says_so(tmp_path):
 
 def test_recognition_with_every_video_skipped_says_so(tmp_path):
     from mexp_lib.io.skip import write_skip
-    from mexp_lib.recognition.train import build_inputs
+    from mexp_lib.recognition.inputs import build_inputs
 
     samples = pd.DataFrame({"sample": ["v1_1", "v2_1"], "video": ["v1", "v2"], "subject": ["s1", "s2"], "label": ["a", "b"]})
     for smp in samples["sample"]:

@@ -29,8 +29,8 @@ def test_motion_shows_only_in_the_temporal_planes():
 def test_svm_baseline_on_real_lbp_top_features(real, tmp_path):
     from mexp_lib.datasets.casme2 import load_casme2
     from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
+    from mexp_lib.recognition.descriptor_svm import svm_loso
     from mexp_lib.recognition.evaluate import recognition_table
-    from mexp_lib.recognition.train import svm_loso
 
     folder = real / "IcedDoggie__Micro-Expression-with-Deep-Learning/LBP_Magnified"
     feats = {p.stem: np.loadtxt(p) for p in folder.glob("*.txt")}

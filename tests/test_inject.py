@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mexp_lib.datasets.demo import AU_POINTS
+from mexp_lib.datasets.demo_render import AU_POINTS
 from mexp_lib.datasets.inject import Injection, inject_frames, injection_sheet, plan_injections
 
 

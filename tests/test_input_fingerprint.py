@@ -13,7 +13,7 @@ import pytest
 import yaml
 from workflow_runner import REPO, planned_jobs, snakemake
 
-from mexp_lib.datasets.demo import base_face
+from mexp_lib.datasets.demo_render import base_face
 from mexp_lib.provenance import input_fingerprint
 
 TARGET = "results/qc/g_faces.csv"

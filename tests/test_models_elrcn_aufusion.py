@@ -9,7 +9,7 @@ from mexp_lib.errors import ConfigError
 from mexp_lib.models import build_model
 from mexp_lib.models.aufusion import au_targets, parse_aus
 from mexp_lib.models.elrcn import TORCHVISION_CONVS, VGGFACE_CONVS, VGG16Features, load_vgg16_weights
-from mexp_lib.recognition.train import _train_one
+from mexp_lib.recognition.fit import _train_one
 
 
 @pytest.mark.parametrize("name", ["elrcn_se", "elrcn_te"])

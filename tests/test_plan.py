@@ -140,6 +140,7 @@ def test_run_recognition_trains_the_plans_folds(monkeypatch, tmp_path, protocol,
     """run_recognition trains one fold per subject, or per source database under holdout_db (the
     stage functions replaced by recorders: what is checked is which folds it asks for)."""
     import mexp_lib.recognition.evaluate as evaluate
+    import mexp_lib.recognition.inputs as inputs
     import mexp_lib.recognition.pipeline as pipeline
     import mexp_lib.recognition.train as train
 
@@ -150,7 +151,7 @@ def test_run_recognition_trains_the_plans_folds(monkeypatch, tmp_path, protocol,
 
     monkeypatch.setattr(pipeline, "faces_of", lambda workdir, samples, face: {v: tmp_path / f"{v}.h5" for v in samples.video})
     monkeypatch.setattr(pipeline, "motion_of", lambda workdir, samples, faces, cfg, pairs: ({}, {}))
-    monkeypatch.setattr(train, "build_inputs", lambda *a, **k: None)
+    monkeypatch.setattr(inputs, "build_inputs", lambda *a, **k: None)
     monkeypatch.setattr(train, "train_fold", fake_train_fold)
     monkeypatch.setattr(evaluate, "evaluate_recognition", lambda preds, **k: pd.DataFrame({"fold": ["all"], "n": [len(preds)]}))
     cfg = config(recognition={"protocol": protocol})

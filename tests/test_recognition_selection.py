@@ -11,16 +11,9 @@ from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.h5store import write_store
 from mexp_lib.models import build_model
 from mexp_lib.recognition.evaluate import recognition_table, seed_ensemble
-from mexp_lib.recognition.train import (
-    _lr_factor,
-    _mirror_normalised,
-    _random_affine,
-    _train_one,
-    inner_groups,
-    predict_proba,
-    select_hyperparameters,
-    train_fold,
-)
+from mexp_lib.recognition.fit import _lr_factor, _mirror_normalised, _random_affine, _train_one, predict_proba
+from mexp_lib.recognition.selection import inner_groups, select_hyperparameters
+from mexp_lib.recognition.train import train_fold
 
 CLASSES = ["a", "b"]
 
@@ -294,7 +287,7 @@ def test_one_se_rule_replaces_the_first_model_only_on_evidence():
     standard error of the paired per-group difference does not replace the first model; one
     higher by more does; rule best takes the higher score either way; within a model's grid the
     best candidate is that model's entry."""
-    from mexp_lib.recognition.train import choose_candidate
+    from mexp_lib.recognition.selection import choose_candidate
 
     cands = [{"model": "flow_svm", "c": 0.01}, {"model": "flow_svm", "c": 0.1}, {"model": "ststnet"}]
     noisy = [np.array([0.70, 0.70, 0.70, 0.70]), np.array([0.80, 0.80, 0.80, 0.80]), np.array([0.60, 1.00, 0.70, 1.00])]

@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import bench_recognition_stress as stress  # noqa: E402
 
-from mexp_lib.datasets import demo  # noqa: E402
+from mexp_lib.datasets import demo_plan, demo_render, demo_sheets  # noqa: E402
 
 
 def test_buckets_change_one_factor_and_map_onto_the_generator():
@@ -29,13 +29,13 @@ def test_buckets_change_one_factor_and_map_onto_the_generator():
     mid = stress.generator("dev", buckets[0].settings)
     assert mid["micro_amplitude"] == [0.4, 1.0] and mid["clip_fps"] == 100 and mid["subjects"] == 6
     assert mid["noise_sigma"] == 3 and mid["jpeg_quality"] == 80 and mid["clip_overlap"] == [0.0, 0.45] and mid["clip_drift"] == 1.0
-    assert round(mid["frame_size"] * demo.PHOTO_FRACTION) == 224
+    assert round(mid["frame_size"] * demo_render.PHOTO_FRACTION) == 224
     big = stress.generator("dev", next(b for b in buckets if b.name == "face=400").settings)
     assert big["micro_amplitude"] == pytest.approx([0.4 * 400 / 224, 400 / 224])  # the motion scales with the face
     png = stress.generator("dev", next(b for b in buckets if b.factor == "noise" and b.value[1] is None).settings)
     assert png["jpeg_quality"] is None
     for b in buckets:  # every bucket is a valid generator section
-        demo.plan_demo(stress.generator("test", b.settings))
+        demo_plan.plan_demo(stress.generator("test", b.settings))
 
 
 def test_parts_are_disjoint_and_mix_the_databases():
@@ -46,16 +46,16 @@ def test_parts_are_disjoint_and_mix_the_databases():
     for p in (dev, test):
         first6 = p["subjects"][:6]
         assert any(s.startswith("sub") for s in first6) and any(s[0].isdigit() for s in first6) and any(s[0] == "s" and s[1].isdigit() for s in first6)
-    photos = {demo.photo_subject(f) for f in (REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole").glob("*.jpg")}
+    photos = {demo_render.photo_subject(f) for f in (REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole").glob("*.jpg")}
     if photos:
         assert set(dev["subjects"]) | set(test["subjects"]) <= photos
 
 
-def _frames(gen: dict, clip: int = 0) -> tuple[demo.VideoPlan, np.ndarray]:
-    g = demo.settings(gen)
-    plan = demo.plan_demo(g)[clip]
-    face, lm = demo.identities(g)[plan.subject]
-    return plan, np.stack(list(demo.render_video(face, lm, plan, 0.0))).astype(np.float64)
+def _frames(gen: dict, clip: int = 0) -> tuple[demo_plan.VideoPlan, np.ndarray]:
+    g = demo_plan.settings(gen)
+    plan = demo_plan.plan_demo(g)[clip]
+    face, lm = demo_render.identities(g)[plan.subject]
+    return plan, np.stack(list(demo_render.render_video(face, lm, plan, 0.0))).astype(np.float64)
 
 
 TINY = {"seed": 3, "subjects": 2, "clips_per_class": 1, "frame_size": 96, "clip_fps": 30.0, "long_videos_per_subject": 0, "noise_sigma": 0.0,
@@ -70,14 +70,14 @@ def test_overlap_adds_an_unannotated_movement_of_another_class():
     assert [e for e in oplan.events if e.type != "overlap"] == plan.events  # the clip itself is unchanged
     assert np.abs(over - plain).max() > 1  # and the movement is rendered
     assert np.array_equal(_frames({**TINY, "clip_overlap": [0.0, 0.0]})[1], plain)  # a zero fraction is no movement
-    assert demo.demo_samples("d", ".", {**TINY, "clip_overlap": [0.5, 0.5]}).equals(demo.demo_samples("d", ".", TINY))  # never annotated
-    sheet = demo.generic_sheet(demo.plan_demo(demo.settings({**TINY, "clip_overlap": [0.5, 0.5]})))
+    assert demo_plan.demo_samples("d", ".", {**TINY, "clip_overlap": [0.5, 0.5]}).equals(demo_plan.demo_samples("d", ".", TINY))  # never annotated
+    sheet = demo_sheets.generic_sheet(demo_plan.plan_demo(demo_plan.settings({**TINY, "clip_overlap": [0.5, 0.5]})))
     assert set(sheet.type) == {"micro"} and len(sheet) == 6
 
 
 def test_drift_scales_the_head_motion_with_the_amplitude():
-    assert demo.plan_demo(demo.settings({**TINY, "clip_drift": 1.5}))[0].drift == pytest.approx(3.0)  # 1.5 x the 2 px amplitude
-    assert demo.plan_demo(demo.settings(TINY))[0].drift is None  # off: the fixed 0.3 px of the demo
+    assert demo_plan.plan_demo(demo_plan.settings({**TINY, "clip_drift": 1.5}))[0].drift == pytest.approx(3.0)  # 1.5 x the 2 px amplitude
+    assert demo_plan.plan_demo(demo_plan.settings(TINY))[0].drift is None  # off: the fixed 0.3 px of the demo
 
     def change(drift: float) -> float:  # mean change of the clip's frames from its first frame
         frames = _frames({**TINY, "clip_drift": drift})[1]

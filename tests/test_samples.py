@@ -101,7 +101,8 @@ def _render_generic(root: Path) -> pd.DataFrame:
     micro-expression, as a generic dataset: <root>/v<k>/<0001>.png and the annotation rows."""
     import cv2
 
-    from mexp_lib.datasets.demo import Event, VideoPlan, base_face, make_identity, render_video
+    from mexp_lib.datasets.demo_plan import Event, VideoPlan
+    from mexp_lib.datasets.demo_render import base_face, make_identity, render_video
 
     base, lm = base_face(160)
     rows = []
@@ -136,7 +137,7 @@ def generic_run(tmp_path_factory):
 @pytest.mark.slow
 def test_generic_long_video_trains_on_three_distinct_clips(generic_run):
     from mexp_lib.motion.stage import clip_interval
-    from mexp_lib.recognition.train import read_input_pack
+    from mexp_lib.recognition.inputs import read_input_pack
 
     wd, ann, jobs = generic_run
     # a long video is a chunk of its own (2 videos x 2 datasets), its clips share its chunk

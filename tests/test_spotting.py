@@ -109,7 +109,7 @@ def _write_face_video(folder, n, *, expression_at=None, blank=(), seed=0, amp=2.
     and blank frames (no face) at ``blank``."""
     import cv2
 
-    from mexp_lib.datasets.demo import base_face, expression_field, warp_by_field
+    from mexp_lib.datasets.demo_render import base_face, expression_field, warp_by_field
 
     img, lm = base_face(192)
     face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
@@ -313,7 +313,7 @@ def test_type_by_duration_follows_the_measured_length():
 def test_apex_boundaries_measure_onset_and_offset(demo_face):
     import cv2
 
-    from mexp_lib.datasets.demo import expression_field, warp_by_field
+    from mexp_lib.datasets.demo_render import expression_field, warp_by_field
     from mexp_lib.motion.flow import FlowParams, make_flow
     from mexp_lib.motion.regions import HeadMotion, face_masks
     from mexp_lib.spotting.core import apex_boundaries, boundary_scales, grid_edges

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mexp_lib.datasets.demo import DEFAULTS, NUISANCE, expression_counts, plan_demo, render_video, settings
+from mexp_lib.datasets.demo_plan import DEFAULTS, NUISANCE, expression_counts, plan_demo, settings
+from mexp_lib.datasets.demo_render import render_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,7 +81,7 @@ def test_expressions_per_minute_and_blink_interval():
 
 
 def test_nuisance_motions_are_planned_apart_and_never_annotated(tmp_path):
-    from mexp_lib.datasets.demo import demo_samples
+    from mexp_lib.datasets.demo_plan import demo_samples
 
     p = long_plan(nuisance_per_minute=15.0)
     nuis = [e for e in p.events if e.type == "nuisance"]
@@ -94,7 +95,8 @@ def test_nuisance_motions_are_planned_apart_and_never_annotated(tmp_path):
 @pytest.mark.parametrize("kind", sorted(NUISANCE))
 def test_nuisance_motion_is_localised_and_timed(kind):
     """A nuisance motion moves the face only while it lasts (frames before it render as without it)."""
-    from mexp_lib.datasets.demo import Event, VideoPlan, base_face
+    from mexp_lib.datasets.demo_plan import Event, VideoPlan
+    from mexp_lib.datasets.demo_render import base_face
 
     img, lm = base_face(128)
     plan = VideoPlan(0, "v", "v", 40, 1, 30.0, [Event(kind, "nuisance", 10, 20, 30, 3.0, hz=4.0)], seed=1)
@@ -105,7 +107,8 @@ def test_nuisance_motion_is_localised_and_timed(kind):
 
 
 def test_head_rotation_is_its_own_key():
-    from mexp_lib.datasets.demo import VideoPlan, base_face
+    from mexp_lib.datasets.demo_plan import VideoPlan
+    from mexp_lib.datasets.demo_render import base_face
 
     img, lm = base_face(128)
     plan = VideoPlan(0, "v", "v", 200, 1, 30.0, [], seed=1)

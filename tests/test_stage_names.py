@@ -81,11 +81,11 @@ def test_stage_module_reads_the_scripts_call(tmp_path, text, found):
 
 @pytest.mark.parametrize(("modules", "torch"), [
     (["mexp_lib.face.stage", "mexp_lib.face.qc", "mexp_lib.motion.stage", "mexp_lib.device", "mexp_lib.recognition",
-      "mexp_lib.recognition.samples", "mexp_lib.datasets", "mexp_lib.spotting.stage"], False),
+      "mexp_lib.recognition.samples", "mexp_lib.recognition.inputs", "mexp_lib.datasets", "mexp_lib.spotting.stage"], False),
     (["mexp_lib.recognition.train"], True),  # the pairing case: a module that trains networks does import it
 ])
 def test_face_motion_and_workflow_parsing_do_not_import_torch(modules, torch):
-    """Face and motion jobs (and the workflow when it parses) never pay for importing torch:
+    """Face, motion and input-packing jobs (and the workflow when it parses) never pay for importing torch:
     select_device lives in mexp_lib.device and imports torch only when called."""
     code = f"import sys, {', '.join(modules)}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

@@ -103,12 +103,14 @@ def test_a_datasets_training_override_is_deep_merged():
 
 
 def test_training_settings_come_from_the_schema_only():
-    """train.py reads a resolved training section: a partial one gets every default from the
-    schema (nothing left for a cfg.get(key, default) to stand in for)."""
+    """Training (train.py and the modules it is built from) reads a resolved training section: a
+    partial one gets every default from the schema (nothing left for a cfg.get(key, default) to
+    stand in for)."""
     from mexp_lib.recognition.settings import training_settings
 
-    src = (REPO / "mexp_lib/recognition/train.py").read_text()
-    assert not re.search(r"\b(cfg|sel)\.get\(", src), "no defaults of its own in train.py"
+    for name in ("train", "inputs", "fit", "selection", "descriptor_svm"):
+        src = (REPO / f"mexp_lib/recognition/{name}.py").read_text()
+        assert not re.search(r"\b(cfg|sel)\.get\(", src), f"no defaults of its own in {name}.py"
     got = training_settings({"selection": {"grid": {"lr": [0.1]}}, "threads": 2})
     assert got["selection"]["folds"] == config_module.default("training.selection.folds") and got["threads"] == 2
     assert got["label_smoothing"] == config_module.default("training.label_smoothing")

@@ -55,7 +55,7 @@ def test_the_command_line_starts_without_the_stages():
 def test_an_apex_model_gets_only_the_apex_pair_and_the_same_input(tmp_path, apex):
     from mexp_lib.io.h5store import read_arrays, write_store
     from mexp_lib.motion.stage import compute_flow
-    from mexp_lib.recognition.train import apex_flow_input
+    from mexp_lib.recognition.inputs import apex_flow_input
 
     a = textured_image(64, seed=4).astype(np.float32)
     clip = np.stack([shift_image(a, 0.3 * min(i, 4), 0.1 * i) for i in range(7)])
@@ -94,7 +94,7 @@ def test_the_saved_face_detector_finds_what_dlibs_own_finds(tmp_path, monkeypatc
     get_frontal_face_detector call, ~1 s): same boxes and scores on a face and on a crop."""
     import dlib
 
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.face.landmarks import frontal_face_detector
 
     monkeypatch.setenv("MEXP_CACHE", str(tmp_path / "cache"))
@@ -132,7 +132,7 @@ def test_mexp_preprocess_gives_what_the_three_commands_give(tmp_path):
     import cv2
 
     from mexp_lib.cli import main
-    from mexp_lib.datasets.demo import base_face
+    from mexp_lib.datasets.demo_render import base_face
     from mexp_lib.io.h5store import read_arrays
     from mexp_lib.motion.synthetic import move_by_field, smooth_field
 

@@ -36,7 +36,7 @@ def test_ststnet_overfits_a_tiny_set():
 
 
 def test_training_is_deterministic():
-    from mexp_lib.recognition.train import _train_one
+    from mexp_lib.recognition.fit import _train_one
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(12, 3, 28, 28)).astype(np.float32)
@@ -66,7 +66,7 @@ def test_offapexnet_shape_and_overfit():
 
 
 def test_precomputed_flow_image_input_and_its_mirror(real):
-    from mexp_lib.recognition.train import load_input
+    from mexp_lib.recognition.inputs import load_input
 
     png = real / "wangzhifengharrison__HTNet/STSNet_whole_norm_u_v_os/sub01_EP02_01f.png"
     x, centre = load_input(png, 28)
@@ -83,7 +83,8 @@ def test_train_fold_on_precomputed_inputs(real, tmp_path):
 
     from mexp_lib.datasets import load_dataset
     from mexp_lib.datasets.classes import CLASS_SETS, apply_class_set
-    from mexp_lib.recognition.train import build_inputs, read_input_pack, train_fold
+    from mexp_lib.recognition.inputs import build_inputs, read_input_pack
+    from mexp_lib.recognition.train import train_fold
 
     d = real / "wangzhifengharrison__HTNet"
     samples, _ = load_dataset("m", {"format": "precomputed", "root": str(d / "STSNet_whole_norm_u_v_os"), "annotations": str(d / "combined_3_class2_for_optical_flow.csv")})
@@ -125,7 +126,7 @@ def test_majority_vote():
 
 
 def test_sequence_models_overfit_a_tiny_set():
-    from mexp_lib.recognition.train import _train_one
+    from mexp_lib.recognition.fit import _train_one
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(9, 4, 3, 16, 16)).astype(np.float32)
@@ -197,9 +198,10 @@ def test_every_model_packs_its_inputs_and_trains_a_fold(model, tiny_stores, tmp_
     and the checkpoint holds that model (its weights load into a fresh build of it)."""
     import logging
 
+    from mexp_lib.recognition.inputs import build_inputs, read_input_pack
     from mexp_lib.recognition.kinds import SVM_MODELS, input_kind, input_kinds
     from mexp_lib.recognition.settings import training_settings
-    from mexp_lib.recognition.train import build_inputs, read_input_pack, train_fold
+    from mexp_lib.recognition.train import train_fold
 
     samples, flows, clips = tiny_stores
     cfg = training_settings({"model": model, "epochs": 1, "batch_size": 4, "seeds": [0], "input_size": 28})

@@ -2,7 +2,7 @@
 
 A real video brings real nuisance (head motion, blinks, talking, tracking jitter, compression);
 the injected expressions bring known ground truth. Each injection is the demo generator's
-AU-like displacement field (:func:`mexp_lib.datasets.demo.expression_field`, anchored on the
+AU-like displacement field (:func:`mexp_lib.datasets.demo_render.expression_field`, anchored on the
 frame's own landmarks, so it moves with the head) under a raised-cosine onset -> apex -> offset
 profile, warped into the face's region of each frame.
 
@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from mexp_lib.datasets.demo import EMOTIONS, Event, _profile, expression_field, warp_by_field
+from mexp_lib.datasets.demo_plan import EMOTIONS, Event
+from mexp_lib.datasets.demo_render import _profile, expression_field, warp_by_field
 
 # outer-eye-corner distance (landmarks 36 -> 45) of the renders' faces: the mean over the
 # stress benchmark's development faces placed in a 360 px frame (224 px photographs)

@@ -14,7 +14,7 @@ from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.casme3 import load_casme3
 from mexp_lib.datasets.casme_sq import load_casme_sq
 from mexp_lib.datasets.composite import DATABASES, load_composite
-from mexp_lib.datasets.demo import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
+from mexp_lib.datasets.demo_plan import CLIP_DIR, CLIP_SHEET, LONG_DIR, LONG_SHEET, demo_samples, settings
 from mexp_lib.datasets.generic import load_generic
 from mexp_lib.datasets.mmew import load_mmew
 from mexp_lib.datasets.precomputed import load_precomputed

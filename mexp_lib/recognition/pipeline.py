@@ -84,7 +84,8 @@ def run_recognition(samples: pd.DataFrame, cfg: dict[str, Any], workdir: str | P
     ``workdir/runs/<digest>/``, which also holds the folds' predictions and checkpoints)."""
     from mexp_lib.plan import dataset_plan
     from mexp_lib.recognition.evaluate import evaluate_recognition
-    from mexp_lib.recognition.train import build_inputs, train_fold
+    from mexp_lib.recognition.inputs import build_inputs
+    from mexp_lib.recognition.train import train_fold
 
     workdir = Path(workdir)
     plan = dataset_plan(cfg, dataset, samples)

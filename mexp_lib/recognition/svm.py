@@ -1,7 +1,7 @@
 """The linear SVMs of recognition, one code path: the ``flow_svm`` model's features (an
 onset -> apex flow field, optionally blurred, its global motion removed, pooled into cells), a
 linear SVM on standardised features with balanced classes (``flow_svm`` and ``lbptop_svm`` in
-:func:`mexp_lib.recognition.train.train_fold`, and :mod:`mexp_lib.recognition.baseline`'s
+:func:`mexp_lib.recognition.fit.fit_predict_model`, and :mod:`mexp_lib.recognition.baseline`'s
 leave-one-subject-out floor).
 
 Nothing here sees a test sample while fitting: standardisation statistics and the SVM come from

@@ -1,9 +1,9 @@
-"""Pack every recognition sample's model input into one store (adapter for mexp_lib.recognition.train.build_inputs)."""
+"""Pack every recognition sample's model input into one store (adapter for mexp_lib.recognition.inputs.build_inputs)."""
 from mexp_lib.datasets.table import read_sample_table
 from mexp_lib.log import logger, setup_logging
+from mexp_lib.recognition.inputs import build_inputs
 from mexp_lib.recognition.kinds import input_kinds
 from mexp_lib.recognition.samples import select_samples
-from mexp_lib.recognition.train import build_inputs
 
 setup_logging(snakemake.log[0])
 p = snakemake.params
