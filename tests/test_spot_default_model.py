@@ -150,7 +150,7 @@ def test_a_short_clip_held_expression_passes_the_noise_floor():
     nothing; the lower quartile is its noise. A still clip of the same length keeps nothing."""
     import numpy as np
 
-    from mexp_lib.spotting.core import Thresholds, find_candidates
+    from mexp_lib.spotting.intervals import Thresholds, find_candidates
 
     rng = np.random.default_rng(0)
     still = np.zeros(72)

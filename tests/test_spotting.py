@@ -252,7 +252,7 @@ def test_two_stage_model_round_trip(tmp_path):
 # --- robustness pieces of the default spotter (issue: realistic video) -------------------------
 
 def test_blink_leakage_is_regressed_out_of_the_cells():
-    from mexp_lib.spotting.core import remove_blinks
+    from mexp_lib.spotting.features import remove_blinks
 
     rng = np.random.default_rng(0)
     n = 400
@@ -283,7 +283,7 @@ def test_non_maximum_suppression_keeps_one_proposal_per_expression():
 
 
 def test_mad_floor_spots_nothing_in_noise_alone():
-    from mexp_lib.spotting.core import find_candidates
+    from mexp_lib.spotting.intervals import find_candidates
 
     rng = np.random.default_rng(1)
     noise = np.abs(rng.normal(0, 0.05, 600)) + 0.1
@@ -316,7 +316,8 @@ def test_apex_boundaries_measure_onset_and_offset(demo_face):
     from mexp_lib.datasets.demo_render import expression_field, warp_by_field
     from mexp_lib.motion.flow import FlowParams, make_flow
     from mexp_lib.motion.regions import HeadMotion, face_masks
-    from mexp_lib.spotting.core import apex_boundaries, boundary_scales, grid_edges
+    from mexp_lib.spotting.features import apex_boundaries, boundary_scales
+    from mexp_lib.spotting.settings import grid_edges
 
     img, lm = demo_face
     face = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)

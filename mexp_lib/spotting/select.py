@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mexp_lib.metrics import spotting_scores
-from mexp_lib.spotting.core import loso_splits, spot_fold, spot_loso
+from mexp_lib.spotting.folds import loso_splits, spot_fold, spot_loso
 from mexp_lib.spotting.settings import TYPES, spotting_settings
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def fit_spot(train: Scores, test: Scores, subjects: dict[str, str], gt: pd.DataF
 
 
 def spot_folds(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Leave-one-subject-out spotting (:func:`mexp_lib.spotting.core.spot_loso`); with
+    """Leave-one-subject-out spotting (:func:`mexp_lib.spotting.folds.spot_loso`); with
     ``spotter: select`` the spotter of each fold chosen on its training subjects (module doc).
     Returns (intervals, selection table: fold, type, p, floor, train_f1, spotter and
     ``inner_f1_<candidate>``)."""

@@ -18,8 +18,10 @@ from mexp_lib.io.frames import video_name
 from mexp_lib.io.h5store import open_store, write_store
 from mexp_lib.io.skip import skip_reason, write_skip
 from mexp_lib.spotting.baseline import stack_scores
-from mexp_lib.spotting.core import Thresholds, select_thresholds, spot_configured, spotting_features
 from mexp_lib.spotting.evaluate import plot_timeline
+from mexp_lib.spotting.features import spotting_features
+from mexp_lib.spotting.folds import select_thresholds
+from mexp_lib.spotting.intervals import Thresholds, spot_configured
 from mexp_lib.spotting.select import available, candidate, choose_spotter, spot_folds
 from mexp_lib.spotting.settings import TYPES, is_learned, spotting_settings
 
