@@ -70,18 +70,27 @@ def choose_spotter(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, c
     return best, f1
 
 
+def select_fold(train: Scores, test: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any],
+                fold: str = "") -> tuple[pd.DataFrame, dict[str, Any], dict[str, float], str, dict[str, float]]:
+    """One fold of ``spotter: select``: the candidate chosen on ``train``'s subjects (the first
+    available without training videos), fitted on ``train``, ``test`` spotted. Returns
+    (intervals, thresholds, training F1, the candidate, every candidate's inner F1)."""
+    chosen, f1 = choose_spotter(train, subjects, gt[gt.video.isin(list(train))], cfg) if train else (available(train | test, cfg)[0], {})
+    logger.info("fold %s: spotter %s chosen on %d training videos (inner F1 %s)", fold, chosen, len(train), f1)
+    (tr, ccfg), (te, _) = candidate(train, cfg, chosen), candidate(test, cfg, chosen)
+    pred, th, train_f1 = spot_fold(tr, te, gt, ccfg, fold=fold)
+    return pred, th, train_f1, chosen, f1
+
+
 def fit_spot(train: Scores, test: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     """Spot the ``test`` videos with a spotter fitted on the ``train`` videos alone (one fold of
     :func:`spot_folds`; with ``spotter: select`` the spotter chosen on ``train``'s subjects).
     Returns (intervals, the spotter that ran)."""
     cfg = spotting_settings(cfg)
-    name = str(cfg["spotter"])
-    if name == "select":
-        name, f1 = choose_spotter(train, subjects, gt[gt.video.isin(list(train))], cfg) if train else (available(train | test, cfg)[0], {})
-        logger.info("spotter %s chosen on %d training videos (inner F1 %s)", name, len(train), f1)
-        (train, cfg), (test, _) = candidate(train, cfg, name), candidate(test, cfg, name)
-    pred, _, _ = spot_fold(train, test, gt, cfg)
-    return pred, name
+    if cfg["spotter"] == "select":
+        pred, _, _, name, _ = select_fold(train, test, subjects, gt, cfg)
+        return pred, name
+    return spot_fold(train, test, gt, cfg)[0], str(cfg["spotter"])
 
 
 def spot_folds(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,10 +103,7 @@ def spot_folds(scores: Scores, subjects: dict[str, str], gt: pd.DataFrame, cfg: 
         return spot_loso(scores, subjects, gt, cfg)
     preds, sel = [], []
     for s, train, test in loso_splits(scores, subjects):
-        chosen, f1 = choose_spotter(train, subjects, gt[gt.video.isin(list(train))], cfg) if train else (available(scores, cfg)[0], {})
-        logger.info("fold %s: spotter %s chosen on %d training videos (inner F1 %s)", s, chosen, len(train), f1)
-        (tr, ccfg), (te, _) = candidate(train, cfg, chosen), candidate(test, cfg, chosen)
-        pred, th, train_f1 = spot_fold(tr, te, gt, ccfg, fold=s)
+        pred, th, train_f1, chosen, f1 = select_fold(train, test, subjects, gt, cfg, fold=s)
         preds.append(pred)
         for t in TYPES:
             sel.append({"fold": s, "type": t, "p": th[t].p, "floor": th[t].floor, "train_f1": train_f1[t], "spotter": chosen,
