@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -322,6 +323,14 @@ def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> No
 STAGES = ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow")
 
 
+def demo_generator(subjects: int) -> dict[str, Any]:
+    """The generator block of part 3's demo: one clip per subject and class, short long videos,
+    PNG frames with light noise (what the committed results were measured on; the generator's
+    defaults, the schema's, are the workflow demo's JPEG 80 and noise 3)."""
+    return {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1,
+            "micro_amplitude": [0.8, 3.0], "macro_seconds": [0.8, 1.8], "noise_sigma": 1.5, "jpeg_quality": None}
+
+
 def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str], clips_per_job: int | None = None) -> None:
     """Per-clip job seconds of the demo's per-clip stages, from Snakemake's benchmark files: a
     demo of about ``clips`` short clips (its long videos are not run), every recognition clip
@@ -332,7 +341,7 @@ def workflow_cost(work: Path, clips: int, repo: Path, env: dict[str, str], clips
     wd = work / "wf"
     (wd / "config").mkdir(parents=True)
     subjects = max(2, int(np.ceil(clips / 3)))
-    cfg = {"datasets": {"demo": {"format": "demo", "generator": {"seed": 7, "subjects": subjects, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1}}}}
+    cfg = {"datasets": {"demo": {"format": "demo", "generator": demo_generator(subjects)}}}
     if clips_per_job is not None:
         cfg["batching"] = {"clips_per_job": clips_per_job}
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg))

@@ -56,7 +56,8 @@ def fill_defaults(instance: Any, schema: Mapping[str, Any], where: str = "", *, 
     recursively (into defaults just filled, too). Keys of a closed object
     (``additionalProperties: false``) that the schema does not know raise a
     :class:`ConfigError` naming the dotted key; ``passthrough`` keys (top level only) are kept
-    as they are."""
+    as they are. An object marked ``x-fill-defaults: false`` (a demo's ``generator``: its
+    stage fills its defaults itself) is checked for unknown keys but not filled."""
     schema = _local_ref(schema)
     if not isinstance(instance, dict):
         return copy.deepcopy(instance)
@@ -78,6 +79,8 @@ def fill_defaults(instance: Any, schema: Mapping[str, Any], where: str = "", *, 
             out[key] = fill_defaults(value, extra, dotted)
         else:
             out[key] = copy.deepcopy(value)
+    if schema.get("x-fill-defaults", True) is False:
+        return out
     for key, sub in props.items():
         sub = _local_ref(sub)
         if key not in out and "default" in sub:

@@ -295,7 +295,8 @@ def test_official_sheets_load_with_default_settings(real, fmt, path, extra, n, f
 def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
     from mexp_lib.datasets.demo import generate_demo
 
-    gen = {"subjects": 2, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1, "frame_size": 128}
+    gen = {"subjects": 2, "clips_per_class": 1, "long_seconds": 8, "micro_per_long": 1, "macro_per_long": 1, "frame_size": 128,
+           "micro_amplitude": [0.8, 3.0], "macro_seconds": [0.8, 1.8], "noise_sigma": 1.5, "jpeg_quality": None}  # PNG, light noise
     cfg = {"format": "demo", "root": str(tmp_path / "demo"), "generator": gen}
     generate_demo(cfg["root"], gen)
     planned = planned_samples("demo", cfg)

@@ -15,6 +15,8 @@ from mexp_lib.datasets.demo_plan import DEFAULTS, NUISANCE, expression_counts, p
 from mexp_lib.datasets.demo_render import render_video
 
 REPO = Path(__file__).resolve().parents[1]
+# one long video; the expressions' ranges these tests were written with (the generator's defaults now are the demo's)
+PLAN = {"seed": 4, "subjects": 1, "clips_per_class": 0, "frame_size": 128, "long_seconds": 20.0, "micro_amplitude": [0.8, 3.0], "macro_seconds": [0.8, 1.8]}
 
 
 def bench():
@@ -26,7 +28,7 @@ def bench():
 
 
 def long_plan(**over):
-    g = {"seed": 4, "subjects": 1, "clips_per_class": 0, "frame_size": 128, "long_seconds": 20.0, **over}
+    g = {**PLAN, **over}
     return plan_demo(g)[0]
 
 
@@ -88,7 +90,7 @@ def test_nuisance_motions_are_planned_apart_and_never_annotated(tmp_path):
     expr = [e for e in p.events if e.type in ("micro", "macro")]
     assert nuis and {e.kind for e in nuis} <= set(NUISANCE)
     assert all(n.offset < x.onset or n.onset > x.offset for n in nuis for x in expr)
-    samples = demo_samples("demo", tmp_path, {"seed": 4, "subjects": 1, "clips_per_class": 0, "frame_size": 128, "long_seconds": 20.0, "nuisance_per_minute": 15.0})
+    samples = demo_samples("demo", tmp_path, {**PLAN, "nuisance_per_minute": 15.0})
     assert len(samples) == len(expr)
 
 

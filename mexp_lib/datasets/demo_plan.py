@@ -7,6 +7,7 @@ without touching the disk, so that the workflow knows the demo's samples before 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mexp_lib.config import load_schema
 from mexp_lib.datasets.table import SAMPLE_COLUMNS
 
 CLIP_SHEET = "CASME2-coding-demo.xlsx"
@@ -32,37 +34,16 @@ EMOTION_AUS = {"happiness": "6+12", "disgust": "4+9+10", "surprise": "1+2+26"}
 
 VIDEO_CODES = [("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"), ("0502", "happy1")]
 
-DEFAULTS: dict[str, Any] = {
-    "seed": 7,
-    "subjects": 10,
-    "clips_per_class": 2,
-    "frame_size": 192,
-    "clip_fps": 60.0,
-    "long_videos_per_subject": 1,
-    "long_fps": 30.0,
-    "long_seconds": 30.0,
-    "micro_per_long": 3,
-    "macro_per_long": 2,
-    "micro_amplitude": [0.8, 3.0],
-    "macro_amplitude": [3.5, 7.0],
-    "noise_sigma": 1.5,
-    "jpeg_quality": None,
-    "micro_seconds": [0.25, 0.5],
-    "macro_seconds": [0.8, 1.8],
-    "faces": None,
-    "face_subjects": None,
-    "head_motion": 1.0,
-    "expression_span": [0.0, 1.0],
-    "clip_overlap": None,
-    "clip_drift": None,
-    # long videos only (the stress sweep's factors); the defaults render what earlier versions did
-    "head_rotation": None,
-    "blink_interval": [1.5, 4.0],
-    "expressions_per_minute": None,
-    "nuisance_per_minute": 0.0,
-    "nuisance_kinds": ["talking", "swallowing", "gaze"],
-    "nuisance_amplitude": [1.0, 3.0],
-}
+
+def generator_schema() -> dict[str, Any]:
+    """The schema of a demo entry's ``generator`` block (``datasets.<name>.generator``)."""
+    return load_schema()["properties"]["datasets"]["additionalProperties"]["properties"]["generator"]  # type: ignore[no-any-return]
+
+
+# The generator's defaults: the schema's (their one source), which render the workflow's demo --
+# the one `mexp demo` renders. Long videos' stress factors (head_rotation, blink_interval,
+# expressions_per_minute, nuisance_*) default to what earlier versions rendered.
+DEFAULTS: dict[str, Any] = {k: v["default"] for k, v in generator_schema()["properties"].items()}
 
 # Non-expression facial motion of long videos: localised motions with their own timing, planned
 # away from the expressions like blinks and never annotated. kind -> (seconds range, profile)
@@ -102,8 +83,8 @@ class VideoPlan:
 
 
 def settings(gen: dict[str, Any] | None) -> dict[str, Any]:
-    """Generator settings: ``DEFAULTS`` updated with the config's ``generator`` block."""
-    out = dict(DEFAULTS)
+    """Generator settings: ``DEFAULTS`` (the schema's) updated with the config's ``generator`` block."""
+    out = copy.deepcopy(DEFAULTS)
     out.update(gen or {})
     return out
 
