@@ -16,6 +16,7 @@ from mexp_lib.config import (
     default,
     describe_defaults,
     flag_help,
+    load_schema,
 )
 from mexp_lib.errors import ConfigError, MexpError
 
@@ -268,10 +269,16 @@ def _preprocess(a: argparse.Namespace) -> int:
     return 0
 
 
+def demo_generator(a: argparse.Namespace) -> dict[str, int]:
+    """The generator block ``mexp demo`` renders: the schema's defaults, which are the workflow's
+    demo (config/config.yaml's ``demo`` entry), with only ``--seed`` / ``--subjects`` given."""
+    return {k: v for k, v in (("seed", a.seed), ("subjects", a.subjects)) if v is not None}
+
+
 def _demo(a: argparse.Namespace) -> int:
     from mexp_lib.datasets.demo import generate_demo
 
-    generate_demo(a.root, {"seed": a.seed, "subjects": a.subjects})
+    generate_demo(a.root, demo_generator(a))
     return 0
 
 
@@ -433,10 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dm = sub.add_parser("demo", help="render the synthetic demo dataset into a folder",
                         description="Render the synthetic demo dataset (short clips with a CASME II-style sheet, long videos with a "
-                                    "CAS(ME)^2-style sheet) into ROOT, as the workflow's generate_demo rule does.")
+                                    "CAS(ME)^2-style sheet) into ROOT: the workflow's demo (config/config.yaml's demo entry; its settings are "
+                                    "the schema's generator defaults), as its generate_demo rule renders it.")
     dm.add_argument("root", help="folder to render into (created; replaced if it exists)")
-    dm.add_argument("--seed", type=int, default=7, help="random seed of the faces' expressions and timing (default: %(default)s)")
-    dm.add_argument("--subjects", type=_number(int, 2, strict=False), default=10, help="number of subjects, at least 2 (default: %(default)s)")
+    gen = load_schema()["properties"]["datasets"]["additionalProperties"]["properties"]["generator"]["properties"]
+    dm.add_argument("--seed", type=int, help=f"random seed of the faces' expressions and timing (default: the workflow demo's, {gen['seed']['default']})")
+    dm.add_argument("--subjects", type=_number(int, 2, strict=False),
+                    help=f"number of subjects, at least 2 (default: the workflow demo's, {gen['subjects']['default']})")
     dm.set_defaults(func=_demo)
     return p
 

@@ -1,5 +1,7 @@
 """Loaders on the real annotation sheets in ../shared, the generic format, and the demo."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -15,6 +17,8 @@ from mexp_lib.datasets.samm import load_samm, load_samm_lv
 from mexp_lib.datasets.smic import load_smic
 from mexp_lib.datasets.table import LoadReport
 from mexp_lib.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("on_bad_row", ["error", "skip"])
@@ -308,14 +312,41 @@ def test_demo_plan_equals_what_the_loaders_read_back(tmp_path):
 
 
 
-def test_the_schema_names_every_demo_generator_default():
-    """The generator's keys are listed twice, its defaults once (demo_plan.DEFAULTS; the schema's
-    ``generator`` properties carry none): both lists name the same keys."""
-    from mexp_lib.config import load_schema
-    from mexp_lib.datasets.demo_plan import DEFAULTS
+def test_the_generator_defaults_have_one_source_the_schema():
+    """Every generator key has its default in the schema and nowhere else: demo_plan.DEFAULTS is
+    read from it. The resolved config keeps a demo entry's generator block as written (the
+    generate_demo rule's params say what the config says; the renderer fills the defaults)."""
+    import yaml
 
-    entry = load_schema()["properties"]["datasets"]["additionalProperties"]
-    assert set(entry["properties"]["generator"]["properties"]) == set(DEFAULTS)
+    from mexp_lib.config import resolve_config
+    from mexp_lib.datasets.demo_plan import DEFAULTS, generator_schema
+
+    props = generator_schema()["properties"]
+    assert all("default" in p for p in props.values()), [k for k, p in props.items() if "default" not in p]
+    assert DEFAULTS == {k: p["default"] for k, p in props.items()}
+    written = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    assert resolve_config(written)["datasets"]["demo"]["generator"] == written["datasets"]["demo"]["generator"]
+
+
+def test_mexp_demo_renders_the_workflows_demo():
+    """`mexp demo` renders with the settings the workflow's generate_demo rule renders
+    config/config.yaml's demo with (same resolved settings, same plan); --seed and --subjects
+    still override."""
+    import yaml
+
+    from mexp_lib.cli import build_parser, demo_generator
+    from mexp_lib.config import resolve_config
+    from mexp_lib.datasets.demo_plan import plan_demo, settings
+    from mexp_lib.stages import stage_settings
+
+    cfg = resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
+    workflow = settings(stage_settings(cfg, "generate_demo", "demo")["datasets"]["demo"].get("generator"))
+    cli = settings(demo_generator(build_parser().parse_args(["demo", "out"])))
+    assert cli == workflow
+    assert plan_demo(cli) == plan_demo(workflow)
+    given = settings(demo_generator(build_parser().parse_args(["demo", "out", "--seed", "3", "--subjects", "4"])))
+    assert given == {**workflow, "seed": 3, "subjects": 4}
+
 
 def test_precomputed_flow_images_as_a_dataset(real, tmp_path):
     d = real / "wangzhifengharrison__HTNet"
