@@ -1,6 +1,8 @@
 """Models: shapes and a tiny overfit; the fold trainer's determinism; every registered model
 packing its inputs and training a fold in process."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,3 +226,26 @@ def test_every_model_packs_its_inputs_and_trains_a_fold(model, tiny_stores, tmp_
         assert "AU branch: 5 of 6 training samples have coded AUs" in caplog.text
     else:
         assert "AU branch" not in caplog.text
+
+
+@pytest.mark.parametrize(("fold_by", "fold", "message"), [
+    ("subject", "s1", "fold 's1' (subject): no training samples"),
+    ("source", "tiny", "fold 'tiny' (source): no training samples"),
+])
+def test_a_fold_without_training_samples_is_refused(fold_by, fold, message, tiny_stores, tmp_path):
+    """train_fold splits its one fold with the one fold splitter (mexp_lib.plan.split_folds): a
+    fold that leaves nothing to train on stops naming the fold and its column."""
+    from mexp_lib.errors import DataError
+    from mexp_lib.recognition.inputs import build_inputs
+    from mexp_lib.recognition.kinds import input_kinds
+    from mexp_lib.recognition.settings import training_settings
+    from mexp_lib.recognition.train import train_fold
+
+    samples, flows, clips = tiny_stores
+    cfg = training_settings({"model": "flow_svm", "seeds": [0]})
+    pack = tmp_path / "inputs.h5"
+    build_inputs(samples, flows, size=28, out=pack, kinds=input_kinds(cfg), clips=clips, field=dict(cfg["flow_svm"]))
+    only = samples[samples[fold_by] == fold]
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        train_fold(only, pack, test_subject=fold, classes=CLASSES, cfg=cfg, out_predictions=tmp_path / "p.csv",
+                   out_checkpoint=tmp_path / "m.pt", fold_by=fold_by)

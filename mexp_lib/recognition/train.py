@@ -19,6 +19,7 @@ from mexp_lib.device import select_device
 from mexp_lib.errors import ConfigError, DataError
 from mexp_lib.io.atomic import write_json
 from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
+from mexp_lib.plan import split_folds
 from mexp_lib.recognition.fit import fit_predict_model, model_options, normalisation, prediction_rows, write_fold
 from mexp_lib.recognition.inputs import read_input_pack
 from mexp_lib.recognition.kinds import AUTO, SVM_MODELS, candidate_models, input_kind, input_kinds
@@ -60,8 +61,7 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
         logger.warning("%d sample(s) skipped by the face stage are left out", len(samples) - len(usable))
     if fold_by not in ("subject", "source"):
         raise ValueError(f"fold_by must be 'subject' or 'source', not {fold_by!r}")
-    train = usable[usable[fold_by] != test_subject]
-    test = usable[usable[fold_by] == test_subject]
+    _, train, test = next(split_folds(usable, fold_by, [test_subject]))
     if train.empty:
         raise DataError(f"fold {test_subject!r} ({fold_by}): no training samples")
     xs_tr, xs_te = {}, {}
