@@ -9,13 +9,16 @@ from the cache, never copied) hold no annotated micro-expressions. Every spotter
 (a) **detections per minute** on each real video, and on the neutral stretches of the neutral
     video (``pexels-8090198``: frontal and still, no expression), where every detection is false;
 (b) **semi-synthetic**: micro- and macro-expressions of known timing warped into the real videos
-    (:mod:`mexp_lib.datasets.inject`; amplitudes as in the middle bucket, scaled to each frame's
-    face size), spotted leave-one-video-out (each fold fitted on the rendered videos and the other
-    injected real videos) and scored with the MEGC metrics;
+    (:mod:`mexp_lib.datasets.inject`; amplitudes and durations as in the middle bucket, scaled to
+    each frame's face size), :data:`INJECT_PER_MIN` per minute of each video's usable frames
+    (micro : macro 3 : 2, as in the renders), ``--inject-seeds`` independent injection plans per
+    video (each its own injected copy of the real video); spotted leave-one-real-video-out (each
+    fold fitted on the rendered videos and every injected copy of the other real videos) and
+    scored with the MEGC metrics: pooled over seeds, per seed and per real video;
 (c) **the held smile** of ``single_face.mp4`` (neutral to frame ~16, smile held to the end):
     spotted as one macro-expression, or not.
 
-Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_real_video.py --part dev --spotters default floor mdmd [--csv FILE]
+Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_real_video.py --part dev --spotters default floor mdmd [--inject-seeds 4] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -55,8 +58,14 @@ VIDEOS = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "pexels-kindel-media-8
           "face_noface.mov", "noface_face.mov"]
 # neutral stretches (seconds, from SOURCES.md): every detection there is false
 NEUTRAL = {"pexels-8090198-sd_640_338_25fps.mp4": [(0.0, 7.0), (27.0, 45.8)]}
-# videos long enough to receive injections: (micro, macro) per video
-INJECT = {"WolfgangLanger_Pexels.mp4": (3, 2), "pexels-kindel-media-8164110.mp4": (2, 1), "pexels-8090198-sd_640_338_25fps.mp4": (5, 3)}
+# videos long enough to receive injections (single_face.mp4: 2.4 s; face_noface / noface_face: a
+# face in the frame for a few seconds only)
+INJECT = ["WolfgangLanger_Pexels.mp4", "pexels-kindel-media-8164110.mp4", "pexels-8090198-sd_640_338_25fps.mp4"]
+# expressions injected per minute of a video's usable frames: the stress sweep's densest
+# expressions_per_min bucket (the renders' middle is 15), so that each plan holds as many as the
+# spotters are benchmarked on; micro : macro 3 : 2 as in the renders (micro_per_long, macro_per_long)
+INJECT_PER_MIN = 24.0
+INJECT_SEEDS = 4
 SMILE = ("single_face.mp4", 16)  # the smile's onset frame (1-based, about)
 FACE_REAL = {"on_missing_face": "skip"}
 
@@ -98,30 +107,57 @@ def faced(cdir: Path, videos: list[str]) -> list[str]:
     return [v for v in videos if skip_reason(cdir / "faces" / f"{v}.json") is None]
 
 
-def inject(workdir: Path, real: Path, part: str) -> tuple[Path, pd.DataFrame, dict[str, float]]:
-    """The semi-synthetic videos: injections planned in each video's frames with a tracked face
-    (the real video's own landmarks), written as JPEG 95 frames; their ground truth."""
+def usable_frames(real: Path, v: str) -> np.ndarray:
+    """Frames of real video ``v`` with a tracked, near-frontal face (outer eye corners at least
+    0.7 x their median apart): where injections may go."""
+    lm = read_landmarks(real / "faces" / f"{v}.json")
+    iod = face_iod(lm.points)
+    return np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
+
+
+def inject(workdir: Path, real: Path, part: str, seeds: int) -> tuple[Path, pd.DataFrame, dict[str, float]]:
+    """The semi-synthetic videos ``<real video>_i<seed>``: injections planned in each video's
+    usable frames (:func:`usable_frames`, the real video's own landmarks), written as JPEG 95
+    frames; their ground truth (subject: the real video). Cached per injection rate."""
     middle = BUCKETS[0].settings
-    cdir = workdir / "semi" / part
+    cdir = workdir / "semi" / part / f"per_min{INJECT_PER_MIN:g}"
     (cdir / "videos").mkdir(parents=True, exist_ok=True)
     sheets, fps = [], {}
-    for i, (v, (micro, macro)) in enumerate(INJECT.items()):
-        name = Path(v).stem
-        fps[name] = video_fps(REAL / v)
+    for i, v in enumerate(INJECT):
+        stem, rate = Path(v).stem, video_fps(REAL / v)
         lm = read_landmarks(real / "faces" / f"{v}.json")
-        # frames with a tracked, near-frontal face (outer eye corners at least 0.7 x their median apart)
-        iod = face_iod(lm.points)
-        usable = np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
-        rng = np.random.default_rng([int(PARTS[part]["seed"]), 7, i])
-        inj = plan_injections(usable, fps[name], rng, micro=micro, macro=macro, micro_amplitude=tuple(middle["micro_px"]),
-                              macro_amplitude=tuple(middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
-                              macro_seconds=tuple(f / 30 for f in middle["macro_frames"]))
-        if not (cdir / "videos" / name).exists():
-            write_injected_video(open_frames(str(REAL / v)).iter_frames(), lm.points, inj, cdir / "videos" / name)
-        sheets.append(injection_sheet(name, name, inj))
+        usable = usable_frames(real, v)
+        n = int(round(INJECT_PER_MIN * usable.sum() / rate / 60))
+        micro = int(round(n * 3 / 5))
+        for seed in range(seeds):
+            name = f"{stem}_i{seed}"
+            fps[name] = rate
+            rng = np.random.default_rng([int(PARTS[part]["seed"]), 7, i, seed])
+            inj = plan_injections(usable, rate, rng, micro=micro, macro=n - micro, micro_amplitude=tuple(middle["micro_px"]),
+                                  macro_amplitude=tuple(middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
+                                  macro_seconds=tuple(f / 30 for f in middle["macro_frames"]))
+            if not (cdir / "videos" / name).exists():
+                write_injected_video(open_frames(str(REAL / v)).iter_frames(), lm.points, inj, cdir / "videos" / name)
+            sheets.append(injection_sheet(name, stem, inj))
     gt = pd.concat(sheets, ignore_index=True)
     face_stage(cdir, list(fps))
     return cdir, gt, fps
+
+
+def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame) -> list[dict[str, Any]]:
+    """The semi-synthetic rows of one spotter: pooled over every injected video, per injection
+    seed and per real video (MEGC metrics with their counts)."""
+    rows = []
+    seed_of = {v: v.rsplit("_i", 1)[1] for v in sgt.video.unique()}
+    groups = [("all", list(seed_of))]
+    groups += [(f"seed {s}", [v for v in seed_of if seed_of[v] == s]) for s in sorted(set(seed_of.values()), key=int)]
+    groups += [(subject, sorted(sgt.video[sgt.subject == subject].unique())) for subject in sorted(sgt.subject.unique())]
+    for label, videos in groups:
+        r = f1_row(sgt[sgt.video.isin(videos)], pred[pred.video.isin(videos)])
+        rows.append({"part": part, "spotter": name, "what": "semi-synthetic F1", "video": label, "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
+        print(f"{name:42s} semi-synthetic {label:32s} F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
+              f"TP {r['tp']} FP {r['fp']} FN {r['fn']})", flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="select: the schema's default spotter, which mexp spot ships fitted (benchmarks/build_spot_model.py)")
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache"), help="cache (the stress benchmark's folder is shared)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"], help="parts of the benchmark not to run")
+    ap.add_argument("--inject-seeds", type=int, default=INJECT_SEEDS, help="injection plans (injected copies) per real video")
     ap.add_argument("--csv", help="write the rows here too")
     a = ap.parse_args(argv)
     if not REAL.is_dir():
@@ -145,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     face_stage(real, VIDEOS, FACE_REAL)
     rvideos = faced(real, VIDEOS)
     print(f"training: {len(tvideos)} rendered videos; real videos with a face: {rvideos} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    semi = inject(work / "spotting_real_video", real, a.part) if "b" not in a.skip else None
+    semi = inject(work / "spotting_real_video", real, a.part, a.inject_seeds) if "b" not in a.skip else None
     rows: list[dict[str, Any]] = []
     for short in a.spotters:
         name = {**SHORT, **ON_REQUEST_SHORT}[short]
@@ -179,14 +216,13 @@ def main(argv: list[str] | None = None) -> int:
             sdir, sgt, sfps = semi
             svideos = faced(sdir, list(sfps))
             sc = scores_of(sdir, svideos, sfps, feat_cfg, floor=floor)
+            subject = dict(zip(sgt.video, sgt.subject, strict=False))
             preds = []
-            for v in svideos:  # leave one real video out: fitted on the rendered videos and the other injected ones
-                tr = {**train, **{u: sc[u] for u in svideos if u != v}}
-                preds.append(fit_and_spot(tr, pd.concat([tgt, sgt[sgt.video != v]], ignore_index=True), {v: sc[v]}, spot_cfg))
-            r = f1_row(sgt[sgt.video.isin(svideos)], pd.concat(preds, ignore_index=True))
-            rows.append({"part": a.part, "spotter": name, "what": "semi-synthetic F1", "video": "all", "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
-            print(f"{name:42s} semi-synthetic F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
-                  f"TP {r['tp']} FP {r['fp']} FN {r['fn']})", flush=True)
+            for held in sorted({subject[v] for v in svideos}):  # leave one real video (every injected copy) out
+                out = [v for v in svideos if subject[v] == held]
+                tr = {**train, **{u: sc[u] for u in svideos if subject[u] != held}}
+                preds.append(fit_and_spot(tr, pd.concat([tgt, sgt[sgt.subject != held]], ignore_index=True), {v: sc[v] for v in out}, spot_cfg))
+            rows += semi_rows(a.part, name, sgt[sgt.video.isin(svideos)], pd.concat(preds, ignore_index=True))
     table = pd.DataFrame(rows)
     if a.csv:
         table.to_csv(a.csv, index=False)
