@@ -144,19 +144,28 @@ def inject(workdir: Path, real: Path, part: str, seeds: int) -> tuple[Path, pd.D
     return cdir, gt, fps
 
 
+def touched(gt: pd.DataFrame, pred: pd.DataFrame) -> int:
+    """Ground-truth events that some predicted interval overlaps at all, whatever its type (the
+    MEGC match needs IoU >= 0.5 and the type): found roughly, or not at all."""
+    from mexp_lib.metrics import iou
+
+    return sum(any(iou((g.onset, g.offset), (p.onset, p.offset)) > 0 for p in pred[pred.video == g.video].itertuples()) for g in gt.itertuples())
+
+
 def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame) -> list[dict[str, Any]]:
     """The semi-synthetic rows of one spotter: pooled over every injected video, per injection
-    seed and per real video (MEGC metrics with their counts)."""
+    seed and per real video (MEGC metrics with their counts; ``touched``: :func:`touched`)."""
     rows = []
     seed_of = {v: v.rsplit("_i", 1)[1] for v in sgt.video.unique()}
     groups = [("all", list(seed_of))]
     groups += [(f"seed {s}", [v for v in seed_of if seed_of[v] == s]) for s in sorted(set(seed_of.values()), key=int)]
     groups += [(subject, sorted(sgt.video[sgt.subject == subject].unique())) for subject in sorted(sgt.subject.unique())]
     for label, videos in groups:
-        r = f1_row(sgt[sgt.video.isin(videos)], pred[pred.video.isin(videos)])
+        g, p = sgt[sgt.video.isin(videos)], pred[pred.video.isin(videos)]
+        r = {**f1_row(g, p), "touched": touched(g, p)}
         rows.append({"part": part, "spotter": name, "what": "semi-synthetic F1", "video": label, "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
         print(f"{name:42s} semi-synthetic {label:32s} F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
-              f"TP {r['tp']} FP {r['fp']} FN {r['fn']})", flush=True)
+              f"TP {r['tp']} FP {r['fp']} FN {r['fn']}; {r['touched']} of {len(g)} overlapped at all)", flush=True)
     return rows
 
 

@@ -121,13 +121,31 @@ def test_head_rotation_is_its_own_key():
     assert any(not np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # rotation alone moves the head
 
 
-def test_real_video_benchmark_names_only_known_videos():
-    """The real-video benchmark's neutral stretches, injections and held smile refer to videos
-    it reads (and SOURCES.md lists, where ../shared is present)."""
+def real_video_bench():
     sys.path.insert(0, str(REPO / "benchmarks"))
     spec = importlib.util.spec_from_file_location("bench_spotting_real_video", REPO / "benchmarks/bench_spotting_real_video.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_semi_synthetic_rows_pool_seeds_and_real_videos():
+    """The semi-synthetic rows: all injected copies pooled, then per injection seed and per real
+    video; ``touched`` counts events any prediction overlaps, whatever its type and IoU."""
+    mod = real_video_bench()
+    gt = pd.DataFrame({"subject": ["a", "a", "b"], "video": ["a_i0", "a_i1", "b_i0"], "onset": [10, 10, 50], "apex": [12, 12, 60],
+                       "offset": [15, 15, 80], "type": ["micro", "micro", "macro"], "emotion": ["happiness"] * 3})
+    pred = pd.DataFrame({"video": ["a_i0", "a_i1", "b_i0"], "onset": [10, 14, 200], "offset": [15, 30, 220], "type": ["micro", "macro", "macro"]})
+    rows = {r["video"]: r for r in mod.semi_rows("dev", "x", gt, pred)}
+    assert list(rows) == ["all", "seed 0", "seed 1", "a", "b"]
+    assert (rows["all"]["tp"], rows["all"]["fp"], rows["all"]["fn"], rows["all"]["touched"]) == (1, 2, 2, 2)
+    assert (rows["seed 1"]["tp"], rows["seed 1"]["touched"]) == (0, 1) and rows["b"]["touched"] == 0
+
+
+def test_real_video_benchmark_names_only_known_videos():
+    """The real-video benchmark's neutral stretches, injections and held smile refer to videos
+    it reads (and SOURCES.md lists, where ../shared is present)."""
+    mod = real_video_bench()
     assert set(mod.NEUTRAL) | set(mod.INJECT) | {mod.SMILE[0]} <= set(mod.VIDEOS)
     if (mod.REAL / "SOURCES.md").exists():
         listed = (mod.REAL / "SOURCES.md").read_text()
