@@ -18,7 +18,7 @@ from the cache, never copied) hold no annotated micro-expressions. Every spotter
 (c) **the held smile** of ``single_face.mp4`` (neutral to frame ~16, smile held to the end):
     spotted as one macro-expression, or not.
 
-Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_real_video.py --part dev --spotters default floor mdmd [--inject-seeds 4] [--csv FILE]
+Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_real_video.py --part dev --spotters default floor mdmd [--inject-seeds 4] [--inject-gain 1] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -115,12 +115,14 @@ def usable_frames(real: Path, v: str) -> np.ndarray:
     return np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
 
 
-def inject(workdir: Path, real: Path, part: str, seeds: int) -> tuple[Path, pd.DataFrame, dict[str, float]]:
+def inject(workdir: Path, real: Path, part: str, seeds: int, gain: float = 1.0) -> tuple[Path, pd.DataFrame, dict[str, float]]:
     """The semi-synthetic videos ``<real video>_i<seed>``: injections planned in each video's
     usable frames (:func:`usable_frames`, the real video's own landmarks), written as JPEG 95
-    frames; their ground truth (subject: the real video). Cached per injection rate."""
+    frames; their ground truth (subject: the real video). ``gain``: every amplitude times this
+    (1: the middle bucket's; more: how large an expression must be to stand out of the real
+    video's motion). Cached per injection rate and gain."""
     middle = BUCKETS[0].settings
-    cdir = workdir / "semi" / part / f"per_min{INJECT_PER_MIN:g}"
+    cdir = workdir / "semi" / part / (f"per_min{INJECT_PER_MIN:g}" + ("" if gain == 1 else f"_x{gain:g}"))
     (cdir / "videos").mkdir(parents=True, exist_ok=True)
     sheets, fps = [], {}
     for i, v in enumerate(INJECT):
@@ -133,8 +135,8 @@ def inject(workdir: Path, real: Path, part: str, seeds: int) -> tuple[Path, pd.D
             name = f"{stem}_i{seed}"
             fps[name] = rate
             rng = np.random.default_rng([int(PARTS[part]["seed"]), 7, i, seed])
-            inj = plan_injections(usable, rate, rng, micro=micro, macro=n - micro, micro_amplitude=tuple(middle["micro_px"]),
-                                  macro_amplitude=tuple(middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
+            inj = plan_injections(usable, rate, rng, micro=micro, macro=n - micro, micro_amplitude=tuple(gain * x for x in middle["micro_px"]),
+                                  macro_amplitude=tuple(gain * x for x in middle["macro_px"]), micro_seconds=tuple(f / 30 for f in middle["micro_frames"]),
                                   macro_seconds=tuple(f / 30 for f in middle["macro_frames"]))
             if not (cdir / "videos" / name).exists():
                 write_injected_video(open_frames(str(REAL / v)).iter_frames(), lm.points, inj, cdir / "videos" / name)
@@ -152,7 +154,7 @@ def touched(gt: pd.DataFrame, pred: pd.DataFrame) -> int:
     return sum(any(iou((g.onset, g.offset), (p.onset, p.offset)) > 0 for p in pred[pred.video == g.video].itertuples()) for g in gt.itertuples())
 
 
-def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame) -> list[dict[str, Any]]:
+def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame, what: str = "semi-synthetic F1") -> list[dict[str, Any]]:
     """The semi-synthetic rows of one spotter: pooled over every injected video, per injection
     seed and per real video (MEGC metrics with their counts; ``touched``: :func:`touched`)."""
     rows = []
@@ -163,8 +165,8 @@ def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame) -> li
     for label, videos in groups:
         g, p = sgt[sgt.video.isin(videos)], pred[pred.video.isin(videos)]
         r = {**f1_row(g, p), "touched": touched(g, p)}
-        rows.append({"part": part, "spotter": name, "what": "semi-synthetic F1", "video": label, "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
-        print(f"{name:42s} semi-synthetic {label:32s} F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
+        rows.append({"part": part, "spotter": name, "what": what, "video": label, "value": r["f1"], **{k: r[k] for k in r if k != "f1"}})
+        print(f"{name:42s} {what} {label:32s} F1 {r['f1']:.3f} (micro {r['micro_f1']:.3f}, macro {r['macro_f1']:.3f}; "
               f"TP {r['tp']} FP {r['fp']} FN {r['fn']}; {r['touched']} of {len(g)} overlapped at all)", flush=True)
     return rows
 
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache"), help="cache (the stress benchmark's folder is shared)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"], help="parts of the benchmark not to run")
     ap.add_argument("--inject-seeds", type=int, default=INJECT_SEEDS, help="injection plans (injected copies) per real video")
+    ap.add_argument("--inject-gain", type=float, default=1.0, help="injected amplitudes times this (1: the middle bucket's)")
     ap.add_argument("--csv", help="write the rows here too")
     a = ap.parse_args(argv)
     if not REAL.is_dir():
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     face_stage(real, VIDEOS, FACE_REAL)
     rvideos = faced(real, VIDEOS)
     print(f"training: {len(tvideos)} rendered videos; real videos with a face: {rvideos} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    semi = inject(work / "spotting_real_video", real, a.part, a.inject_seeds) if "b" not in a.skip else None
+    semi = inject(work / "spotting_real_video", real, a.part, a.inject_seeds, a.inject_gain) if "b" not in a.skip else None
     rows: list[dict[str, Any]] = []
     for short in a.spotters:
         name = {**SHORT, **ON_REQUEST_SHORT}[short]
@@ -231,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                 out = [v for v in svideos if subject[v] == held]
                 tr = {**train, **{u: sc[u] for u in svideos if subject[u] != held}}
                 preds.append(fit_and_spot(tr, pd.concat([tgt, sgt[sgt.subject != held]], ignore_index=True), {v: sc[v] for v in out}, spot_cfg))
-            rows += semi_rows(a.part, name, sgt[sgt.video.isin(svideos)], pd.concat(preds, ignore_index=True))
+            what = "semi-synthetic F1" + ("" if a.inject_gain == 1 else f" (amplitudes x{a.inject_gain:g})")
+            rows += semi_rows(a.part, name, sgt[sgt.video.isin(svideos)], pd.concat(preds, ignore_index=True), what)
     table = pd.DataFrame(rows)
     if a.csv:
         table.to_csv(a.csv, index=False)
