@@ -81,3 +81,23 @@ def test_plan_gives_fewer_when_they_do_not_fit():
 
 def test_au_points_exist_for_every_injected_emotion():
     assert {"6", "12", "4", "9", "1", "2"} <= set(AU_POINTS)
+
+
+def test_the_aligned_crop_moves_alike_whatever_the_face_size():
+    """An amplitude means the same motion in the aligned face crop (the face stage's transform)
+    for a face of any size in the frame: the same face twice as large (frame and landmarks scaled
+    by 2) changes its crop as much under the same injection (the semi-synthetic benchmark compares
+    injected and rendered expressions of equal amplitude)."""
+    import cv2
+
+    from mexp_lib.face.align import face_transform, warp_face
+
+    img1, lm1 = face(1.0)
+    changes = []
+    for k in (1, 2):
+        img = cv2.resize(img1, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+        lm = (lm1 + 0.5) * k - 0.5
+        out = list(inject_frames([img] * 9, np.repeat(lm[None], 9, axis=0), [Injection("micro", "happiness", 2, 4, 6, 3.0)]))[4]
+        m = face_transform(lm, 128, 0.1)
+        changes.append(float(np.abs(warp_face(out, m, 128).astype(float) - warp_face(img, m, 128)).mean()))
+    assert changes[0] > 0.05 and 0.8 < changes[1] / changes[0] < 1.25, changes
