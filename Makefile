@@ -66,13 +66,16 @@ demo: install
 	$(VENV)/bin/snakemake --report results/demo_report.html $(DEMO_TARGETS)
 
 # The tests cover the optional FAN backend too, and prove that its install keeps contrib cv2.
+# They run in TEST_WORKERS processes (pytest-xdist; auto: one per CPU), a test file per worker
+# (--dist loadfile: a file's module fixtures are built once). TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= auto
 test: install install-face-alignment install-slurm install-system
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The development subset: everything but the tests marked slow (workflow runs, network training,
 # SLURM), a few minutes on 2 cores. CI runs `make check` and the whole `make test`.
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The property tests exploring new random examples, 20 times as many as the fixed suite draws
 # (make test derandomises them: tests/conftest.py). Keep what it finds as an @example of the test.
