@@ -150,3 +150,16 @@ def test_real_video_benchmark_names_only_known_videos():
     if (mod.REAL / "SOURCES.md").exists():
         listed = (mod.REAL / "SOURCES.md").read_text()
         assert all(v in listed for v in mod.VIDEOS)
+
+
+def test_readme_block_is_the_table_of_every_test_part_run():
+    """The README's stress table is what `--from-csv benchmarks/spotting_stress_test*.csv --readme`
+    writes: every committed test-part run, none left out, nothing typed by hand."""
+    from mexp_lib.report import read_runs
+
+    b = bench()
+    runs = sorted(REPO.glob("benchmarks/spotting_stress_test*.csv"))
+    assert runs, "no committed test-part runs"
+    text = (REPO / "README.md").read_text()
+    block = text.split(b.BEGIN, 1)[1].split(b.END, 1)[0]
+    assert block.strip() == b.readme_block(read_runs([str(r) for r in runs], "test"), "test").strip()
