@@ -70,12 +70,12 @@ demo: install
 # (--dist loadfile: a file's module fixtures are built once). TEST_WORKERS=0 runs them in one.
 TEST_WORKERS ?= auto
 test: install install-face-alignment install-slurm install-system
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The development subset: everything but the tests marked slow (workflow runs, network training,
 # SLURM), a few minutes on 2 cores. CI runs `make check` and the whole `make test`.
 test-fast: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 # The property tests exploring new random examples, 20 times as many as the fixed suite draws
 # (make test derandomises them: tests/conftest.py). Keep what it finds as an @example of the test.

@@ -74,7 +74,9 @@ def demo_face():
 
 # The slowest test files first (their share of the suite, measured with --durations): under
 # `make test`'s workers (pytest-xdist, a file per worker) the long files then start at once and
-# the short ones fill the gaps, instead of one worker finishing the last long file alone.
+# the short ones fill the gaps, instead of one worker finishing the last long file alone. The
+# Makefile passes --no-loadscope-reorder: xdist would otherwise reorder files by their number of
+# tests, which sent the one-test SLURM file last.
 # Within a file the order is kept; a file not listed keeps its place after these.
 SLOWEST_FIRST = ("test_workflow.py", "test_spotting_realism.py", "test_slurm.py", "test_stage_settings.py", "test_faults.py",
                  "test_models_elrcn_aufusion.py", "test_docs.py", "test_samples.py", "test_config.py", "test_recognition_realism.py")

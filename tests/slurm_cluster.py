@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _left_by_a_test(link: Path) -> bool:
+    """True for a symbolic link into the temporary folder: only a test cluster places one there
+    (a site's own configuration is a file, or a link elsewhere)."""
+    if not link.is_symlink():
+        return False
+    target = Path(os.readlink(link))
+    return target.is_absolute() and Path(tempfile.gettempdir()).resolve() in target.parents
 
 
 def _wait(check, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -109,11 +119,17 @@ class Cluster:
         # Job steps started inside a job (srun, by the executor's jobstep plugin) do not always see
         # SLURM_CONF; when this machine has no SLURM configuration of its own, the test's is made
         # the default one for the test's duration (removed by stop()).
+        # A link left by a test run that was killed before stop() (its target in the temporary
+        # folder, gone or stale) is replaced: job steps would ask a controller that no longer runs.
         self.default_conf = Path("/etc/slurm/slurm.conf")
         self.placed_default = False
+        for name in ("slurm.conf", "gres.conf"):
+            if _left_by_a_test(self.default_conf.parent / name):
+                (self.default_conf.parent / name).unlink()
         if not self.default_conf.exists():
             self.default_conf.parent.mkdir(parents=True, exist_ok=True)
             self.default_conf.symlink_to(r / "etc/slurm.conf")
+            (self.default_conf.parent / "gres.conf").unlink(missing_ok=True)
             (self.default_conf.parent / "gres.conf").symlink_to(r / "etc/gres.conf")
             self.placed_default = True
         self._spawn("slurmdbd", ["slurmdbd", "-D"])

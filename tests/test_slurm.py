@@ -14,6 +14,14 @@ TARGETS = ["results/demo_loso_metrics.csv", "results/demo_spotting_metrics.csv"]
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 
+def _job_logs(wd, cluster) -> str:
+    """The SLURM job logs and the daemons' log tails, for a failure message: the executor's own
+    message only says the job FAILED."""
+    parts = [f"--- {p}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((wd / ".snakemake/slurm_logs").rglob("*.log"))]
+    parts += [f"--- {p}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((cluster.root / "log").glob("slurm*.log"))]
+    return "\n".join(parts)
+
+
 def test_profile_runs_the_workflow_on_a_real_slurm(tmp_path, tiny_run):
     why = available()
     if why is not None:  # never skipped silently: `make test` installs what it needs
@@ -23,7 +31,7 @@ def test_profile_runs_the_workflow_on_a_real_slurm(tmp_path, tiny_run):
         wd = tiny_workdir(tmp_path / "slurm")
         out = subprocess.run([SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--profile", str(REPO / "profiles/slurm"),
                               "--slurm-init-seconds-before-status-checks", "5", *TARGETS], capture_output=True, text=True, env=cluster.env, cwd=REPO)
-        assert out.returncode == 0, f"{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
+        assert out.returncode == 0, f"{out.stdout[-3000:]}\n{out.stderr[-5000:]}\n{_job_logs(wd, cluster)}"
         acct = cluster.run("sacct", "-X", "-n", "-P", "-a", "-o", "JobID,JobName,State,AllocTRES").stdout.strip().splitlines()
         rows = [r.split("|") for r in acct]
         assert len(rows) >= 5, acct
