@@ -107,10 +107,9 @@ def faced(cdir: Path, videos: list[str]) -> list[str]:
     return [v for v in videos if skip_reason(cdir / "faces" / f"{v}.json") is None]
 
 
-def usable_frames(real: Path, v: str) -> np.ndarray:
-    """Frames of real video ``v`` with a tracked, near-frontal face (outer eye corners at least
+def usable_frames(lm: Any) -> np.ndarray:
+    """Frames of a real video whose landmarks ``lm`` hold a tracked, near-frontal face (outer eye corners at least
     0.7 x their median apart): where injections may go."""
-    lm = read_landmarks(real / "faces" / f"{v}.json")
     iod = face_iod(lm.points)
     return np.array([h in ("detected", "tracked") for h in lm.how]) & np.isfinite(iod) & (iod >= 0.7 * np.nanmedian(iod))
 
@@ -128,7 +127,7 @@ def inject(workdir: Path, real: Path, part: str, seeds: int, gain: float = 1.0) 
     for i, v in enumerate(INJECT):
         stem, rate = Path(v).stem, video_fps(REAL / v)
         lm = read_landmarks(real / "faces" / f"{v}.json")
-        usable = usable_frames(real, v)
+        usable = usable_frames(lm)
         n = int(round(INJECT_PER_MIN * usable.sum() / rate / 60))
         micro = int(round(n * 3 / 5))
         for seed in range(seeds):

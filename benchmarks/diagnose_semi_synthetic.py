@@ -67,7 +67,7 @@ def displacement_rows(real: Path, part: str) -> list[dict[str, Any]]:
     for v in INJECT:
         lm = read_landmarks(real / "faces" / f"{v}.json")
         iod = face_iod(lm.points)
-        i = int(np.nanargmin(np.where(usable_frames(real, v), np.abs(iod - np.nanmedian(iod)), np.inf)))
+        i = int(np.nanargmin(np.where(usable_frames(lm), np.abs(iod - np.nanmedian(iod)), np.inf)))
         img, pts = open_frames(str(REAL / v)).read(i, grey=True), lm.points[i].astype(np.float64)
         for amp in AMPLITUDES:
             for emo in EMOTIONS:  # frame 1 of a 3-frame injection is its apex (activation 1)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ssc = scores_of(sdir, list(sfps), sfps, cfg)
     rfps = {Path(v).stem: video_fps(REAL / v) for v in INJECT}
     plain = {Path(v).stem: s for v, s in scores_of(real, INJECT, {v: rfps[Path(v).stem] for v in INJECT}, cfg).items()}
-    use = {Path(v).stem: usable_frames(real, v) for v in INJECT}
+    use = {Path(v).stem: usable_frames(read_landmarks(real / "faces" / f"{v}.json")) for v in INJECT}
     rows = event_rows("render", rsc, tgt, dict.fromkeys(tvideos, tfps), {v: np.ones(len(s["micro"]), bool) for v, s in rsc.items()})
     rows += event_rows("semi", ssc, sgt, sfps, {v: use[sgt.subject[sgt.video == v].iloc[0]] for v in ssc}, plain)
     ev = pd.DataFrame(rows)
