@@ -77,6 +77,20 @@ def select_buckets(buckets: Sequence[Bucket], names: Sequence[str] | None) -> li
     return [known[n] for n in names]
 
 
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """One run per bucket and method: the one over the most seeds (``seeds`` column; the later
+    row on ties), so a bucket rerun with more seeds replaces its one-seed run in every table and
+    worst-bucket line, whichever file listed it first. Rows keep their order."""
+    runs = runs.reset_index(drop=True)
+    if runs.empty:
+        return runs
+    seeds = runs["seeds"].fillna(1).to_numpy() if "seeds" in runs else np.ones(len(runs))
+    order = np.lexsort((np.arange(len(runs)), seeds))  # by seeds, then by position
+    keys = [c for c in ("part", "bucket", "method") if c in runs]
+    keep = runs.iloc[order].drop_duplicates(keys, keep="last").index
+    return runs[runs.index.isin(keep)].reset_index(drop=True)
+
+
 def bucket_table(runs: pd.DataFrame, *, score: str) -> pd.DataFrame:
     """Bucket x method table of ``score`` (one part's rows), buckets in the order they first
     appear; a missing run is NaN."""

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mexp_lib.errors import ConfigError
-from mexp_lib.stress import margins, select_buckets, sweep_buckets, worst_bucket, worst_bucket_lines
+from mexp_lib.stress import latest_runs, margins, select_buckets, sweep_buckets, worst_bucket, worst_bucket_lines
 
 
 def test_buckets_vary_one_factor_at_a_time():
@@ -53,3 +53,20 @@ def test_worst_bucket_is_the_lowest_score():
     assert lines == ["worst bucket of default: noise=6 (UF1 0.600)"]
     with pytest.raises(ValueError):
         worst_bucket(RUNS, method="absent", score="uf1")
+
+
+def test_a_rerun_with_more_seeds_replaces_the_one_seed_run():
+    runs = pd.DataFrame([
+        {"part": "test", "bucket": "seconds=10", "method": "default", "f1": 0.43, "seeds": 3},  # listed first (file order)
+        {"part": "test", "bucket": "middle", "method": "default", "f1": 0.70, "seeds": 1},
+        {"part": "test", "bucket": "seconds=10", "method": "default", "f1": 0.40, "seeds": 1},
+        {"part": "test", "bucket": "seconds=10", "method": "floor", "f1": 0.44, "seeds": 1},
+        {"part": "test", "bucket": "seconds=10", "method": "floor", "f1": 0.41, "seeds": 1},  # same seeds: the later row
+        {"part": "dev", "bucket": "seconds=10", "method": "default", "f1": 0.82, "seeds": 1},  # another part is kept
+    ], index=[5, 5, 7, 8, 9, 9])
+    kept = latest_runs(runs)
+    assert kept[["part", "bucket", "method", "f1"]].values.tolist() == [
+        ["test", "seconds=10", "default", 0.43], ["test", "middle", "default", 0.70],
+        ["test", "seconds=10", "floor", 0.41], ["dev", "seconds=10", "default", 0.82]]
+    assert worst_bucket(kept[kept.part == "test"], method="default", score="f1") == ("seconds=10", pytest.approx(0.43))
+    assert latest_runs(runs.drop(columns="seeds")).f1.tolist() == [0.70, 0.40, 0.41, 0.82]
