@@ -124,8 +124,8 @@ def dataset_section(config: Mapping[str, Any], dataset: str, section: str) -> di
     return deep_merge(config[section], (config["datasets"][dataset] or {}).get(section))
 
 
-# Sections a dataset's entry may override (datasets.<name>.recognition / .training).
-PER_DATASET_SECTIONS = ("recognition", "training")
+# Sections a dataset's entry may override (datasets.<name>.recognition / .training / .spotting).
+PER_DATASET_SECTIONS = ("recognition", "training", "spotting")
 
 
 def read_settings(config: Mapping[str, Any], reads: Iterable[str], *, dataset: str | None = None) -> dict[str, Any]:

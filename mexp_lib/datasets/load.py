@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from mexp_lib.config import PER_DATASET_SECTIONS, load_schema
 from mexp_lib.datasets.casme2 import load_casme2
 from mexp_lib.datasets.casme3 import load_casme3
 from mexp_lib.datasets.casme_sq import load_casme_sq
@@ -143,8 +144,10 @@ def load_dataset(name: str, dcfg: dict[str, Any]) -> tuple[pd.DataFrame, LoadRep
     return out[SAMPLE_COLUMNS], report
 
 
-# The settings the stage reads (mexp_lib.stages): the dataset's whole entry.
-BUILD_SAMPLE_TABLE_READS = ("datasets.{dataset}",)
+# The settings the stage reads (mexp_lib.stages): the dataset entry's own keys, not the sections it overrides (recognition, training, spotting):
+# those reach, and rerun, only the stages they configure.
+BUILD_SAMPLE_TABLE_READS = tuple(f"datasets.{{dataset}}.{key}" for key in load_schema()["properties"]["datasets"]["additionalProperties"]["properties"]
+                                 if key not in PER_DATASET_SECTIONS)
 
 
 def build_sample_table(name: str, dcfg: dict[str, Any], *, out_samples: str | Path, out_skipped: str | Path) -> pd.DataFrame:

@@ -4,7 +4,7 @@ import re
 import sys
 from pathlib import Path
 
-from mexp_lib.config import canonical, check_target_datasets
+from mexp_lib.config import PER_DATASET_SECTIONS, canonical, check_target_datasets
 from mexp_lib.errors import ConfigError
 from mexp_lib.plan import DatasetPlans
 from mexp_lib.provenance import input_fingerprint
@@ -162,15 +162,21 @@ def get_settings(stage):
     return settings
 
 
+def spotting_recognises(wc):
+    """Whether the dataset's spotting section (the global one with its own entry's over it)
+    asks for spot-then-recognise."""
+    return stage_settings(config, "spot_intervals", wc.dataset)["spotting"]["recognise"]
+
+
 def get_provenance_config(wc, stage):
     """What a metric table's provenance records: the settings its stage reads (the sections its
-    results depend on, as the dataset runs them), plus its dataset entry and what loading its
-    sheet did (rows skipped, quirks fixed: ``sheet_report``)."""
+    results depend on, as the dataset runs them, its own sections merged in), plus its dataset
+    entry's other keys and what loading its sheet did (rows skipped, quirks fixed:
+    ``sheet_report``)."""
     rep = PLANS.reports[wc.dataset]
     sheet = rep.counts() | {"rows": rep.to_frame().to_dict(orient="records")}
-    return canonical(
-        stage_settings(config, stage, wc.dataset) | {"dataset": config["datasets"][wc.dataset], "sheet_report": sheet}
-    )
+    entry = {k: v for k, v in config["datasets"][wc.dataset].items() if k not in PER_DATASET_SECTIONS}
+    return canonical(stage_settings(config, stage, wc.dataset) | {"dataset": entry, "sheet_report": sheet})
 
 
 def clip_stage():

@@ -41,8 +41,8 @@ rule spot_intervals:
         "benchmarks/spot_intervals/{dataset}.tsv"
     params:
         settings=get_settings("spot_intervals"),
-        classes=lambda wc: PLANS[wc.dataset].class_set.classes if config["spotting"]["recognise"] else [],
-        class_mapping=lambda wc: PLANS[wc.dataset].class_set.mapping if config["spotting"]["recognise"] else {},
+        classes=lambda wc: PLANS[wc.dataset].class_set.classes if spotting_recognises(wc) else [],
+        class_mapping=lambda wc: PLANS[wc.dataset].class_set.mapping if spotting_recognises(wc) else {},
     script:
         "../scripts/spot_intervals.py"
 
