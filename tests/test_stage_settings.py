@@ -103,6 +103,15 @@ def test_a_datasets_training_override_is_deep_merged():
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
 
 
+def test_a_dataset_may_set_every_spotting_key():
+    """The dataset entry's spotting section lists each global spotting key (by reference): a key
+    added to the global section and forgotten there would be refused in a dataset's entry."""
+    props = load_schema()["properties"]
+    own = props["datasets"]["additionalProperties"]["properties"]["spotting"]["properties"]
+    assert list(own) == list(props["spotting"]["properties"])
+    assert all(v == {"$ref": f"#/properties/spotting/properties/{k}"} for k, v in own.items())
+
+
 def test_a_datasets_spotting_override_is_deep_merged_into_every_spotting_stage():
     cfg = copy.deepcopy(TINY)
     cfg["datasets"]["demo"]["spotting"] = {"region": "crop", "learned": {"epochs": 3}, "recognise": True}
