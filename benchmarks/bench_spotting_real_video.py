@@ -42,9 +42,8 @@ from mexp_lib.log import setup_logging
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_spotting_stress import BUCKETS, PARTS, STRESS_FLOOR, bucket_dir, generator  # noqa: E402
 from spotting_common import (  # noqa: E402
-    ON_REQUEST_SHORT,
+    NAMED,
     REPO,
-    SHORT,
     f1_row,
     face_stage,
     fit_and_spot,
@@ -173,7 +172,7 @@ def semi_rows(part: str, name: str, sgt: pd.DataFrame, pred: pd.DataFrame, what:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=sorted(PARTS), default="dev", help="the rendered part the spotters are fitted on")
-    ap.add_argument("--spotters", nargs="*", choices=[*SHORT, *ON_REQUEST_SHORT], default=["default", "floor", "mdmd", "classical"],
+    ap.add_argument("--spotters", nargs="*", choices=list(NAMED), default=["default", "floor", "mdmd", "classical"],
                     help="select: the schema's default spotter, which mexp spot ships fitted (benchmarks/build_spot_model.py)")
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache"), help="cache (the stress benchmark's folder is shared)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"], help="parts of the benchmark not to run")
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     semi = inject(work / "spotting_real_video", real, a.part, a.inject_seeds, a.inject_gain) if "b" not in a.skip else None
     rows: list[dict[str, Any]] = []
     for short in a.spotters:
-        name = {**SHORT, **ON_REQUEST_SHORT}[short]
+        name = NAMED[short]
         feat_cfg, spot_cfg = spotter_configs(name)
         floor = STRESS_FLOOR if feat_cfg is None else None
         train = scores_of(tdir, tvideos, float(BUCKETS[0].settings["fps"]), feat_cfg, floor=floor)

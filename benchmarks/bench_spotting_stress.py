@@ -43,7 +43,7 @@ from mexp_lib.report import add_run_arguments, publish_earlier_runs, publish_run
 from mexp_lib.stress import (
     Bucket,
     bucket_table,
-    latest_runs,
+    latest_mask,
     margins,
     select_buckets,
     sweep_buckets,
@@ -55,7 +55,7 @@ from spotting_common import (  # noqa: E402
     DEFAULT,
     FACES,
     FLOOR,
-    ON_REQUEST_SHORT,
+    NAMED,
     REPO,
     SHORT,
     evaluate,
@@ -176,12 +176,11 @@ def choose_floor(workdir: Path) -> pd.DataFrame:
 
 def markdown(table: pd.DataFrame) -> str:
     """Bucket x spotter table of overall F1 (buckets in the sweep's order, whichever runs' files
-    hold them; a bucket rerun with more seeds shows that run: :func:`mexp_lib.stress.latest_runs`),
+    hold them; a bucket rerun with more seeds shows that run: :func:`mexp_lib.stress.latest_mask`),
     then the default's margin over the floor."""
     rank = {b.name: i for i, b in enumerate(BUCKETS)}
-    replaced = table.reset_index(drop=True)
-    table = latest_runs(table)
-    replaced = replaced[~replaced.set_index(["bucket", "method", "f1"]).index.isin(table.set_index(["bucket", "method", "f1"]).index)]
+    table, shown = table.reset_index(drop=True), latest_mask(table)
+    replaced, table = table[~shown], table[shown]
     table = table.iloc[np.argsort(table.bucket.map(rank).to_numpy(), kind="stable")]
     f1 = bucket_table(table, score="f1")
     lines = ["| bucket | " + " | ".join(f1.columns) + " | default − floor |", "|---|" + "---|" * (len(f1.columns) + 1)]
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=sorted(PARTS), default="dev")
     ap.add_argument("--buckets", nargs="*", help="bucket names (see --list); default: all")
-    ap.add_argument("--spotters", nargs="*", choices=[*SHORT, *ON_REQUEST_SHORT], help="default: all but select (named only on request)")
+    ap.add_argument("--spotters", nargs="*", choices=list(NAMED), help="default: all but select (named only on request)")
     ap.add_argument("--seeds", type=int, default=1, help="render seeds per bucket (the spread needs 2 or more)")
     ap.add_argument("--jobs", type=int, default=1, help="buckets run in parallel")
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache/spotting_stress"), help="cache of videos, faces and features")
@@ -239,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(choose_floor(Path(a.workdir)).to_string(index=False))
         return 0
     buckets = select_buckets(BUCKETS, a.buckets)
-    spotters = [{**SHORT, **ON_REQUEST_SHORT}[s] for s in (a.spotters or list(SHORT))]
+    spotters = [NAMED[s] for s in (a.spotters or list(SHORT))]
     if a.dry_run:
         for b in buckets:  # every bucket's expressions fit in its videos
             plan_demo(generator(a.part, b.settings, int(PARTS[a.part]["seed"])))

@@ -50,6 +50,7 @@ SHORT = {"floor": FLOOR, "mdmd": MDMD, "round1": "feature_diff, round-1 default"
 # spotters run only when named (not part of a benchmark's "all")
 ON_REQUEST: dict[str, dict[str, Any]] = {SELECT: {"spotter": "select"}}
 ON_REQUEST_SHORT = {"select": SELECT}
+NAMED = {**SHORT, **ON_REQUEST_SHORT}  # every short name a command line may give
 
 # the fixed-region baseline's half-windows: its own, chosen on the development part like every
 # spotter's (a baseline that kept the round-1 windows while the default's grew would be a straw man)

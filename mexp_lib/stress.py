@@ -77,18 +77,23 @@ def select_buckets(buckets: Sequence[Bucket], names: Sequence[str] | None) -> li
     return [known[n] for n in names]
 
 
-def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """One run per bucket and method: the one over the most seeds (``seeds`` column; the later
-    row on ties), so a bucket rerun with more seeds replaces its one-seed run in every table and
-    worst-bucket line, whichever file listed it first. Rows keep their order."""
+def latest_mask(runs: pd.DataFrame) -> np.ndarray:
+    """Per row of ``runs``: whether it is the run shown for its part, bucket and method -- the
+    one over the most seeds (``seeds`` column; the later row on ties)."""
     runs = runs.reset_index(drop=True)
     if runs.empty:
-        return runs
+        return np.zeros(0, dtype=bool)
     seeds = runs["seeds"].fillna(1).to_numpy() if "seeds" in runs else np.ones(len(runs))
     order = np.lexsort((np.arange(len(runs)), seeds))  # by seeds, then by position
     keys = [c for c in ("part", "bucket", "method") if c in runs]
-    keep = runs.iloc[order].drop_duplicates(keys, keep="last").index
-    return runs[runs.index.isin(keep)].reset_index(drop=True)
+    return np.asarray(runs.index.isin(runs.iloc[order].drop_duplicates(keys, keep="last").index))
+
+
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """One run per bucket and method (:func:`latest_mask`), so a bucket rerun with more seeds
+    replaces its one-seed run in every table and worst-bucket line, whichever file listed it
+    first. Rows keep their order."""
+    return runs.reset_index(drop=True)[latest_mask(runs)].reset_index(drop=True)
 
 
 def bucket_table(runs: pd.DataFrame, *, score: str) -> pd.DataFrame:

@@ -121,17 +121,19 @@ class Cluster:
         # the default one for the test's duration (removed by stop()).
         # A link left by a test run that was killed before stop() (its target in the temporary
         # folder, gone or stale) is replaced: job steps would ask a controller that no longer runs.
+        # Only links are placed and removed: a file of the site's own is never touched.
         self.default_conf = Path("/etc/slurm/slurm.conf")
-        self.placed_default = False
+        self.placed: list[Path] = []
         for name in ("slurm.conf", "gres.conf"):
             if _left_by_a_test(self.default_conf.parent / name):
                 (self.default_conf.parent / name).unlink()
         if not self.default_conf.exists():
             self.default_conf.parent.mkdir(parents=True, exist_ok=True)
-            self.default_conf.symlink_to(r / "etc/slurm.conf")
-            (self.default_conf.parent / "gres.conf").unlink(missing_ok=True)
-            (self.default_conf.parent / "gres.conf").symlink_to(r / "etc/gres.conf")
-            self.placed_default = True
+            for name in ("slurm.conf", "gres.conf"):
+                link = self.default_conf.parent / name
+                if not link.exists():
+                    link.symlink_to(r / "etc" / name)
+                    self.placed.append(link)
         self._spawn("slurmdbd", ["slurmdbd", "-D"])
         _wait(lambda: "slurmdbd version" in (r / "log/slurmdbd.log").read_text() if (r / "log/slurmdbd.log").exists() else False, "slurmdbd")
         time.sleep(1)
@@ -152,9 +154,8 @@ class Cluster:
     def stop(self) -> None:
         """Stop every daemon this cluster started (by pid), newest first; remove the default
         configuration links it placed."""
-        if getattr(self, "placed_default", False):
-            self.default_conf.unlink(missing_ok=True)
-            (self.default_conf.parent / "gres.conf").unlink(missing_ok=True)
+        for link in getattr(self, "placed", []):
+            link.unlink(missing_ok=True)
         for name in reversed(list(self.procs)):
             p = self.procs[name]
             if p.poll() is None:
