@@ -14,6 +14,7 @@ One OpenCV/torch thread, as in one workflow job. Run: .venv/bin/python benchmark
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -137,4 +138,6 @@ def motion_stage() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from mexp_lib.errors import script_exit
+
+    raise SystemExit(script_exit(main, Path(__file__).name))

@@ -37,4 +37,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from mexp_lib.errors import script_exit
+
+    raise SystemExit(script_exit(main, Path(__file__).name))

@@ -167,4 +167,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from mexp_lib.errors import script_exit
+
+    raise SystemExit(script_exit(main, Path(__file__).name))

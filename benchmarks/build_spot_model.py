@@ -82,4 +82,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from mexp_lib.errors import script_exit
+
+    raise SystemExit(script_exit(main, Path(__file__).name))

@@ -160,3 +160,24 @@ def test_spot_validates_the_config_files_face_section(inputs, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "face.margin: 5 is greater than the maximum of 0.4" in r.stderr, r.stderr
     assert not (tmp_path / "s.csv").exists()
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_a_benchmark_s_bad_flag_is_one_line_not_a_traceback(tmp_path):
+    """The benchmark scripts are command lines too: a ``--set`` key given twice ends in one
+    ``<script>: error: ...`` line naming the key, exit status 2."""
+    r = subprocess.run([sys.executable, str(BENCHMARKS / "bench_recognition_stress.py"), "--set", "flow.method=dis", "flow.method=tvl1"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert r.stderr.startswith("bench_recognition_stress.py: error: ") and "flow.method is set twice" in r.stderr, r.stderr
+
+
+def test_every_benchmark_script_reports_bad_input_in_one_line():
+    """Every script under benchmarks/ that runs as a program ends through
+    :func:`mexp_lib.errors.script_exit` (or catches :class:`MexpError` itself)."""
+    loose = [f.name for f in sorted(BENCHMARKS.glob("*.py"))
+             if '__name__ == "__main__"' in f.read_text() and "script_exit(main" not in f.read_text() and "except MexpError" not in f.read_text()]
+    assert not loose, f"these scripts would end bad input in a traceback: {loose}"
