@@ -280,7 +280,25 @@ def chains(work: Path, reps: int, threads: int, repo: Path, env: dict[str, str],
                 f"{100 * errors['seed-style chain'][1]:.2f}%; {errors[k][0]:.3f} vs {errors['seed-style chain'][0]:.3f} px)")
     if wf_dir is not None:
         say(f"   {WORKFLOW_CHAIN}: its flow differs from `preprocess, tight crop, DIS`'s by at most {diff:.2g} px (the same stage functions)")
-    flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
+    rates = flow_methods(read_arrays(work / "faces.h5", "frames")["frames"], crop_truth(field, m), apply_transform(m, lm.points[0]))
+    if "mexp preprocess" in total:
+        say(five_x_budget(total["seed-style chain"], total["mexp preprocess"], rates["tvl1 (schema default)"], N_FRAMES - 1))
+
+
+def five_x_budget(seed_s: float, preprocess_s: float, tvl1_rate: float, pairs: int) -> str:
+    """What 5x the seed-style chain leaves the flow of `mexp preprocess`: the chain's time over 5,
+    less what the schema's chain spends outside the flow (its total less ``pairs`` at TV-L1's
+    one-thread rate of part 2), as pairs/s and as a multiple of the schema's TV-L1."""
+    target = seed_s / 5
+    outside = preprocess_s - pairs / tvl1_rate
+    head = (f"   5x the seed-style chain: at most {target:.2f} s per clip; `mexp preprocess` spends about {outside:.2f} s outside "
+            f"the flow (its {preprocess_s:.2f} s less {pairs} pairs at the schema TV-L1's {tvl1_rate:.1f} pairs/s below)")
+    room = target - outside
+    if room <= 0:
+        return head + ", more than that already"
+    need = pairs / room
+    return (head + f", so its flow may take {room:.2f} s: {need:.0f} pairs/s, {need / tvl1_rate:.1f}x the schema's TV-L1 "
+            "(what TV-L1 settings gain at equal error: benchmarks/bench_flow_settings.py)")
 
 
 def _seed_box(frames: Path) -> tuple[int, int, int, int]:
@@ -295,7 +313,8 @@ def _seed_box(frames: Path) -> tuple[int, int, int, int]:
     return max(b.left(), 0), max(b.top(), 0), b.right(), b.bottom()
 
 
-def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> None:
+def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> dict[str, float]:
+    """Part 2: pairs/s and errors of each flow method on the mexp crops; returns pairs/s by name."""
     from mexp_lib.config import settings
     from mexp_lib.motion.flow import FlowParams, optical_flow
 
@@ -313,11 +332,14 @@ def flow_methods(crops: np.ndarray, truth: np.ndarray, points: np.ndarray) -> No
     }
     say(f"\n2. flow methods on the mexp crops ({len(crops) - 1} pairs onset -> every frame, one thread)")
     say(f"   {'method':<34} {'pairs/s':>8} {'EPE px':>7} {'EPE / motion':>12}")
+    rates: dict[str, float] = {}
     for name, params in variants.items():
         t = time.perf_counter()
         f, _ = optical_flow(crops, params=params, reference="onset")
         dt = time.perf_counter() - t
-        say(f"   {name:<34} {(len(crops) - 1) / dt:8.1f} {epe(f, truth, points):7.3f} {100 * epe(f, truth, points, relative=True):11.1f}%")
+        rates[name] = (len(crops) - 1) / dt
+        say(f"   {name:<34} {rates[name]:8.1f} {epe(f, truth, points):7.3f} {100 * epe(f, truth, points, relative=True):11.1f}%")
+    return rates
 
 
 STAGES = ("detect_landmarks", "align_faces", "normalise_clip", "magnify_motion", "compute_flow")

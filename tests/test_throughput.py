@@ -194,3 +194,15 @@ def test_the_readme_throughput_figures_are_bench_pipelines_and_add_up():
     edited = re.sub(r"(preprocess, DIS refined: )\d+\.\d\d", r"\g<1>9.99", block)
     problems = pipeline_block_problems(edited)
     assert len(problems) == 1 and problems[0].startswith("preprocess, DIS refined: 9.99x is not "), problems
+
+
+def test_the_five_x_budget_line_adds_up():
+    """bench_pipeline's budget line: 5x the seed's 10 s leaves 2 s; a 2.6 s chain whose 42 pairs
+    take 42 / 33.9 = 1.24 s spends 1.36 s elsewhere, so the flow may take 0.64 s (66 pairs/s,
+    1.9x); a chain already slower outside the flow gets no budget."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_pipeline import five_x_budget
+
+    line = five_x_budget(10.0, 2.6, 33.9, 42)
+    assert "at most 2.00 s per clip" in line and "about 1.36 s outside" in line and "may take 0.64 s: 66 pairs/s, 1.9x" in line, line
+    assert five_x_budget(10.0, 4.0, 100.0, 42).endswith("more than that already")
