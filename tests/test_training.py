@@ -52,6 +52,39 @@ def test_training_is_deterministic():
         assert torch.equal(va, vb), k
 
 
+def test_ema_returns_the_average_of_the_weights_over_the_steps(monkeypatch):
+    """training.ema: the model returned holds the exponential moving average of the weights
+    seen after each step (checked against an average kept beside an unchanged training run),
+    and with ema 0 the last weights, as before."""
+    from mexp_lib.recognition import fit
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3, 28, 28)).astype(np.float32)
+    y = np.arange(12) % 3
+    cfg = {"model": "ststnet", "lr": 1e-2, "weight_decay": 0.0, "epochs": 3, "batch_size": 4, "flip": False, "input_size": 28}
+    norm = (x.mean((0, 2, 3)), x.std((0, 2, 3)), 0.0)
+    seen: list[dict[str, torch.Tensor]] = []
+    real_update = fit._update_average
+
+    def spy(average, model, decay):  # record the weights after each step, then update
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        real_update(average, model, decay)
+
+    monkeypatch.setattr(fit, "_update_average", spy)
+    averaged = fit._train_one(x, y, 3, {**cfg, "ema": 0.9}, 0, torch.device("cpu"), norm)
+    last = fit._train_one(x, y, 3, cfg, 0, torch.device("cpu"), norm)
+    assert len(seen) == 3 * 3  # 12 samples, batches of 4, 3 epochs
+    key = next(k for k, v in last.state_dict().items() if v.dtype.is_floating_point and v.ndim > 1)
+    fit.seed_everything(0)  # the initial weights _train_one starts from
+    init = fit.build_model("ststnet", num_classes=3, size=28, **fit.model_options(fit.training_settings(cfg)))
+    want = init.state_dict()[key].clone()
+    for w in seen:
+        want = 0.9 * want + 0.1 * w[key]
+    torch.testing.assert_close(averaged.state_dict()[key], want)
+    torch.testing.assert_close(last.state_dict()[key], seen[-1][key])  # ema 0: the last weights
+    assert not torch.allclose(averaged.state_dict()[key], last.state_dict()[key])
+
+
 def test_offapexnet_shape_and_overfit():
     m = build_model("offapexnet", num_classes=3, size=28, dropout=0.0)
     assert m(torch.zeros(2, 3, 28, 28)).shape == (2, 3)

@@ -93,7 +93,8 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     ``schedule`` (``constant`` or ``cosine`` learning rate per step, ``warmup_epochs``),
     ``mixup`` (Beta(a, a) mixing of pairs of inputs and their losses; 0 = off), ``affine``
     (``{shift, rotate, scale}`` random warp of each training input; all 0 = off),
-    ``label_smoothing``.
+    ``label_smoothing``, ``ema`` (the model returned carries an exponential moving average of
+    the weights and buffers, decay ``ema``, updated after every step; 0 = the last weights).
     """
     cfg = training_settings(cfg)
     seed_everything(seed)
@@ -123,6 +124,8 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
     affine = dict(cfg["affine"])
     warp = any(float(v) > 0 for v in affine.values())
     base_lr = float(cfg["lr"])
+    decay = float(cfg["ema"])
+    average = {k: v.detach().clone() for k, v in model.state_dict().items()} if decay > 0 else None
     step = 0
     model.train()
     for _ in range(epochs):
@@ -162,8 +165,23 @@ def _train_one(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: dict[str, Any]
                 loss = loss + extra
             loss.backward()
             opt.step()
+            if average is not None:
+                _update_average(average, model, decay)
+    if average is not None:
+        model.load_state_dict(average)
     model.eval()
     return model
+
+
+@torch.no_grad()
+def _update_average(average: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
+    """One step of the weights' exponential moving average: floating tensors (weights, batch-norm
+    statistics) move ``1 - decay`` of the way to the model's; counters take the model's value."""
+    for k, v in model.state_dict().items():
+        if v.dtype.is_floating_point:
+            average[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+        else:
+            average[k].copy_(v)
 
 
 

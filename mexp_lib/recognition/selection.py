@@ -23,7 +23,7 @@ from mexp_lib.recognition.svm import FLOW_SVM_SELECTABLE, flow_svm_settings
 logger = logging.getLogger(__name__)
 
 
-SELECTABLE = ("epochs", "lr", "weight_decay", "batch_size", "mixup", "schedule", "label_smoothing", "warmup_epochs", "tta_flip", "flip", "options")
+SELECTABLE = ("epochs", "lr", "weight_decay", "batch_size", "mixup", "schedule", "label_smoothing", "ema", "warmup_epochs", "tta_flip", "flip", "options")
 
 
 
