@@ -48,7 +48,7 @@ from mexp_lib.datasets.demo import generate_demo
 from mexp_lib.datasets.demo_render import PHOTO_FRACTION
 from mexp_lib.log import setup_logging
 from mexp_lib.recognition.pipeline import pooled, run_recognition
-from mexp_lib.report import add_run_arguments, replace_generated_block, start_benchmark
+from mexp_lib.report import add_run_arguments, append_row, replace_generated_block, start_benchmark
 from mexp_lib.stress import Bucket, bucket_table, margins, select_buckets, sweep_buckets, worst_bucket_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,7 +184,7 @@ def run(workdir: Path, part: str, chosen: list[Bucket], methods: list[str], seed
                    "set": json.dumps(sets, sort_keys=True) if sets else "", "seconds": round(secs, 1)}
             rows.append(row)
             if csv:
-                pd.DataFrame([row]).to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
+                append_row(csv, row)
             print(f"{b.name:22s} {name:30s} UF1 {res['uf1']:.3f} ± {res['uf1_std']:.3f} UAR {res['uar']:.3f} "
                   f"(n {res['n']}, {secs:.0f} s{'' if fresh else ', cached'})", flush=True)
         print(f"{b.name}: {time.perf_counter() - t0:.0f} s", flush=True)

@@ -128,6 +128,24 @@ def read_runs(files: Sequence[str | Path], part: str) -> pd.DataFrame:
     return table
 
 
+def append_row(csv: str | Path, row: dict[str, Any]) -> None:
+    """Append one run's ``row`` to ``csv`` (a benchmark's running record), in the column order of
+    the file's header when it exists (a file written by an earlier version of the script keeps
+    its order); a header is written for a new file. A row whose keys differ from an existing
+    header is refused, naming the file and the keys, before anything is written."""
+    from mexp_lib.errors import DataError
+
+    path = Path(csv)
+    if path.exists() and path.stat().st_size > 0:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        if set(columns) != set(row):
+            raise DataError(f"{path}: its columns {columns} are not this row's {list(row)} "
+                            f"(missing here: {sorted(set(columns) - set(row))}; new: {sorted(set(row) - set(columns))})")
+        pd.DataFrame([row])[columns].to_csv(path, mode="a", header=False, index=False)
+    else:
+        pd.DataFrame([row]).to_csv(path, index=False)
+
+
 def add_run_arguments(parser: Any) -> None:
     """The options every realistic benchmark shares: ``--csv``, ``--readme``, ``--dry-run``,
     ``--from-csv``."""

@@ -70,3 +70,22 @@ def test_a_rerun_with_more_seeds_replaces_the_one_seed_run():
         ["test", "seconds=10", "floor", 0.41], ["dev", "seconds=10", "default", 0.82]]
     assert worst_bucket(kept[kept.part == "test"], method="default", score="f1") == ("seconds=10", pytest.approx(0.43))
     assert latest_runs(runs.drop(columns="seeds")).f1.tolist() == [0.70, 0.40, 0.41, 0.82]
+
+
+def test_a_run_row_appended_to_an_older_record_keeps_its_column_order(tmp_path):
+    """benchmarks' --csv records: a row appended to a file whose header has another column order
+    lands under the right headers (it did not: 'seconds' and 'set' were swapped); a row with
+    other keys is refused, naming the file and the keys, and nothing is written."""
+    from mexp_lib.errors import DataError
+    from mexp_lib.report import append_row
+
+    f = tmp_path / "runs.csv"
+    f.write_text("bucket,uf1,seconds,set\nmiddle,0.9,3.0,\n")
+    append_row(f, {"bucket": "fps=30", "uf1": 0.8, "set": '{"face": {"margin": 0}}', "seconds": 5.5})
+    table = pd.read_csv(f)
+    assert list(table.seconds) == [3.0, 5.5] and table.set.iloc[1] == '{"face": {"margin": 0}}'
+    with pytest.raises(DataError, match=r"runs\.csv: its columns .* new: \['extra'\]"):
+        append_row(f, {"bucket": "x", "uf1": 0.1, "set": "", "seconds": 1.0, "extra": 1})
+    assert len(pd.read_csv(f)) == 2
+    append_row(tmp_path / "new.csv", {"a": 1, "b": 2})  # a new file gets a header
+    assert (tmp_path / "new.csv").read_text() == "a,b\n1,2\n"
