@@ -86,3 +86,29 @@ def test_drift_scales_the_head_motion_with_the_amplitude():
     none, some, much = change(0.0), change(0.5), change(2.0)
     assert none < some < much
     assert much > 2 * none
+
+
+def test_the_readme_flow_and_crop_comparison_is_the_dev_record():
+    """The README's development-part comparison of flow method and crop (flow_svm, 21 buckets)
+    quotes benchmarks/recognition_stress_dev.csv: counts of buckets, means and worst buckets."""
+    import json
+
+    import pandas as pd
+
+    t = pd.read_csv(REPO / "benchmarks/recognition_stress_dev.csv", keep_default_na=False)
+    t = t[t.method == "flow_svm"]
+    dis = {"method": "dis", "dis": {"finest_scale": 0, "patch_size": 8, "patch_stride": 4, "variational_refinement_iterations": 10}}
+    tight = {"margin": 0}
+    v = {name: t[t["set"] == (json.dumps(o, sort_keys=True) if o else "")].groupby("bucket").uf1.last()
+         for name, o in {"tvl1": {}, "dis": {"flow": dis}, "tvl1_m0": {"face": tight}, "dis_m0": {"face": tight, "flow": dis}}.items()}
+    assert all(len(s) == len(stress.buckets()) == 21 for s in v.values())
+    text = " ".join((REPO / "README.md").read_text().split())
+    a, b, c, d = v["tvl1"], v["dis"], v["tvl1_m0"], v["dis_m0"]
+    said = [
+        f"it scores below the schema's TV-L1 in {(b < a).sum()} of 21 buckets, mean UF1 {b.mean():.3f} against {a.mean():.3f} "
+        f"(worst bucket {b.min():.3f} against {a.min():.3f}), and at the tight crop below it in {(d < c).sum()} of 21, {d.mean():.3f} against {c.mean():.3f}",
+        f"scores above the schema's margin of 0.1 in {(c > a).sum()} of 21 buckets and below it in {(c < a).sum()}, mean {c.mean():.3f} "
+        f"against {a.mean():.3f}, worst bucket {c.min():.3f} against {a.min():.3f}",
+    ]
+    for claim in said:
+        assert claim in text, claim
