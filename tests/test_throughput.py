@@ -197,12 +197,13 @@ def test_the_readme_throughput_figures_are_bench_pipelines_and_add_up():
 
 
 def test_the_five_x_budget_line_adds_up():
-    """bench_pipeline's budget line: 5x the seed's 10 s leaves 2 s; a 2.6 s chain whose 42 pairs
-    take 42 / 33.9 = 1.24 s spends 1.36 s elsewhere, so the flow may take 0.64 s (66 pairs/s,
-    1.9x); a chain already slower outside the flow gets no budget."""
+    """bench_pipeline's budget line: 5x the seed's 10 s leaves 2 s; a DIS chain of 1.6 s whose 42
+    pairs take 42 / 150 = 0.28 s spends 1.32 s outside the flow, so the flow may take 0.68 s
+    (62 pairs/s, 2.8x a TV-L1 at 22 pairs/s); a chain already slower outside the flow gets no
+    budget."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_pipeline import five_x_budget
 
-    line = five_x_budget(10.0, 2.6, 33.9, 42)
-    assert "at most 2.00 s per clip" in line and "about 1.36 s outside" in line and "may take 0.64 s: 66 pairs/s, 1.9x" in line, line
-    assert five_x_budget(10.0, 4.0, 100.0, 42).endswith("more than that already")
+    line = five_x_budget(10.0, 1.6, 150.0, 22.0, 42)
+    assert "at most 2.00 s per clip" in line and "about 1.32 s outside" in line and "may take 0.68 s: 62 pairs/s, 2.8x" in line, line
+    assert five_x_budget(10.0, 2.5, 150.0, 22.0, 42).endswith("more than that already")
