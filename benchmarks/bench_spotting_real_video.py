@@ -46,6 +46,7 @@ from spotting_common import (  # noqa: E402
     REPO,
     f1_row,
     face_stage,
+    faces_dir,
     fit_and_spot,
     render,
     scores_of,
@@ -103,7 +104,7 @@ def faced(cdir: Path, videos: list[str]) -> list[str]:
     """The videos whose face stage found a face (not skipped)."""
     from mexp_lib.io.skip import skip_reason
 
-    return [v for v in videos if skip_reason(cdir / "faces" / f"{v}.json") is None]
+    return [v for v in videos if skip_reason(faces_dir(cdir) / f"{v}.json") is None]
 
 
 def usable_frames(lm: Any) -> np.ndarray:
@@ -125,7 +126,7 @@ def inject(workdir: Path, real: Path, part: str, seeds: int, gain: float = 1.0) 
     sheets, fps = [], {}
     for i, v in enumerate(INJECT):
         stem, rate = Path(v).stem, video_fps(REAL / v)
-        lm = read_landmarks(real / "faces" / f"{v}.json")
+        lm = read_landmarks(faces_dir(real) / f"{v}.json")
         usable = usable_frames(lm)
         n = int(round(INJECT_PER_MIN * usable.sum() / rate / 60))
         micro = int(round(n * 3 / 5))

@@ -21,7 +21,8 @@ benchmark's development part) and ``test`` (seed 302; subjects of its test part)
 
 Run: nice -n 10 .venv/bin/python benchmarks/bench_spotting_stress.py --part dev --buckets middle "micro_px=0.3-0.8" --spotters default floor mdmd --csv FILE
 (``--list``: print the buckets; ``--from-csv FILE ...``: the tables of earlier runs, e.g. one
-bucket per run; ``--readme``: the test part's table into the README.)
+bucket per run; ``--readme``: the test part's table into the README; ``--set face.margin=0``: a
+trial face setting on the development part, its crops cached apart, its rows labelled with it.)
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from mexp_lib.stress import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import spotting_common  # noqa: E402
 from spotting_common import (  # noqa: E402
     DEFAULT,
     FACES,
@@ -215,6 +217,24 @@ def write_readme(table: pd.DataFrame, part: str) -> None:
     replace_generated_block(REPO / "README.md", BEGIN, END, readme_block(table, part))
 
 
+def face_trial(assignments: list[str], part: str) -> str:
+    """Apply ``--set face.KEY=VALUE ...`` to the face settings every spotter's crops are made with
+    (:data:`spotting_common.FACE`; cached apart, :func:`spotting_common.faces_dir`) and return
+    the label its rows carry ("" for none). Only face keys, and only on the development part."""
+    from mexp_lib.config import parse_assignments, settings
+    from mexp_lib.errors import ConfigError
+
+    over = parse_assignments(assignments)
+    if not over:
+        return ""
+    if set(over) != {"face"}:
+        raise ConfigError(f"--set: only face settings can be tried here, not {sorted(set(over) - {'face'})}")
+    if part != "dev":
+        raise ConfigError("--set: trial settings are for the development part only")
+    spotting_common.FACE = settings("face", spotting_common.FACE, over["face"])  # checked against the schema
+    return ", ".join(f"face.{k} {v}" for k, v in sorted(over["face"].items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=sorted(PARTS), default="dev")
@@ -225,8 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(REPO / "benchmarks/.cache/spotting_stress"), help="cache of videos, faces and features")
     ap.add_argument("--list", action="store_true", help="print the buckets and their settings")
     ap.add_argument("--choose-floor", action="store_true", help="F1 of the floor's candidate settings on the dev part's middle bucket")
+    ap.add_argument("--set", nargs="*", default=[], metavar="face.KEY=VALUE",
+                    help="a trial face setting over config/config.yaml's (development part only), e.g. face.margin=0; "
+                         "the spotters' rows are labelled with it (the floor reads the frames, not the faces)")
     add_run_arguments(ap)
     a = ap.parse_args(argv)
+    trial = face_trial(a.set, a.part)
     if a.list:
         for b in BUCKETS:
             print(b.name)
@@ -251,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(level=logging.WARNING)
     table = run(Path(a.workdir), a.part, buckets, spotters, a.seeds, a.jobs)
+    if trial:
+        table["method"] = [m if m == FLOOR else f"{m}, {trial}" for m in table.method]
     print()
     publish_runs(table, part=a.part, markdown=markdown, write_readme=write_readme, csv=a.csv, readme=a.readme)
     return 0

@@ -48,7 +48,7 @@ from bench_spotting_real_video import (  # noqa: E402
     video_fps,
 )
 from bench_spotting_stress import BUCKETS, PARTS, generator  # noqa: E402
-from spotting_common import DEFAULT, FACE, REPO, face_stage, scores_of, spotter_configs  # noqa: E402
+from spotting_common import DEFAULT, FACE, REPO, face_stage, faces_dir, scores_of, spotter_configs  # noqa: E402
 
 AMPLITUDES = (1.5, 4.0)  # the middle of the renders' micro and macro ranges
 EMOTIONS = ("happiness", "surprise", "disgust")
@@ -65,7 +65,7 @@ def crop_motion(a: np.ndarray, b: np.ndarray, lm: np.ndarray) -> float:
 def displacement_rows(real: Path, part: str) -> list[dict[str, Any]]:
     rows = []
     for v in INJECT:
-        lm = read_landmarks(real / "faces" / f"{v}.json")
+        lm = read_landmarks(faces_dir(real) / f"{v}.json")
         iod = face_iod(lm.points)
         i = int(np.nanargmin(np.where(usable_frames(lm), np.abs(iod - np.nanmedian(iod)), np.inf)))
         img, pts = open_frames(str(REAL / v)).read(i, grey=True), lm.points[i].astype(np.float64)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ssc = scores_of(sdir, list(sfps), sfps, cfg)
     rfps = {Path(v).stem: video_fps(REAL / v) for v in INJECT}
     plain = {Path(v).stem: s for v, s in scores_of(real, INJECT, {v: rfps[Path(v).stem] for v in INJECT}, cfg).items()}
-    use = {Path(v).stem: usable_frames(read_landmarks(real / "faces" / f"{v}.json")) for v in INJECT}
+    use = {Path(v).stem: usable_frames(read_landmarks(faces_dir(real) / f"{v}.json")) for v in INJECT}
     rows = event_rows("render", rsc, tgt, dict.fromkeys(tvideos, tfps), {v: np.ones(len(s["micro"]), bool) for v, s in rsc.items()})
     rows += event_rows("semi", ssc, sgt, sfps, {v: use[sgt.subject[sgt.video == v].iloc[0]] for v in ssc}, plain)
     ev = pd.DataFrame(rows)

@@ -4,8 +4,9 @@ leave-one-subject-out evaluation and spotting videos with a spotter fitted on ot
 Used by ``bench_spotting_realism.py``, ``bench_spotting_stress.py`` and
 ``bench_spotting_real_video.py`` (``sys.path`` holds this folder when they run). Every step is a
 call of the workflow's own stage functions; rendered videos, faces and features are cached under
-a condition's folder (``videos/``, ``faces/``, ``features/<settings hash>/``), so a rerun only
-computes what is missing.
+a condition's folder (``videos/``, ``faces/<face settings hash>/``, ``features/<face settings
+hash>-<feature settings hash>/``), so a rerun only computes what is missing, and a changed setting
+never reads another setting's cache. The face settings are the workflow's (config/config.yaml).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from mexp_lib.datasets.demo import generate_demo
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
-FACE = {"size": 128, "margin": 0.1, "grey": True, "detect_every": 10, "smooth": 5, "detect_size": 320, "upsample": 0,
-        "backend": "dlib", "detector": "hog", "on_missing_face": "error"}
 
 # name -> settings over the configured default; None: the fixed-region baseline
 ROUND1 = {"method": "feature_diff", "spotter": "classical", "k_seconds": {"micro": 0.18, "macro": 0.6}, "flow_method": "dis", "region": "crop", "blinks": "mask", "eye_dilate": 0.25,
@@ -60,15 +59,42 @@ FLOOR_REGION = 0.6  # the central fraction of the frame it watches
 BASELINE_SPOTTING = {"spotter": "classical", "type_ratio": None, "boundaries": "fixed", "type_by": "ratio"}
 
 
-def spotting_config(**over: Any) -> dict[str, Any]:
-    """The workflow's spotting settings (config/config.yaml resolved against the schema's
-    defaults, exactly as the workflow resolves them) with ``over`` applied."""
+def _workflow_config() -> dict[str, Any]:
+    """config/config.yaml resolved against the schema's defaults, exactly as the workflow resolves it."""
     import yaml
 
     from mexp_lib.config import resolve_config
 
-    cfg = resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
-    return {**cfg["spotting"], **over}
+    return resolve_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
+
+
+def face_settings(**over: Any) -> dict[str, Any]:
+    """The workflow's face settings (config/config.yaml's ``face`` section with the schema's
+    defaults) with ``over`` applied: the benchmarks crop faces as the workflow does, from the one
+    source of defaults."""
+    return {**_workflow_config()["face"], **over}
+
+
+FACE = face_settings()
+
+
+def face_key(face_cfg: dict[str, Any] | None = None) -> str:
+    """What the aligned crops depend on: every face setting (:data:`FACE` with ``face_cfg`` over
+    it) but ``on_missing_face``, which only decides whether a faceless video stops the run."""
+    s = {k: v for k, v in {**FACE, **(face_cfg or {})}.items() if k != "on_missing_face"}
+    return hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def faces_dir(cdir: Path, face_cfg: dict[str, Any] | None = None) -> Path:
+    """A condition's landmarks and aligned faces for these face settings: ``faces/<face_key>/``,
+    so a changed crop (``face.margin``, say) is computed again, never read from another's cache."""
+    return cdir / "faces" / face_key(face_cfg)
+
+
+def spotting_config(**over: Any) -> dict[str, Any]:
+    """The workflow's spotting settings (config/config.yaml resolved against the schema's
+    defaults, exactly as the workflow resolves them) with ``over`` applied."""
+    return {**_workflow_config()["spotting"], **over}
 
 
 def spotter_configs(name: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -102,11 +128,11 @@ def video_names(cdir: Path) -> list[str]:
 
 
 def face_stage(cdir: Path, videos: list[str], face_cfg: dict[str, Any] | None = None) -> None:
-    """Landmarks and aligned faces of every video of ``cdir/videos`` into ``cdir/faces`` (cached)."""
+    """Landmarks and aligned faces of every video of ``cdir/videos`` into :func:`faces_dir` (cached)."""
     from mexp_lib.face.stage import align_faces, detect_landmarks
 
+    faces = faces_dir(cdir, face_cfg)
     face_cfg = {**FACE, **(face_cfg or {})}
-    faces = cdir / "faces"
     faces.mkdir(parents=True, exist_ok=True)
     for v in videos:
         if not (faces / f"{v}.h5").exists():
@@ -127,7 +153,7 @@ def scores_of(cdir: Path, videos: list[str], fps: float | dict[str, float], cfg:
     from mexp_lib.spotting.stage import compute_spotting_features, load_scores
 
     fk, region = floor or (FLOOR_K, FLOOR_REGION)
-    key = floor_key(fk, region) if cfg is None else feature_key(cfg)
+    key = floor_key(fk, region) if cfg is None else f"{face_key()}-{feature_key(cfg)}"  # the floor reads the frames, not the faces
     fdir = cdir / "features" / key
     fdir.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -143,7 +169,7 @@ def scores_of(cdir: Path, videos: list[str], fps: float | dict[str, float], cfg:
         else:
             h5 = fdir / f"{v}.h5"
             if not h5.exists():
-                compute_spotting_features(str(cdir / "faces" / f"{v}.h5"), fps=rate, cfg=cfg, out=h5)
+                compute_spotting_features(str(faces_dir(cdir) / f"{v}.h5"), fps=rate, cfg=cfg, out=h5)
             out.update(load_scores([str(h5)]))
     return out
 
