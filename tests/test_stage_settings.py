@@ -269,8 +269,10 @@ def other_value(path: str, value: Any, schema: dict) -> Any:
     if isinstance(value, bool):
         return not value
     if isinstance(value, int) and not isinstance(value, bool):
-        top = schema.get("maximum")
-        return value + 1 if top is None or value + 1 <= top else (value + top) / 2
+        top, below = schema.get("maximum"), schema.get("exclusiveMaximum")
+        if (top is None or value + 1 <= top) and (below is None or value + 1 < below):
+            return value + 1
+        return (value + (top if top is not None else below)) / 2
     if isinstance(value, float):
         return value / 2 if value else 0.1
     if value is None:
