@@ -25,13 +25,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+from bench_recognition_realism import FACES, PARTS  # type: ignore[import-not-found]
 
 from mexp_lib.config import settings as section_settings
 from mexp_lib.motion.flow import FlowParams, make_flow
 
-REPO = Path(__file__).resolve().parents[1]
-FACES = REPO.parent / "shared/data/real/wangzhifengharrison__HTNet/combined_datasets_whole"
-DEV_SUBJECTS = ["sub07", "012", "s06", "sub08", "013", "s08"]  # bench_recognition_realism.py's development part
+DEV_SUBJECTS = PARTS["dev"]["subjects"][:6]  # the recognition realism benchmark's development part, first six
 SIZE = 128
 BORDER = 16
 

@@ -124,9 +124,9 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
     import torch
 
     from mexp_lib.device import select_device
-    from mexp_lib.models.aufusion import DEFAULT_AUS, au_targets
-    from mexp_lib.recognition.fit import fit_predict, model_options, prediction_rows
+    from mexp_lib.recognition.fit import fit_predict, prediction_rows
     from mexp_lib.recognition.inputs import read_input_pack
+    from mexp_lib.recognition.train import training_au_targets
 
     torch.set_num_threads(1)
     wd = workdir
@@ -145,8 +145,7 @@ def run_dev(cfg: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, float]:
     for fold, tr, te in plan.splits(dev):
         x_tr, x_te = np.stack([inputs[v] for v in tr["sample"]]), np.stack([inputs[v] for v in te["sample"]])
         y_tr = np.array([classes.index(c) for c in tr.label])
-        # a model with an AU branch learns the training samples' coded AUs, as in train_fold
-        aux = au_targets(tr.aus.fillna("").astype(str), list(model_options(t).get("aus") or DEFAULT_AUS)) if t["model"] == "aufusion" else None
+        aux = training_au_targets(tr, t)  # a model with an AU branch learns the coded AUs, as in train_fold
         for seed in t["seeds"]:
             _, pred, proba, _ = fit_predict(x_tr, y_tr, x_te, n_classes=len(classes), cfg=t, seed=int(seed), device=select_device("cpu"), centre=centre,
                                             aux=aux)

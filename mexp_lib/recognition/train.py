@@ -30,6 +30,14 @@ from mexp_lib.recognition.svm import LinearSVM
 logger = logging.getLogger(__name__)
 
 
+def training_au_targets(train: pd.DataFrame, cfg: dict[str, Any]) -> np.ndarray | None:
+    """The AU targets of the training samples (their sheets' ``aus``; NaN rows: no AUs coded) when
+    a model of ``cfg`` has an AU branch (``aufusion``, alone or among the candidates), else None."""
+    if "aufusion" not in candidate_models(cfg):
+        return None
+    return au_targets(train.aus.fillna("").astype(str), list(model_options(cfg).get("aus") or DEFAULT_AUS))
+
+
 def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, classes: list[str], cfg: dict[str, Any], out_predictions: str | Path,
                out_checkpoint: str | Path, fold_by: str = "subject", out_selection: str | Path | None = None) -> pd.DataFrame:
     """Train on every subject but ``test_subject``; predict ``test_subject``'s samples.
@@ -71,9 +79,8 @@ def train_fold(samples: pd.DataFrame, pack: str | Path, *, test_subject: str, cl
     centres = {k: c for k, (_, c) in packed.items()}
     cidx = {c: i for i, c in enumerate(classes)}
     y_tr = np.array([cidx[c] for c in train.label], np.int64)
-    aux = None
-    if "aufusion" in candidate_models(cfg):  # AU targets from the training samples' sheets (NaN rows: no AUs coded)
-        aux = au_targets(train.aus.fillna("").astype(str), list(model_options(cfg).get("aus") or DEFAULT_AUS))
+    aux = training_au_targets(train, cfg)
+    if aux is not None:
         logger.info("AU branch: %d of %d training samples have coded AUs", int((~np.isnan(aux[:, 0])).sum()), len(aux))
     logger.info("fold %s: %d training samples, %d test samples, device %s", test_subject, len(train), len(test), device)
     selection: dict[str, Any] = {"method": "fixed", "chosen": {}, "scores": []}
